@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Gate scans and the review queue with 100,000 accreditations, next to PostgreSQL's own ceiling
+# for one single-row INSERT per request.
+#
+#   benches/gates-load.sh        (needs oha: cargo install oha; wrk and pgbench from Debian)
+#
+# 1. pgbench: single-row INSERTs at 32 clients — the database's ceiling for one write a request.
+# 2. Scans at 32 concurrent clients (wrk, bodies drawn at random from 1,000 real badges, half
+#    entries, half exits): verify the signature, check revocation, day, zone and presence,
+#    record the scan.
+# 3. Review-queue pages at 32 concurrent clients over 100,000 accreditations, with filters.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
+PORT=${PORT:-18082}
+DB=bamex_bench_gates
+export BAMEX_ENV=test BAMEX_CONFIG_DIR=$PWD/config
+export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
+export BAMEX__LOG__LEVEL=error BAMEX__APPLICATION__HOST=127.0.0.1 PORT
+export BAMEX__APPLICATION__WORKERS=2 BAMEX__DATABASE__MAX_CONNECTIONS=32
+PSQL="psql -q -X -h 127.0.0.1 -U postgres"
+BASE="http://127.0.0.1:$PORT/api/v1/events/bench"
+
+./scripts/ensure-postgres
+cargo build --release --quiet --bin bamex
+BIN=${CARGO_TARGET_DIR:-target}/release/bamex
+$PSQL -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" postgres
+"$BIN" migrate >/dev/null
+echo 'Bench-password-Bamako-1' | "$BIN" create-admin --email bench@bamex.ml --name Bench >/dev/null
+$PSQL "$DB" <<'SQL'
+UPDATE users SET roles = '{admin,gate_agent,organizer}';
+INSERT INTO events (id, slug, name, venue, starts_on, ends_on, status, public_days)
+VALUES (gen_random_uuid(), 'bench', 'Bench', 'Bamako', current_date, current_date + 2, 'open', '{}');
+INSERT INTO participants (id, event_id, registered_by, first_name, last_name, organization, nationality,
+                          date_of_birth, id_document_type, id_document_ciphertext, id_document_nonce,
+                          id_document_key_id, id_document_hash)
+SELECT gen_random_uuid(), e.id, u.id, 'Prénom' || g, 'Nom' || md5(g::text), 'Organisation ' || (g % 500),
+       (ARRAY['ML', 'TR', 'FR', 'SN', 'CN', 'BF', 'NE', 'MA'])[1 + g % 8], date '1980-01-01' + (g % 9000),
+       'passport', decode(md5(g::text), 'hex'), decode(substr(md5(g::text), 1, 24), 'hex'), 'dev1',
+       decode(md5((g * 3)::text), 'hex')
+FROM generate_series(1, 100000) g, events e, users u;
+INSERT INTO accreditations (id, event_id, participant_id, category)
+SELECT gen_random_uuid(), p.event_id, p.id,
+       (ARRAY['trade_visitor', 'exhibitor_staff', 'public_visitor', 'contractor'])[1 + (abs(hashtext(p.id::text)) % 4)]
+FROM participants p;
+ANALYZE;
+CREATE TABLE IF NOT EXISTS pgbench_single_row (id bigserial PRIMARY KEY, value integer NOT NULL);
+SQL
+
+echo "== PostgreSQL ceiling: single-row INSERT, 32 clients"
+echo 'INSERT INTO pgbench_single_row (value) VALUES (1);' > /tmp/bamex-insert.sql
+pgbench -h 127.0.0.1 -U postgres -n -c 32 -j 2 -T "$SECONDS_PER_RUN" -f /tmp/bamex-insert.sql "$DB" \
+  | grep -E '^(tps|latency average)'
+
+"$BIN" serve & SERVER=$!
+trap 'kill $SERVER; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+TOKEN=$(curl -fs -H 'content-type: application/json' \
+  -d '{"email":"bench@bamex.ml","password":"Bench-password-Bamako-1"}' \
+  "http://127.0.0.1:$PORT/api/v1/auth/login" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+
+# 1,000 trade visitors approved through the API, so their badges are really signed.
+IDS=$($PSQL -t -A "$DB" -c "SELECT string_agg('\"' || id || '\"', ',') FROM (SELECT id FROM accreditations WHERE category = 'trade_visitor' LIMIT 1000) a")
+IFS=',' read -r -a ALL <<< "$IDS"
+for start in 0 500; do
+  CHUNK=$(IFS=','; echo "${ALL[*]:$start:500}")
+  curl -fs -o /dev/null -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    -d "{\"ids\": [$CHUNK], \"decision\": \"approve\"}" "$BASE/accreditations/decisions"
+done
+
+LUA=$(mktemp --suffix .lua)
+{
+  echo 'bodies = {'
+  $PSQL -t -A "$DB" -c "SELECT token FROM badges" | while read -r qr; do
+    echo "  '{\"qr\":\"$qr\",\"gate\":\"north-1\",\"zone\":\"exhibition_halls\",\"direction\":\"in\"}',"
+    echo "  '{\"qr\":\"$qr\",\"gate\":\"north-1\",\"zone\":\"exhibition_halls\",\"direction\":\"out\"}',"
+  done
+  echo '}'
+  cat <<LUA
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer $TOKEN"
+request = function() return wrk.format(nil, nil, nil, bodies[math.random(#bodies)]) end
+LUA
+} > "$LUA"
+echo "== Scans, 32 connections ($(grep -c qr "$LUA") bodies)"
+wrk -t 2 -c 32 -d "${SECONDS_PER_RUN}s" --latency -s "$LUA" "$BASE/scans" \
+  | grep -E 'Requests/sec|^ +(50|99)%|Non-2xx'
+
+echo "== Review queue over 100,000 accreditations, 32 connections"
+oha -z "${SECONDS_PER_RUN}s" -c 32 --no-tui --output-format json --rand-regex-url \
+  -H "authorization: Bearer $TOKEN" \
+  "$BASE/accreditations\?(status=pending|status=approved|category=exhibitor_staff|country=(TR|ML|SN)|sort=name|q=organisation\\+12)" \
+  | python3 benches/oha_summary.py "queue pages"

@@ -1,0 +1,4 @@
+DROP TABLE outbox;
+DROP TABLE audit_records;
+DROP TABLE events;
+DROP TABLE users;

@@ -1,0 +1,388 @@
+//! Badges: the number printed on them, the zones and days they open, and the QR code — a compact
+//! JWS signed with Ed25519 (EdDSA) under a key named by `kid`, so that a gate without a network
+//! can check it with the public keys published at `/.well-known/jwks.json`.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Category;
+use crate::config::BadgeSettings;
+use crate::db::schema::{badge_sequences, badges};
+use crate::error::{ApiError, ApiResult};
+use crate::events::Event;
+
+const ISSUER: &str = "bamex-badges";
+
+/// The places a badge can open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Zone {
+    ExhibitionHalls,
+    StaticDisplay,
+    ConferenceRooms,
+    VipLounge,
+    PressCentre,
+    /// The live-fire demonstration range at Koulikoro.
+    DemonstrationRange,
+}
+
+impl Zone {
+    pub const ALL: [Zone; 6] = [
+        Zone::ExhibitionHalls,
+        Zone::StaticDisplay,
+        Zone::ConferenceRooms,
+        Zone::VipLounge,
+        Zone::PressCentre,
+        Zone::DemonstrationRange,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Zone::ExhibitionHalls => "exhibition_halls",
+            Zone::StaticDisplay => "static_display",
+            Zone::ConferenceRooms => "conference_rooms",
+            Zone::VipLounge => "vip_lounge",
+            Zone::PressCentre => "press_centre",
+            Zone::DemonstrationRange => "demonstration_range",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Zone> {
+        Zone::ALL.into_iter().find(|z| z.as_str() == raw)
+    }
+}
+
+impl Category {
+    /// Three letters on the badge number.
+    pub fn badge_code(self) -> &'static str {
+        match self {
+            Category::ExhibitorStaff => "EXH",
+            Category::DelegationMember => "DEL",
+            Category::TradeVisitor => "TRD",
+            Category::PublicVisitor => "PUB",
+            Category::Media => "MED",
+            Category::Vip => "VIP",
+            Category::OrganizerStaff => "ORG",
+            Category::Contractor => "CON",
+        }
+    }
+
+    /// The default column of the category × zone matrix (the range comes on top, per event).
+    fn default_zones(self) -> &'static [Zone] {
+        use Zone::*;
+        match self {
+            Category::ExhibitorStaff | Category::TradeVisitor => {
+                &[ExhibitionHalls, StaticDisplay, ConferenceRooms]
+            }
+            Category::PublicVisitor | Category::Contractor => &[ExhibitionHalls, StaticDisplay],
+            Category::Media => &[ExhibitionHalls, StaticDisplay, ConferenceRooms, PressCentre],
+            Category::DelegationMember | Category::Vip => {
+                &[ExhibitionHalls, StaticDisplay, ConferenceRooms, VipLounge]
+            }
+            Category::OrganizerStaff => &[
+                ExhibitionHalls,
+                StaticDisplay,
+                ConferenceRooms,
+                VipLounge,
+                PressCentre,
+            ],
+        }
+    }
+}
+
+/// The zones and days a badge of `category` opens at `event`: the category's default zones,
+/// the demonstration range when the organizers allow the category there, and every day of the
+/// event — public days only for public visitors.
+pub fn entitlements(event: &Event, category: Category) -> (Vec<Zone>, Vec<NaiveDate>) {
+    let mut zones = category.default_zones().to_vec();
+    if event
+        .range_categories
+        .iter()
+        .any(|c| c == category.as_str())
+    {
+        zones.push(Zone::DemonstrationRange);
+    }
+    let days = if category == Category::PublicVisitor {
+        event.public_days.clone()
+    } else {
+        event
+            .starts_on
+            .iter_days()
+            .take_while(|day| *day <= event.ends_on)
+            .collect()
+    };
+    (zones, days)
+}
+
+/// What the QR code says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BadgeClaims {
+    /// The badge id.
+    pub jti: Uuid,
+    pub iss: String,
+    /// Event slug.
+    pub evt: String,
+    pub num: String,
+    pub cat: Category,
+    pub zones: Vec<Zone>,
+    pub days: Vec<NaiveDate>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+struct SigningEntry {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    /// The raw public key, base64url: the JWK's `x`.
+    public_x: String,
+}
+
+/// The badge signing keys; the active one signs, all of them verify.
+pub struct BadgeKeys {
+    active: String,
+    keys: BTreeMap<String, SigningEntry>,
+    validity_after_event: Duration,
+}
+
+impl BadgeKeys {
+    pub fn new(settings: &BadgeSettings) -> anyhow::Result<Self> {
+        let mut keys = BTreeMap::new();
+        for (kid, secret) in &settings.keys {
+            let seed: [u8; 32] = Sha256::digest(secret.expose_secret().as_bytes()).into();
+            let signing = SigningKey::from_bytes(&seed);
+            let der = signing
+                .to_pkcs8_der()
+                .map_err(|e| anyhow::anyhow!("badge key {kid}: {e}"))?;
+            let public_x = URL_SAFE_NO_PAD.encode(signing.verifying_key().to_bytes());
+            keys.insert(
+                kid.clone(),
+                SigningEntry {
+                    encoding: EncodingKey::from_ed_der(der.as_bytes()),
+                    decoding: DecodingKey::from_ed_components(&public_x)?,
+                    public_x,
+                },
+            );
+        }
+        Ok(Self {
+            active: settings.active_key.clone(),
+            keys,
+            validity_after_event: Duration::days(settings.valid_days_after_event.into()),
+        })
+    }
+
+    pub fn sign(&self, claims: &BadgeClaims) -> ApiResult<(String, String)> {
+        let entry = self.keys.get(&self.active).ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("the active badge key is missing"))
+        })?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.active.clone());
+        let token = jsonwebtoken::encode(&header, claims, &entry.encoding)
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("signing a badge")))?;
+        Ok((self.active.clone(), token))
+    }
+
+    /// Checks signature (with the key its `kid` names), issuer and expiry.
+    pub fn verify(&self, token: &str) -> Option<BadgeClaims> {
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
+        let entry = self.keys.get(&kid)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[ISSUER]);
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss", "jti"]);
+        jsonwebtoken::decode::<BadgeClaims>(token, &entry.decoding, &validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+
+    /// The public keys as a JSON Web Key Set.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<_> = self
+            .keys
+            .iter()
+            .map(|(kid, entry)| {
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": entry.public_x, "kid": kid,
+                    "alg": "EdDSA", "use": "sig"})
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    fn expiry(&self, event: &Event) -> DateTime<Utc> {
+        let last_day = event
+            .ends_on
+            .and_hms_opt(23, 59, 59)
+            .unwrap_or_default()
+            .and_utc();
+        last_day + self.validity_after_event
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = badges, check_for_backend(diesel::pg::Pg))]
+pub struct Badge {
+    pub id: Uuid,
+    pub accreditation_id: Uuid,
+    pub number: String,
+    pub zones: Vec<String>,
+    pub valid_days: Vec<NaiveDate>,
+    pub token: String,
+    pub prints: i32,
+}
+
+/// A badge as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BadgeView {
+    #[schema(example = "B26-EXH-000123")]
+    pub number: String,
+    pub zones: Vec<Zone>,
+    pub valid_days: Vec<NaiveDate>,
+    /// Compact JWS (EdDSA); its `kid` is in `/.well-known/jwks.json`.
+    pub qr: String,
+    pub prints: i32,
+}
+
+impl From<Badge> for BadgeView {
+    fn from(badge: Badge) -> Self {
+        Self {
+            number: badge.number,
+            zones: badge.zones.iter().filter_map(|z| Zone::parse(z)).collect(),
+            valid_days: badge.valid_days,
+            qr: badge.token,
+            prints: badge.prints,
+        }
+    }
+}
+
+/// Issues the badge of an accreditation just approved: the next number of its category at the
+/// event (never reused, even under concurrent approvals), its zones and days, its signed QR.
+pub async fn issue(
+    conn: &mut AsyncPgConnection,
+    keys: &BadgeKeys,
+    event: &Event,
+    accreditation_id: Uuid,
+    category: Category,
+) -> ApiResult<Badge> {
+    let sequence: i32 = diesel::insert_into(badge_sequences::table)
+        .values((
+            badge_sequences::event_id.eq(event.id),
+            badge_sequences::category.eq(category.as_str()),
+            badge_sequences::last_value.eq(1),
+        ))
+        .on_conflict((badge_sequences::event_id, badge_sequences::category))
+        .do_update()
+        .set(badge_sequences::last_value.eq(badge_sequences::last_value + 1))
+        .returning(badge_sequences::last_value)
+        .get_result(conn)
+        .await?;
+    let number = format!(
+        "B{}-{}-{sequence:06}",
+        event.year_suffix(),
+        category.badge_code()
+    );
+    let (zones, days) = entitlements(event, category);
+    let id = Uuid::now_v7();
+    let expires_at = keys.expiry(event);
+    let claims = BadgeClaims {
+        jti: id,
+        iss: ISSUER.into(),
+        evt: event.slug.clone(),
+        num: number.clone(),
+        cat: category,
+        zones: zones.clone(),
+        days: days.clone(),
+        iat: Utc::now().timestamp(),
+        exp: expires_at.timestamp(),
+    };
+    let (key_id, token) = keys.sign(&claims)?;
+    Ok(diesel::insert_into(badges::table)
+        .values((
+            badges::id.eq(id),
+            badges::accreditation_id.eq(accreditation_id),
+            badges::event_id.eq(event.id),
+            badges::number.eq(&number),
+            badges::zones.eq(zones
+                .iter()
+                .map(|z| z.as_str().to_owned())
+                .collect::<Vec<_>>()),
+            badges::valid_days.eq(&days),
+            badges::key_id.eq(key_id),
+            badges::token.eq(token),
+            badges::expires_at.eq(expires_at),
+        ))
+        .returning(Badge::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn settings(active: &str) -> BadgeSettings {
+        BadgeSettings {
+            active_key: active.into(),
+            keys: [
+                (
+                    "2025".to_owned(),
+                    SecretString::from("the-old-badge-key-which-is-long-enough-01"),
+                ),
+                (
+                    "2026".to_owned(),
+                    SecretString::from("the-new-badge-key-which-is-long-enough-02"),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            valid_days_after_event: 1,
+        }
+    }
+
+    fn claims() -> BadgeClaims {
+        BadgeClaims {
+            jti: Uuid::new_v4(),
+            iss: ISSUER.into(),
+            evt: "bamex-2026".into(),
+            num: "B26-VIP-000001".into(),
+            cat: Category::Vip,
+            zones: vec![Zone::VipLounge],
+            days: vec![],
+            iat: Utc::now().timestamp(),
+            exp: Utc::now().timestamp() + 3600,
+        }
+    }
+
+    #[test]
+    fn rotation_signs_with_the_new_key_and_still_verifies_the_old() {
+        let before = BadgeKeys::new(&settings("2025")).unwrap();
+        let (old_kid, old_token) = before.sign(&claims()).unwrap();
+        let after = BadgeKeys::new(&settings("2026")).unwrap();
+        let (new_kid, new_token) = after.sign(&claims()).unwrap();
+        assert_eq!((old_kid.as_str(), new_kid.as_str()), ("2025", "2026"));
+        assert!(
+            after.verify(&old_token).is_some(),
+            "badges printed before the rotation still pass"
+        );
+        assert!(after.verify(&new_token).is_some());
+        assert_eq!(after.jwks()["keys"].as_array().unwrap().len(), 2);
+        // Expired badges do not pass.
+        let mut expired = claims();
+        expired.exp = Utc::now().timestamp() - 3600;
+        let (_, token) = after.sign(&expired).unwrap();
+        assert!(after.verify(&token).is_none());
+    }
+}

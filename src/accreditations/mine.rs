@@ -1,0 +1,145 @@
+//! `GET /api/v1/me/accreditations`: the caller's own accreditations across events — those
+//! they registered for themselves, and those registered for them under their email address.
+
+use actix_web::{get, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::badges::{Badge, BadgeView};
+use super::{AccreditationStatus, Category};
+use crate::app::AppState;
+use crate::auth::extract::CurrentUser;
+use crate::db::schema::{accreditations, badges, events, participants};
+use crate::error::{ApiResult, Problem};
+use crate::users::store as users;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventSummary {
+    #[schema(example = "bamex-2026")]
+    pub slug: String,
+    pub name: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyAccreditation {
+    pub id: Uuid,
+    pub status: AccreditationStatus,
+    pub category: Category,
+    pub event: EventSummary,
+    pub participant_id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub organization: String,
+    /// Once approved.
+    pub badge: Option<BadgeView>,
+    pub created_at: DateTime<Utc>,
+}
+
+type Row = (
+    (
+        Uuid,
+        String,
+        String,
+        Uuid,
+        String,
+        String,
+        String,
+        DateTime<Utc>,
+    ),
+    (String, String, NaiveDate, NaiveDate),
+    Option<Badge>,
+);
+
+/// The caller's own accreditations, newest first.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<MyAccreditation>),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/accreditations")]
+pub async fn my_accreditations(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> ApiResult<web::Json<Vec<MyAccreditation>>> {
+    let mut conn = state.pool.get().await?;
+    let me = users::find(&mut conn, user.id).await?;
+    let mut query = accreditations::table
+        .inner_join(participants::table)
+        .inner_join(events::table)
+        .left_join(badges::table)
+        .filter(participants::user_id.eq(me.id))
+        .into_boxed();
+    // Registered by someone else under my address: only once I proved the address is mine.
+    if me.email_verified_at.is_some() {
+        query = query.or_filter(participants::email.eq(me.email.clone()));
+    }
+    let rows: Vec<Row> = query
+        .select((
+            (
+                accreditations::id,
+                accreditations::status,
+                accreditations::category,
+                participants::id,
+                participants::first_name,
+                participants::last_name,
+                participants::organization,
+                accreditations::created_at,
+            ),
+            (
+                events::slug,
+                events::name,
+                events::starts_on,
+                events::ends_on,
+            ),
+            Option::<Badge>::as_select(),
+        ))
+        .order(accreditations::created_at.desc())
+        .load(&mut conn)
+        .await?;
+    Ok(web::Json(
+        rows.into_iter()
+            .map(
+                |(
+                    (
+                        id,
+                        status,
+                        category,
+                        participant_id,
+                        first_name,
+                        last_name,
+                        organization,
+                        created_at,
+                    ),
+                    (slug, name, starts_on, ends_on),
+                    badge,
+                )| MyAccreditation {
+                    id,
+                    status: AccreditationStatus::from_db(&status),
+                    category: Category::from_db(&category),
+                    event: EventSummary {
+                        slug,
+                        name,
+                        starts_on,
+                        ends_on,
+                    },
+                    participant_id,
+                    first_name,
+                    last_name,
+                    organization,
+                    // A revoked badge is no badge.
+                    badge: badge.filter(|_| status == "approved").map(BadgeView::from),
+                    created_at,
+                },
+            )
+            .collect(),
+    ))
+}

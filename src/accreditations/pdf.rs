@@ -1,0 +1,394 @@
+//! Printable documents: the A6 badge, A4 sheets of four badges, and the invitation letter a
+//! foreign participant shows for a visa. Drawn with krilla; the DejaVu fonts are compiled in and
+//! subset into each file, so Turkish, French and Polish names print the same everywhere.
+
+use krilla::Document;
+use krilla::color::rgb;
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::image::Image;
+use krilla::num::NormalizedF32;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, FillRule};
+use krilla::surface::Surface;
+use krilla::text::{Font, TextDirection};
+use qrcode::{Color, QrCode};
+
+use super::Category;
+use crate::error::{ApiError, ApiResult};
+
+static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+
+/// PDF points per millimetre.
+const MM: f32 = 72.0 / 25.4;
+const A6: (f32, f32) = (105.0, 148.0);
+const A4: (f32, f32) = (210.0, 297.0);
+
+/// What a badge shows.
+pub struct BadgeCard {
+    pub event_name: String,
+    pub holder_name: String,
+    pub organization: String,
+    pub country: String,
+    pub category: Category,
+    pub number: String,
+    pub qr: String,
+    /// The badge photo, a JPEG (see `participants/photos.rs`).
+    pub photo: Option<Vec<u8>>,
+}
+
+struct Fonts {
+    regular: Font,
+    bold: Font,
+}
+
+impl Fonts {
+    fn load() -> ApiResult<Self> {
+        let font = |bytes: &'static [u8]| {
+            Font::new(bytes.into(), 0)
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("embedded font unreadable")))
+        };
+        Ok(Self {
+            regular: font(REGULAR)?,
+            bold: font(BOLD)?,
+        })
+    }
+}
+
+fn fill(surface: &mut Surface, (r, g, b): (u8, u8, u8)) {
+    surface.set_fill(Some(Fill {
+        paint: rgb::Color::new(r, g, b).into(),
+        opacity: NormalizedF32::ONE,
+        rule: FillRule::NonZero,
+    }));
+}
+
+fn rect(surface: &mut Surface, x: f32, y: f32, w: f32, h: f32, color: (u8, u8, u8)) {
+    let mut path = PathBuilder::new();
+    if let Some(r) = Rect::from_xywh(x * MM, y * MM, w * MM, h * MM) {
+        path.push_rect(r);
+    }
+    if let Some(path) = path.finish() {
+        fill(surface, color);
+        surface.draw_path(&path);
+    }
+}
+
+fn text(
+    surface: &mut Surface,
+    font: &Font,
+    size: f32,
+    x: f32,
+    y: f32,
+    value: &str,
+    color: (u8, u8, u8),
+) {
+    fill(surface, color);
+    surface.draw_text(
+        Point::from_xy(x * MM, y * MM),
+        font.clone(),
+        size,
+        value,
+        false,
+        TextDirection::Auto,
+    );
+}
+
+/// Cuts a text to `max` characters, with an ellipsis, so it stays inside the card.
+fn fit(value: &str, max: usize) -> String {
+    if value.chars().count() <= max {
+        value.to_owned()
+    } else {
+        value.chars().take(max - 1).chain(['…']).collect()
+    }
+}
+
+impl Category {
+    /// The colour of the band across the top of the badge.
+    fn band(self) -> ((u8, u8, u8), &'static str) {
+        match self {
+            Category::ExhibitorStaff => ((31, 77, 43), "EXPOSANT · EXHIBITOR"),
+            Category::DelegationMember => ((150, 20, 30), "DÉLÉGATION OFFICIELLE"),
+            Category::TradeVisitor => ((20, 70, 140), "VISITEUR PROFESSIONNEL"),
+            Category::PublicVisitor => ((90, 90, 90), "VISITEUR · VISITOR"),
+            Category::Media => ((210, 120, 0), "PRESSE · MEDIA"),
+            Category::Vip => ((120, 20, 120), "VIP"),
+            Category::OrganizerStaff => ((0, 0, 0), "ORGANISATION"),
+            Category::Contractor => ((100, 60, 20), "PRESTATAIRE"),
+        }
+    }
+}
+
+/// The QR code as one path of dark modules, `size` millimetres wide, at (x, y).
+fn qr(surface: &mut Surface, token: &str, x: f32, y: f32, size: f32) -> ApiResult<()> {
+    let code = QrCode::new(token.as_bytes())
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("QR encoding failed: {e}")))?;
+    let width = code.width();
+    // A quiet zone of four modules on each side, as scanners expect.
+    let module = size / (width + 8) as f32;
+    rect(surface, x, y, size, size, (255, 255, 255));
+    let mut path = PathBuilder::new();
+    for (i, color) in code.to_colors().into_iter().enumerate() {
+        if color == Color::Dark {
+            let (col, row) = ((i % width) as f32, (i / width) as f32);
+            if let Some(r) = Rect::from_xywh(
+                (x + (col + 4.0) * module) * MM,
+                (y + (row + 4.0) * module) * MM,
+                module * MM,
+                module * MM,
+            ) {
+                path.push_rect(r);
+            }
+        }
+    }
+    if let Some(path) = path.finish() {
+        fill(surface, (0, 0, 0));
+        surface.draw_path(&path);
+    }
+    Ok(())
+}
+
+/// Draws one A6 badge with its top-left corner at (x, y) millimetres.
+fn draw_badge(
+    surface: &mut Surface,
+    fonts: &Fonts,
+    card: &BadgeCard,
+    x: f32,
+    y: f32,
+) -> ApiResult<()> {
+    let (width, height) = A6;
+    rect(surface, x, y, width, height, (255, 255, 255));
+    let (color, label) = card.category.band();
+    rect(surface, x, y, width, 16.0, color);
+    text(
+        surface,
+        &fonts.bold,
+        13.0,
+        x + 6.0,
+        y + 10.5,
+        label,
+        (255, 255, 255),
+    );
+    text(
+        surface,
+        &fonts.bold,
+        10.0,
+        x + 6.0,
+        y + 24.0,
+        &fit(&card.event_name, 48),
+        (31, 77, 43),
+    );
+
+    let photo = (x + 6.0, y + 30.0, 30.0, 37.5);
+    match card
+        .photo
+        .as_ref()
+        .map(|jpeg| Image::from_jpeg(jpeg.clone().into(), true))
+    {
+        Some(Ok(image)) => {
+            surface.push_transform(&Transform::from_translate(photo.0 * MM, photo.1 * MM));
+            if let Some(size) = Size::from_wh(photo.2 * MM, photo.3 * MM) {
+                surface.draw_image(image, size);
+            }
+            surface.pop();
+        }
+        _ => {
+            rect(surface, photo.0, photo.1, photo.2, photo.3, (225, 225, 225));
+            text(
+                surface,
+                &fonts.regular,
+                8.0,
+                photo.0 + 9.0,
+                photo.1 + 20.0,
+                "PHOTO",
+                (120, 120, 120),
+            );
+        }
+    }
+    let name_x = x + 40.0;
+    text(
+        surface,
+        &fonts.bold,
+        12.0,
+        name_x,
+        y + 36.0,
+        &fit(&card.holder_name, 26),
+        (0, 0, 0),
+    );
+    text(
+        surface,
+        &fonts.regular,
+        9.0,
+        name_x,
+        y + 44.0,
+        &fit(&card.organization, 32),
+        (40, 40, 40),
+    );
+    text(
+        surface,
+        &fonts.regular,
+        9.0,
+        name_x,
+        y + 51.0,
+        &fit(&card.country, 32),
+        (40, 40, 40),
+    );
+
+    qr(surface, &card.qr, x + 27.5, y + 74.0, 50.0)?;
+    text(
+        surface,
+        &fonts.bold,
+        12.0,
+        x + 6.0,
+        y + height - 8.0,
+        &card.number,
+        (0, 0, 0),
+    );
+    rect(surface, x, y + height - 3.0, width, 3.0, color);
+    Ok(())
+}
+
+fn finish(document: Document) -> ApiResult<Vec<u8>> {
+    document
+        .finish()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("PDF generation failed: {e:?}")))
+}
+
+/// One A6 page per badge.
+pub fn badges_a6(cards: &[BadgeCard]) -> ApiResult<Vec<u8>> {
+    let fonts = Fonts::load()?;
+    let mut document = Document::new();
+    for card in cards {
+        let settings = PageSettings::from_wh(A6.0 * MM, A6.1 * MM)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("page size")))?;
+        let mut page = document.start_page_with(settings);
+        let mut surface = page.surface();
+        draw_badge(&mut surface, &fonts, card, 0.0, 0.0)?;
+        surface.finish();
+        page.finish();
+    }
+    finish(document)
+}
+
+/// A4 sheets of four badges, two by two, for batch printing and cutting.
+pub fn badges_a4(cards: &[BadgeCard]) -> ApiResult<Vec<u8>> {
+    let fonts = Fonts::load()?;
+    let mut document = Document::new();
+    for sheet in cards.chunks(4) {
+        let settings = PageSettings::from_wh(A4.0 * MM, A4.1 * MM)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("page size")))?;
+        let mut page = document.start_page_with(settings);
+        let mut surface = page.surface();
+        for (i, card) in sheet.iter().enumerate() {
+            let (col, row) = ((i % 2) as f32, (i / 2) as f32);
+            draw_badge(&mut surface, &fonts, card, col * A6.0, row * A6.1)?;
+        }
+        surface.finish();
+        page.finish();
+    }
+    finish(document)
+}
+
+/// What the invitation letter states.
+pub struct Invitation {
+    pub event_name: String,
+    pub venue: String,
+    pub dates: String,
+    pub holder_name: String,
+    pub nationality: String,
+    pub date_of_birth: String,
+    pub document: String,
+    pub organization: String,
+    pub category: String,
+    pub badge_number: String,
+    pub issued_on: String,
+}
+
+/// The A4 letter inviting an accredited foreign participant, for their visa application.
+pub fn invitation_letter(letter: &Invitation) -> ApiResult<Vec<u8>> {
+    let fonts = Fonts::load()?;
+    let mut document = Document::new();
+    let settings = PageSettings::from_wh(A4.0 * MM, A4.1 * MM)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("page size")))?;
+    let mut page = document.start_page_with(settings);
+    let mut surface = page.surface();
+    let green = (31, 77, 43);
+    rect(&mut surface, 0.0, 0.0, A4.0, 22.0, green);
+    text(
+        &mut surface,
+        &fonts.bold,
+        18.0,
+        20.0,
+        14.0,
+        "BAMEX",
+        (255, 255, 255),
+    );
+    text(
+        &mut surface,
+        &fonts.regular,
+        9.0,
+        60.0,
+        14.0,
+        &fit(&letter.event_name, 80),
+        (255, 255, 255),
+    );
+    text(
+        &mut surface,
+        &fonts.regular,
+        10.0,
+        140.0,
+        34.0,
+        &format!("Bamako, {}", letter.issued_on),
+        (0, 0, 0),
+    );
+    text(
+        &mut surface,
+        &fonts.bold,
+        14.0,
+        20.0,
+        50.0,
+        "LETTRE D'INVITATION — LETTER OF INVITATION",
+        green,
+    );
+    let lines = [
+        "À l'attention des services consulaires / To the consular services,".to_owned(),
+        String::new(),
+        "Le comité d'organisation certifie que la personne ci-dessous est accréditée".to_owned(),
+        format!(
+            "pour {} ({}), du {}.",
+            letter.event_name, letter.venue, letter.dates
+        ),
+        "The organizing committee certifies that the person below is accredited to attend."
+            .to_owned(),
+        String::new(),
+        format!("Nom / Name : {}", letter.holder_name),
+        format!("Nationalité / Nationality : {}", letter.nationality),
+        format!(
+            "Date de naissance / Date of birth : {}",
+            letter.date_of_birth
+        ),
+        format!("Document : {}", letter.document),
+        format!("Organisation : {}", letter.organization),
+        format!("Catégorie / Category : {}", letter.category),
+        format!("Badge : {}", letter.badge_number),
+        String::new(),
+        "Nous vous remercions de faciliter la délivrance de son visa.".to_owned(),
+        "We thank you for facilitating the issuance of the visa.".to_owned(),
+        String::new(),
+        "Le Comité d'organisation du BAMEX".to_owned(),
+    ];
+    for (i, line) in lines.iter().enumerate() {
+        text(
+            &mut surface,
+            &fonts.regular,
+            10.5,
+            20.0,
+            66.0 + i as f32 * 7.0,
+            &fit(line, 95),
+            (0, 0, 0),
+        );
+    }
+    surface.finish();
+    page.finish();
+    finish(document)
+}

@@ -1,0 +1,265 @@
+//! The PDF routes: a badge, a batch of badges, the visa invitation letter. Each badge printed
+//! counts as a (re)print.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::pdf::{self, BadgeCard, Invitation};
+use super::routes::QueueQuery;
+use super::{AccreditationStatus, Category};
+use crate::app::AppState;
+use crate::audit::AuditEntry;
+use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser, Organizer, Require};
+use crate::country::CountryCode;
+use crate::db::schema::{accreditations, badges, events, participant_photos, participants};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::events::Event;
+use crate::events::routes::visible_event;
+use crate::participants::Participant;
+use crate::participants::photos::may_edit;
+
+type CardRow = (Participant, String, String, String, String, Option<Vec<u8>>);
+
+/// The printable card of an approved accreditation; `None` without a live badge.
+pub async fn card(
+    conn: &mut AsyncPgConnection,
+    accreditation_id: Uuid,
+) -> ApiResult<Option<BadgeCard>> {
+    let row: Option<CardRow> = accreditations::table
+        .inner_join(participants::table.left_join(participant_photos::table))
+        .inner_join(badges::table)
+        .inner_join(events::table)
+        .filter(accreditations::id.eq(accreditation_id))
+        .filter(accreditations::status.eq(AccreditationStatus::Approved.as_str()))
+        .select((
+            Participant::as_select(),
+            accreditations::category,
+            badges::number,
+            badges::token,
+            events::name,
+            participant_photos::jpeg.nullable(),
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(
+        row.map(|(participant, category, number, qr, event_name, photo)| {
+            let country = CountryCode::parse(&participant.nationality)
+                .map(|c| c.name().to_owned())
+                .unwrap_or(participant.nationality.clone());
+            BadgeCard {
+                event_name,
+                holder_name: format!(
+                    "{} {}",
+                    participant.first_name,
+                    participant.last_name.to_uppercase()
+                ),
+                organization: participant.organization,
+                country,
+                category: Category::from_db(&category),
+                number,
+                qr,
+                photo,
+            }
+        }),
+    )
+}
+
+/// Renders off the executor: fonts are subset and QR codes drawn, which takes CPU.
+async fn render(job: impl FnOnce() -> ApiResult<Vec<u8>> + Send + 'static) -> ApiResult<Vec<u8>> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("PDF task panicked")))?
+}
+
+fn pdf_response(bytes: Vec<u8>, filename: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{filename}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(bytes)
+}
+
+async fn count_prints(conn: &mut AsyncPgConnection, accreditation_ids: &[Uuid]) -> ApiResult<()> {
+    diesel::update(badges::table.filter(badges::accreditation_id.eq_any(accreditation_ids)))
+        .set(badges::prints.eq(badges::prints + 1))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The participant of an accreditation at `event`, if `user` may print for them: organizers,
+/// and whoever registered the person (their exhibitor's account, delegation's lead, themselves).
+async fn printable(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    id: Uuid,
+    user: &CurrentUser,
+) -> ApiResult<Participant> {
+    let participant: Participant = accreditations::table
+        .inner_join(participants::table)
+        .filter(accreditations::event_id.eq(event.id))
+        .filter(accreditations::id.eq(id))
+        .select(Participant::as_select())
+        .first(conn)
+        .await?;
+    if !may_edit(conn, event.id, participant.id, user).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok(participant)
+}
+
+fn no_badge() -> ApiError {
+    ApiError::Conflict {
+        code: "no_badge",
+        detail: "Only an approved accreditation has a badge.".into(),
+    }
+}
+
+/// The badge as a printable A6 PDF (organizers; whoever registered the participant).
+#[utoipa::path(
+    tag = "accreditations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Accreditation id"),
+    ),
+    responses(
+        (status = 200, description = "One A6 page", content_type = "application/pdf"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such accreditation of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not approved (`no_badge`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/accreditations/{id}/badge.pdf")]
+pub async fn badge_pdf(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
+    printable(&mut conn, &event, id, &user).await?;
+    let card = card(&mut conn, id).await?.ok_or_else(no_badge)?;
+    let filename = format!("{}.pdf", card.number);
+    count_prints(&mut conn, &[id]).await?;
+    drop(conn);
+    let bytes = render(move || pdf::badges_a6(&[card])).await?;
+    Ok(pdf_response(bytes, &filename))
+}
+
+/// A batch of badges on A4 sheets of four (organizers), with the review queue's filters; only
+/// approved accreditations are printed.
+#[utoipa::path(
+    tag = "accreditations",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026"), QueueQuery),
+    responses(
+        (status = 200, description = "A4 sheets of four badges", content_type = "application/pdf"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No approved accreditation matches (`no_badge`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/badges.pdf")]
+pub async fn badges_pdf(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    slug: web::Path<String>,
+    query: web::Query<QueueQuery>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(organizer.user.clone()))).await?;
+    let ids = super::routes::matching_ids(&mut conn, &event, &query).await?;
+    let mut cards = Vec::new();
+    let mut printed = Vec::new();
+    for id in ids {
+        if let Some(card) = card(&mut conn, id).await? {
+            cards.push(card);
+            printed.push(id);
+        }
+    }
+    if cards.is_empty() {
+        return Err(no_badge());
+    }
+    count_prints(&mut conn, &printed).await?;
+    drop(conn);
+    let bytes = render(move || pdf::badges_a4(&cards)).await?;
+    Ok(pdf_response(bytes, &format!("{}-badges.pdf", event.slug)))
+}
+
+/// The invitation letter for a visa application, once approved (organizers; whoever registered
+/// the participant). It states the identity document, so producing it is an audited read.
+#[utoipa::path(
+    tag = "accreditations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Accreditation id"),
+    ),
+    responses(
+        (status = 200, description = "One A4 page", content_type = "application/pdf"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such accreditation of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not approved (`no_badge`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/accreditations/{id}/invitation-letter.pdf")]
+pub async fn invitation_letter(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
+    let participant = printable(&mut conn, &event, id, &user).await?;
+    let card = card(&mut conn, id).await?.ok_or_else(no_badge)?;
+    let number = state.documents.open(
+        participant.id,
+        &participant.id_document_ciphertext,
+        &participant.id_document_nonce,
+        &participant.id_document_key_id,
+    )?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        AuditEntry::new(
+            "participant.document_read",
+            "participant",
+            Some(participant.id),
+        )
+        .by(user.id, ip.as_string().as_deref())
+        .details(serde_json::json!({ "for": "invitation_letter" }))
+        .record(conn)
+        .await?;
+        Ok(())
+    })
+    .await?;
+    drop(conn);
+    let letter = Invitation {
+        event_name: event.name.clone(),
+        venue: event.venue.clone(),
+        dates: format!("{} au {}", event.starts_on, event.ends_on),
+        holder_name: card.holder_name,
+        nationality: card.country,
+        date_of_birth: participant.date_of_birth.to_string(),
+        document: format!("{} {number}", participant.id_document_type),
+        organization: card.organization,
+        category: card.category.as_str().to_owned(),
+        badge_number: card.number.clone(),
+        issued_on: chrono::Utc::now().date_naive().to_string(),
+    };
+    let bytes = render(move || pdf::invitation_letter(&letter)).await?;
+    Ok(pdf_response(
+        bytes,
+        &format!("invitation-{}.pdf", card.number),
+    ))
+}

@@ -1,0 +1,700 @@
+//! `/api/v1/events/{event}/accreditations`: the organizers' review queue, decisions (one or
+//! many), revocation, and the CSV export.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::badges::{Badge, BadgeView};
+use super::workflow::{self, Decision, Reviewer, Ruling};
+use super::{Accreditation, AccreditationStatus, Category};
+use crate::app::AppState;
+use crate::auth::extract::{ClientIp, MaybeUser, Organizer, Require};
+use crate::country::CountryCode;
+use crate::db::schema::{accreditation_approvals, accreditations, badges, participants};
+use crate::db::search_key;
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::events::Event;
+use crate::events::routes::visible_event;
+use crate::pagination::{Page, PageQuery, PageRequest, like_pattern};
+use crate::participants::Participant;
+use crate::text;
+
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(review_queue)
+        .service(export_csv)
+        .service(decide_many)
+        .service(get_accreditation)
+        .service(decide_one)
+        .service(revoke)
+        .service(super::printing::badge_pdf)
+        .service(super::printing::badges_pdf)
+        .service(super::printing::invitation_letter);
+}
+
+/// A likely duplicate, for the reviewer's attention.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Warning {
+    /// `same_document`, `same_person` or `previously_rejected`.
+    #[schema(example = "same_document")]
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParticipantSummary {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub title: Option<String>,
+    pub organization: String,
+    pub function: Option<String>,
+    pub nationality: String,
+    pub date_of_birth: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccreditationView {
+    pub id: Uuid,
+    pub status: AccreditationStatus,
+    pub category: Category,
+    /// Send it back with a decision: a stale one is refused.
+    pub version: i32,
+    pub protocol_level: Option<String>,
+    pub participant: ParticipantSummary,
+    /// The account that registered the participant.
+    pub registered_by: Uuid,
+    pub exhibitor_id: Option<Uuid>,
+    pub delegation_id: Option<Uuid>,
+    /// Organizers who gave a first approval (sensitive categories need two).
+    pub approvals: Vec<Uuid>,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub badge: Option<BadgeView>,
+    pub warnings: Vec<Warning>,
+    pub created_at: DateTime<Utc>,
+}
+
+type Row = (Accreditation, Participant, Option<Badge>);
+/// A queue row with its name sort key, as the database computes it (for the cursor).
+type QueueRow = (Accreditation, Participant, Option<Badge>, String);
+
+/// Other registrations at the event with the same identity document, or the same name and date
+/// of birth; and whether one of them was rejected.
+async fn warnings(
+    conn: &mut AsyncPgConnection,
+    participant: &Participant,
+) -> ApiResult<Vec<Warning>> {
+    let name_key = format!("{} {}", participant.last_name, participant.first_name);
+    let others: Vec<(Vec<u8>, String)> = participants::table
+        .inner_join(accreditations::table)
+        .filter(participants::event_id.eq(participant.event_id))
+        .filter(participants::id.ne(participant.id))
+        .filter(
+            participants::id_document_hash
+                .eq(&participant.id_document_hash)
+                .or(search_key(
+                    participants::last_name
+                        .concat(" ")
+                        .concat(participants::first_name),
+                )
+                .eq(search_key(name_key))
+                .and(participants::date_of_birth.eq(participant.date_of_birth))),
+        )
+        .select((participants::id_document_hash, accreditations::status))
+        .limit(20)
+        .load(conn)
+        .await?;
+    let mut found = Vec::new();
+    if others
+        .iter()
+        .any(|(hash, _)| *hash == participant.id_document_hash)
+    {
+        found.push(Warning {
+            code: "same_document",
+            message: "Another registration for this event has the same identity document.".into(),
+        });
+    }
+    if others
+        .iter()
+        .any(|(hash, _)| *hash != participant.id_document_hash)
+    {
+        found.push(Warning {
+            code: "same_person",
+            message: "Another registration for this event has the same name and date of birth."
+                .into(),
+        });
+    }
+    if others.iter().any(|(_, status)| status == "rejected") {
+        found.push(Warning {
+            code: "previously_rejected",
+            message: "A matching registration for this event was rejected.".into(),
+        });
+    }
+    Ok(found)
+}
+
+async fn view(
+    conn: &mut AsyncPgConnection,
+    (accreditation, participant, badge): Row,
+) -> ApiResult<AccreditationView> {
+    let approvals = accreditation_approvals::table
+        .filter(accreditation_approvals::accreditation_id.eq(accreditation.id))
+        .select(accreditation_approvals::organizer_id)
+        .load(conn)
+        .await?;
+    Ok(AccreditationView {
+        warnings: warnings(conn, &participant).await?,
+        id: accreditation.id,
+        status: accreditation.status(),
+        category: accreditation.category(),
+        version: accreditation.version,
+        protocol_level: accreditation.protocol_level,
+        registered_by: participant.registered_by,
+        exhibitor_id: participant.exhibitor_id,
+        delegation_id: participant.delegation_id,
+        approvals,
+        decision_reason: accreditation.decision_reason,
+        decided_at: accreditation.decided_at,
+        badge: badge.map(BadgeView::from),
+        created_at: accreditation.created_at,
+        participant: ParticipantSummary {
+            id: participant.id,
+            first_name: participant.first_name,
+            last_name: participant.last_name,
+            email: participant.email.map(String::from),
+            title: participant.title,
+            organization: participant.organization,
+            function: participant.function,
+            nationality: participant.nationality,
+            date_of_birth: participant.date_of_birth,
+        },
+    })
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Oldest first (the queue's order).
+    #[default]
+    Created,
+    /// By last name, then first name.
+    Name,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    status: Option<AccreditationStatus>,
+    category: Option<Category>,
+    /// Nationality, ISO 3166-1 alpha-2.
+    country: Option<String>,
+    exhibitor_id: Option<Uuid>,
+    delegation_id: Option<Uuid>,
+    /// Names and organization, case- and accent-insensitive.
+    q: Option<String>,
+    sort: Option<Sort>,
+}
+
+fn sort_key() -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
+    diesel::dsl::sql::<diesel::sql_types::Text>(
+        "search_key(participants.last_name || ' ' || participants.first_name)",
+    )
+}
+
+/// The accreditations of an event matching `query`, as rows, with the total.
+async fn find(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    query: &QueueQuery,
+    page: Option<&PageRequest<(String, Uuid)>>,
+) -> ApiResult<(Vec<QueueRow>, i64)> {
+    let country = query
+        .country
+        .as_deref()
+        .map(CountryCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::validation("country", e.to_string()))?;
+    let filtered = || {
+        let mut q = accreditations::table
+            .inner_join(participants::table)
+            .left_join(badges::table)
+            .filter(accreditations::event_id.eq(event.id))
+            .into_boxed();
+        if let Some(status) = query.status {
+            q = q.filter(accreditations::status.eq(status.as_str()));
+        }
+        if let Some(category) = query.category {
+            q = q.filter(accreditations::category.eq(category.as_str()));
+        }
+        if let Some(country) = country {
+            q = q.filter(participants::nationality.eq(country.as_str().to_owned()));
+        }
+        if let Some(id) = query.exhibitor_id {
+            q = q.filter(participants::exhibitor_id.eq(id));
+        }
+        if let Some(id) = query.delegation_id {
+            q = q.filter(participants::delegation_id.eq(id));
+        }
+        if let Some(text) = query.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            q = q.filter(participants::search_text.like(search_key(like_pattern(text))));
+        }
+        q
+    };
+    let total = filtered().count().get_result(conn).await?;
+    let mut rows = filtered().select((
+        Accreditation::as_select(),
+        Participant::as_select(),
+        Option::<Badge>::as_select(),
+        sort_key(),
+    ));
+    match query.sort.unwrap_or_default() {
+        Sort::Created => {
+            rows = rows.order(accreditations::id);
+            if let Some((_, after)) = page.and_then(|p| p.after.as_ref()) {
+                rows = rows.filter(accreditations::id.gt(*after));
+            }
+        }
+        Sort::Name => {
+            rows = rows.order((sort_key(), accreditations::id));
+            if let Some((name, after)) = page.and_then(|p| p.after.as_ref()) {
+                rows = rows.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "(search_key(participants.last_name || ' ' || participants.first_name), accreditations.id) > (",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(name.clone())
+                    .sql(", ")
+                    .bind::<diesel::sql_types::Uuid, _>(*after)
+                    .sql(")"),
+                );
+            }
+        }
+    }
+    if let Some(page) = page {
+        rows = rows.limit(page.limit + 1);
+    }
+    Ok((rows.load(conn).await?, total))
+}
+
+/// Most badges one batch PDF prints (125 A4 sheets).
+const BATCH_LIMIT: i64 = 500;
+
+/// The ids of the accreditations matching `query`, for batch printing.
+pub async fn matching_ids(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    query: &QueueQuery,
+) -> ApiResult<Vec<Uuid>> {
+    let (rows, total) = find(conn, event, query, None).await?;
+    if total > BATCH_LIMIT {
+        return Err(ApiError::validation(
+            "query",
+            format!("{total} accreditations match; narrow the filters to at most {BATCH_LIMIT}"),
+        ));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(accreditation, ..)| accreditation.id)
+        .collect())
+}
+
+async fn organizer_event(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    organizer: &Require<Organizer>,
+) -> ApiResult<Event> {
+    visible_event(conn, slug, &MaybeUser(Some(organizer.user.clone()))).await
+}
+
+/// The review queue (organizers): filter, search, sort and page the event's accreditations.
+#[utoipa::path(
+    tag = "accreditations",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026"), QueueQuery, PageQuery),
+    responses(
+        (status = 200, body = Page<AccreditationView>),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/accreditations")]
+async fn review_queue(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    slug: web::Path<String>,
+    query: web::Query<QueueQuery>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<AccreditationView>>> {
+    let page = page.parse::<(String, Uuid)>()?;
+    let mut conn = state.pool.get().await?;
+    let event = organizer_event(&mut conn, &slug, &organizer).await?;
+    let (rows, total) = find(&mut conn, &event, &query, Some(&page)).await?;
+    let by_name = query.sort.unwrap_or_default() == Sort::Name;
+    let mut items = Vec::with_capacity(rows.len());
+    for (accreditation, participant, badge, name) in rows {
+        let key = (if by_name { name } else { String::new() }, accreditation.id);
+        items.push((
+            key,
+            view(&mut conn, (accreditation, participant, badge)).await?,
+        ));
+    }
+    Ok(web::Json(Page::from_rows(
+        items,
+        total,
+        &page,
+        |(key, _)| key.clone(),
+        |(_, v)| v,
+    )))
+}
+
+/// One accreditation (organizers).
+#[utoipa::path(
+    tag = "accreditations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Accreditation id"),
+    ),
+    responses(
+        (status = 200, body = AccreditationView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/accreditations/{id}")]
+async fn get_accreditation(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<web::Json<AccreditationView>> {
+    let (slug, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let event = organizer_event(&mut conn, &slug, &organizer).await?;
+    let row = load(&mut conn, &event, id).await?;
+    Ok(web::Json(view(&mut conn, row).await?))
+}
+
+async fn load(conn: &mut AsyncPgConnection, event: &Event, id: Uuid) -> ApiResult<Row> {
+    Ok(accreditations::table
+        .inner_join(participants::table)
+        .left_join(badges::table)
+        .filter(accreditations::event_id.eq(event.id))
+        .filter(accreditations::id.eq(id))
+        .select((
+            Accreditation::as_select(),
+            Participant::as_select(),
+            Option::<Badge>::as_select(),
+        ))
+        .first(conn)
+        .await?)
+}
+
+fn reason_for(decision: Decision, reason: Option<&str>) -> ApiResult<Option<String>> {
+    let reason = text::optional(reason, 2000).map_err(|e| ApiError::validation("reason", e))?;
+    if decision.needs_reason() && reason.is_none() {
+        return Err(ApiError::validation(
+            "reason",
+            "is required to reject or request information",
+        ));
+    }
+    Ok(reason)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    decision: Decision,
+    /// Required to reject or request information; sent to the applicant.
+    reason: Option<String>,
+    /// The `version` the decision was made on.
+    version: i32,
+}
+
+/// Decide one accreditation (organizers). Sensitive categories need two different organizers:
+/// the first approval is recorded (`approvals`), the second approves.
+#[utoipa::path(
+    tag = "accreditations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Accreditation id"),
+    ),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "Decided (or first approval recorded)", body = AccreditationView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stale version (`conflict`), decided already (`invalid_transition`), or the same organizer twice (`four_eyes`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/events/{event}/accreditations/{id}/decision")]
+async fn decide_one(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid)>,
+    body: web::Json<DecisionRequest>,
+) -> ApiResult<web::Json<AccreditationView>> {
+    let (slug, id) = path.into_inner();
+    let reason = reason_for(body.decision, body.reason.as_deref())?;
+    let mut conn = state.pool.get().await?;
+    let event = organizer_event(&mut conn, &slug, &organizer).await?;
+    let reviewer = Reviewer {
+        user: &organizer.user,
+        ip: &ip,
+    };
+    let ruling = Ruling {
+        decision: body.decision,
+        reason: reason.as_deref(),
+        version: Some(body.version),
+    };
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        workflow::decide(conn, &state, &event, &reviewer, id, ruling).await
+    })
+    .await?;
+    let row = load(&mut conn, &event, id).await?;
+    Ok(web::Json(view(&mut conn, row).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkDecisionRequest {
+    /// Up to 500 accreditation ids.
+    ids: Vec<Uuid>,
+    decision: Decision,
+    reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResult {
+    pub id: Uuid,
+    /// The status after the decision, when it was taken.
+    pub status: Option<AccreditationStatus>,
+    /// Why it was not, as a problem `code` and `detail`.
+    pub error: Option<BulkError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkError {
+    pub code: String,
+    pub detail: String,
+}
+
+/// Decide many accreditations at once (organizers), in one transaction: each id gets its own
+/// result; one that cannot be decided does not stop the others.
+#[utoipa::path(
+    tag = "accreditations",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
+    request_body = BulkDecisionRequest,
+    responses(
+        (status = 200, body = Vec<BulkResult>),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/events/{event}/accreditations/decisions")]
+async fn decide_many(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    ip: ClientIp,
+    slug: web::Path<String>,
+    body: web::Json<BulkDecisionRequest>,
+) -> ApiResult<web::Json<Vec<BulkResult>>> {
+    if body.ids.is_empty() || body.ids.len() > 500 {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "ids",
+            "must hold 1 to 500 ids",
+        )]));
+    }
+    let reason = reason_for(body.decision, body.reason.as_deref())?;
+    let mut conn = state.pool.get().await?;
+    let event = organizer_event(&mut conn, &slug, &organizer).await?;
+    let reviewer = Reviewer {
+        user: &organizer.user,
+        ip: &ip,
+    };
+    let ruling = Ruling {
+        decision: body.decision,
+        reason: reason.as_deref(),
+        version: None,
+    };
+    let results = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let mut results = Vec::with_capacity(body.ids.len());
+            for id in &body.ids {
+                // A savepoint per id: a refused one rolls back alone.
+                let outcome = conn
+                    .transaction::<_, ApiError, _>(async |conn| {
+                        workflow::decide(conn, &state, &event, &reviewer, *id, ruling).await
+                    })
+                    .await;
+                results.push(match outcome {
+                    Ok(outcome) => BulkResult {
+                        id: *id,
+                        status: Some(outcome.accreditation().status()),
+                        error: None,
+                    },
+                    Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => return Err(e),
+                    Err(e) => BulkResult {
+                        id: *id,
+                        status: None,
+                        error: Some(BulkError {
+                            code: e.code().to_owned(),
+                            detail: e.to_string(),
+                        }),
+                    },
+                });
+            }
+            Ok(results)
+        })
+        .await?;
+    Ok(web::Json(results))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    reason: String,
+}
+
+/// Revoke an approved accreditation (organizers): its badge is refused at every gate, printed or
+/// not.
+#[utoipa::path(
+    tag = "accreditations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Accreditation id"),
+    ),
+    request_body = RevokeRequest,
+    responses(
+        (status = 200, body = AccreditationView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not approved (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/events/{event}/accreditations/{id}/revoke")]
+async fn revoke(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid)>,
+    body: web::Json<RevokeRequest>,
+) -> ApiResult<web::Json<AccreditationView>> {
+    let (slug, id) = path.into_inner();
+    let reason =
+        text::required(&body.reason, 2000).map_err(|e| ApiError::validation("reason", e))?;
+    let mut conn = state.pool.get().await?;
+    let event = organizer_event(&mut conn, &slug, &organizer).await?;
+    let reviewer = Reviewer {
+        user: &organizer.user,
+        ip: &ip,
+    };
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        workflow::revoke(conn, &event, &reviewer, id, &reason).await
+    })
+    .await?;
+    let row = load(&mut conn, &event, id).await?;
+    Ok(web::Json(view(&mut conn, row).await?))
+}
+
+/// A CSV cell that a spreadsheet will not run as a formula.
+fn cell(value: &str) -> String {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        _ => value.to_owned(),
+    }
+}
+
+/// The queue as CSV (organizers), with the queue's filters: UTF-8 with a byte-order mark so that
+/// Excel reads it, and cells neutralised against formula injection.
+#[utoipa::path(
+    tag = "accreditations",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026"), QueueQuery),
+    responses(
+        (status = 200, description = "The accreditations", content_type = "text/csv"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/accreditations.csv")]
+async fn export_csv(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    slug: web::Path<String>,
+    query: web::Query<QueueQuery>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let event = organizer_event(&mut conn, &slug, &organizer).await?;
+    let (rows, _) = find(&mut conn, &event, &query, None).await?;
+    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let write = |out: &mut csv::Writer<Vec<u8>>, record: Vec<String>| {
+        out.write_record(record)
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("writing CSV")))
+    };
+    write(
+        &mut out,
+        [
+            "id",
+            "status",
+            "category",
+            "last_name",
+            "first_name",
+            "organization",
+            "nationality",
+            "email",
+            "badge_number",
+            "created_at",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )?;
+    for (accreditation, participant, badge, _) in rows {
+        write(
+            &mut out,
+            vec![
+                accreditation.id.to_string(),
+                accreditation.status.clone(),
+                accreditation.category.clone(),
+                cell(&participant.last_name),
+                cell(&participant.first_name),
+                cell(&participant.organization),
+                participant.nationality.clone(),
+                cell(
+                    participant
+                        .email
+                        .as_ref()
+                        .map(|e| e.as_str())
+                        .unwrap_or_default(),
+                ),
+                badge.map(|b| b.number).unwrap_or_default(),
+                accreditation.created_at.to_rfc3339(),
+            ],
+        )?;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("finishing CSV: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}-accreditations.csv\"", event.slug),
+        ))
+        .body(body))
+}

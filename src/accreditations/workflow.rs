@@ -1,0 +1,328 @@
+//! The review workflow, in one place:
+//!
+//! ```text
+//! pending ──approve──▶ approved ──revoke──▶ revoked
+//!    │  ╲──reject───▶ rejected
+//!    └──request_info─▶ info_requested ──(participant corrected)──▶ pending
+//! ```
+//!
+//! Every decision names the `version` it was made on; a stale version is refused, so two
+//! organizers deciding at once cannot both win. Sensitive categories need the approvals of two
+//! different organizers ("four eyes"): the first is recorded, the second decides.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::badges;
+use super::emails::AccreditationUpdate;
+use super::{Accreditation, AccreditationStatus, Category};
+use crate::app::AppState;
+use crate::audit::AuditEntry;
+use crate::auth::extract::{ClientIp, CurrentUser};
+use crate::db::schema::{accreditation_approvals, accreditations, participants};
+use crate::email;
+use crate::error::{ApiError, ApiResult};
+use crate::events::Event;
+use crate::participants::Participant;
+use crate::users::Role;
+use crate::users::store as users;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+    RequestInfo,
+}
+
+impl Decision {
+    pub fn needs_reason(self) -> bool {
+        matches!(self, Decision::Reject | Decision::RequestInfo)
+    }
+}
+
+/// Where a decision leads from a status, or why it cannot be taken.
+pub fn transition(from: AccreditationStatus, decision: Decision) -> ApiResult<AccreditationStatus> {
+    use AccreditationStatus::*;
+    match (from, decision) {
+        (Pending, Decision::Approve) => Ok(Approved),
+        (Pending, Decision::Reject) => Ok(Rejected),
+        (Pending, Decision::RequestInfo) => Ok(InfoRequested),
+        (status, _) => Err(ApiError::Conflict {
+            code: "invalid_transition",
+            detail: format!(
+                "An accreditation that is {} cannot be decided now.",
+                status.as_str()
+            ),
+        }),
+    }
+}
+
+fn stale() -> ApiError {
+    ApiError::Conflict {
+        code: "conflict",
+        detail: "The accreditation changed since it was read; reload it and decide again.".into(),
+    }
+}
+
+/// What a decision did.
+#[derive(Debug)]
+pub enum Outcome {
+    Decided(Accreditation),
+    /// A sensitive approval recorded, waiting for a second organizer.
+    FirstApproval(Accreditation),
+}
+
+impl Outcome {
+    pub fn accreditation(self) -> Accreditation {
+        match self {
+            Outcome::Decided(a) | Outcome::FirstApproval(a) => a,
+        }
+    }
+}
+
+pub struct Reviewer<'a> {
+    pub user: &'a CurrentUser,
+    pub ip: &'a ClientIp,
+}
+
+/// A decision as an organizer sends it.
+#[derive(Debug, Clone, Copy)]
+pub struct Ruling<'a> {
+    pub decision: Decision,
+    pub reason: Option<&'a str>,
+    /// The version it was made on; `None` in bulk decisions (the current one).
+    pub version: Option<i32>,
+}
+
+async fn lock(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    id: Uuid,
+) -> ApiResult<(Accreditation, Participant)> {
+    Ok(accreditations::table
+        .inner_join(participants::table)
+        .filter(accreditations::event_id.eq(event.id))
+        .filter(accreditations::id.eq(id))
+        .select((Accreditation::as_select(), Participant::as_select()))
+        .for_update()
+        .first(conn)
+        .await?)
+}
+
+async fn set_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: AccreditationStatus,
+    by: Uuid,
+    reason: Option<&str>,
+) -> ApiResult<Accreditation> {
+    Ok(diesel::update(accreditations::table.find(id))
+        .set((
+            accreditations::status.eq(status.as_str()),
+            accreditations::version.eq(accreditations::version + 1),
+            accreditations::decided_by.eq(Some(by)),
+            accreditations::decided_at.eq(Some(Utc::now())),
+            accreditations::decision_reason.eq(reason),
+            accreditations::updated_at.eq(Utc::now()),
+        ))
+        .returning(Accreditation::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Tells the person (or, with no address, whoever registered them) in their language.
+async fn notify(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    participant: &Participant,
+    accreditation: &Accreditation,
+    reason: Option<&str>,
+    badge_number: Option<&str>,
+) -> ApiResult<()> {
+    let registrant = users::find(conn, participant.registered_by).await?;
+    let to = participant
+        .email
+        .clone()
+        .unwrap_or(registrant.email.clone());
+    let full_name = format!("{} {}", participant.first_name, participant.last_name);
+    let update = AccreditationUpdate {
+        full_name: &full_name,
+        event: &event.name,
+        status: accreditation.status().as_str(),
+        reason,
+        badge_number,
+    };
+    let badge =
+        (accreditation.status() == AccreditationStatus::Approved).then_some(accreditation.id);
+    email::enqueue_with_badge(conn, &to, registrant.locale(), &update, badge).await?;
+    Ok(())
+}
+
+/// Takes a decision on one accreditation, inside the caller's transaction.
+pub async fn decide(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    event: &Event,
+    reviewer: &Reviewer<'_>,
+    id: Uuid,
+    ruling: Ruling<'_>,
+) -> ApiResult<Outcome> {
+    let reason = ruling.reason;
+    let (current, participant) = lock(conn, event, id).await?;
+    if ruling.version.is_some_and(|v| v != current.version) {
+        return Err(stale());
+    }
+    let next = transition(current.status(), ruling.decision)?;
+    let ip = reviewer.ip.as_string();
+    let organizer = reviewer.user.id;
+    let sensitive = event.sensitive_categories.contains(&current.category);
+    if next == AccreditationStatus::Approved && sensitive {
+        let approvals: Vec<Uuid> = accreditation_approvals::table
+            .filter(accreditation_approvals::accreditation_id.eq(id))
+            .select(accreditation_approvals::organizer_id)
+            .load(conn)
+            .await?;
+        if approvals.contains(&organizer) {
+            return Err(ApiError::Conflict {
+                code: "four_eyes",
+                detail: "A second, different organizer must approve this accreditation.".into(),
+            });
+        }
+        if approvals.is_empty() {
+            diesel::insert_into(accreditation_approvals::table)
+                .values((
+                    accreditation_approvals::accreditation_id.eq(id),
+                    accreditation_approvals::organizer_id.eq(organizer),
+                ))
+                .execute(conn)
+                .await?;
+            let bumped: Accreditation = diesel::update(accreditations::table.find(id))
+                .set((
+                    accreditations::version.eq(accreditations::version + 1),
+                    accreditations::updated_at.eq(Utc::now()),
+                ))
+                .returning(Accreditation::as_returning())
+                .get_result(conn)
+                .await?;
+            AuditEntry::new("accreditation.first_approval", "accreditation", Some(id))
+                .by(organizer, ip.as_deref())
+                .record(conn)
+                .await?;
+            return Ok(Outcome::FirstApproval(bumped));
+        }
+    }
+    let decided = set_status(conn, id, next, organizer, reason).await?;
+    let badge = if next == AccreditationStatus::Approved {
+        let category = decided.category();
+        let badge = badges::issue(conn, &state.badge_keys, event, id, category).await?;
+        if category == Category::Media
+            && let Some(account) = participant.user_id
+        {
+            users::grant_role(conn, account, Role::Media).await?;
+        }
+        Some(badge)
+    } else {
+        None
+    };
+    notify(
+        conn,
+        event,
+        &participant,
+        &decided,
+        reason,
+        badge.as_ref().map(|b| b.number.as_str()),
+    )
+    .await?;
+    AuditEntry::new(
+        match next {
+            AccreditationStatus::Approved => "accreditation.approved",
+            AccreditationStatus::Rejected => "accreditation.rejected",
+            _ => "accreditation.info_requested",
+        },
+        "accreditation",
+        Some(id),
+    )
+    .by(organizer, ip.as_deref())
+    .details(serde_json::json!({ "reason": reason, "version": decided.version, "badge": badge.map(|b| b.number) }))
+    .record(conn)
+    .await?;
+    Ok(Outcome::Decided(decided))
+}
+
+/// Issues the badge of a public visitor approved at once (events that allow it).
+pub async fn approve_automatically(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    event: &Event,
+    accreditation: &Accreditation,
+) -> ApiResult<badges::Badge> {
+    badges::issue(
+        conn,
+        &state.badge_keys,
+        event,
+        accreditation.id,
+        accreditation.category(),
+    )
+    .await
+}
+
+/// Revokes an approved accreditation: its badge is refused at every gate from now on.
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    reviewer: &Reviewer<'_>,
+    id: Uuid,
+    reason: &str,
+) -> ApiResult<Accreditation> {
+    let (current, participant) = lock(conn, event, id).await?;
+    if current.status() != AccreditationStatus::Approved {
+        return Err(ApiError::Conflict {
+            code: "invalid_transition",
+            detail: "Only an approved accreditation can be revoked.".into(),
+        });
+    }
+    let revoked = set_status(
+        conn,
+        id,
+        AccreditationStatus::Revoked,
+        reviewer.user.id,
+        Some(reason),
+    )
+    .await?;
+    notify(conn, event, &participant, &revoked, Some(reason), None).await?;
+    AuditEntry::new("accreditation.revoked", "accreditation", Some(id))
+        .by(reviewer.user.id, reviewer.ip.as_string().as_deref())
+        .details(serde_json::json!({ "reason": reason }))
+        .record(conn)
+        .await?;
+    Ok(revoked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AccreditationStatus::*;
+
+    #[test]
+    fn only_pending_accreditations_are_decided() {
+        assert_eq!(transition(Pending, Decision::Approve).unwrap(), Approved);
+        assert_eq!(transition(Pending, Decision::Reject).unwrap(), Rejected);
+        assert_eq!(
+            transition(Pending, Decision::RequestInfo).unwrap(),
+            InfoRequested
+        );
+        for status in [Approved, Rejected, InfoRequested, Revoked] {
+            for decision in [Decision::Approve, Decision::Reject, Decision::RequestInfo] {
+                assert!(
+                    transition(status, decision).is_err(),
+                    "{status:?} {decision:?}"
+                );
+            }
+        }
+    }
+}

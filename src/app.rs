@@ -1,0 +1,223 @@
+//! `Application::build`: database, state, middleware, routes and background worker, shared by
+//! `main` and the integration tests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::accreditations::badges::BadgeKeys;
+use crate::auth::limits::AbuseLimits;
+use crate::auth::sessions::Sessions;
+use crate::auth::tokens::AccessTokens;
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::email::OutboxWorker;
+use crate::error::{self, ApiError};
+use crate::exhibitors::directory::{self, DirectoryCache};
+use crate::openapi::{self, RouteTable};
+use crate::participants::documents::DocumentVault;
+use crate::system::{self, ApiDocument};
+use crate::telemetry::{self, RequestSpan};
+use crate::{accreditations, auth, delegations, events, exhibitors, gates, users, visitors};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    pub tokens: AccessTokens,
+    pub limits: AbuseLimits,
+    pub sessions: Sessions,
+    pub documents: DocumentVault,
+    pub badge_keys: BadgeKeys,
+    pub directory_cache: DirectoryCache,
+}
+
+/// Every route of the service. Handlers are registered with `.service()` so that their
+/// `#[utoipa::path]` lands in the OpenAPI document: a route cannot be mounted undocumented.
+pub fn mount(cfg: &mut ServiceConfig) {
+    cfg.service(system::healthz)
+        .service(system::readyz)
+        .service(system::docs)
+        .service(gates::jwks)
+        .service(
+            scope::scope("/api/v1")
+                .service(system::openapi_json)
+                .configure(auth::routes::mount)
+                .configure(users::routes::mount)
+                .configure(events::routes::mount)
+                .configure(exhibitors::routes::mount)
+                .configure(delegations::routes::mount)
+                .configure(visitors::mount)
+                .service(accreditations::mine::my_accreditations)
+                .configure(accreditations::routes::mount)
+                .configure(gates::mount),
+        );
+}
+
+/// A request no route took: 405 when the path exists with other methods, else 404.
+async fn fallback(
+    req: HttpRequest,
+    routes: web::Data<RouteTable>,
+) -> Result<HttpResponse, ApiError> {
+    Err(match routes.allowed_methods(req.path()) {
+        Some(allowed) => ApiError::MethodNotAllowed { allowed },
+        None => ApiError::NotFound {
+            code: "route_not_found",
+            detail: "No route answers this path.".into(),
+        },
+    })
+}
+
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            header::HeaderName::from_static("idempotency-key"),
+            telemetry::REQUEST_ID_HEADER,
+        ])
+        .expose_headers([
+            telemetry::REQUEST_ID_HEADER,
+            header::RETRY_AFTER,
+            header::LOCATION,
+        ])
+        .max_age(3600)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: DbPool,
+    worker: JoinHandle<()>,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Creates the database if needed, migrates it, binds the port (0 picks a free one) and
+    /// starts the outbox worker. The HTTP server starts serving once [`Self::run_until_stopped`]
+    /// is awaited.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        db::ensure_database(&settings.database).await?;
+        db::run_migrations(settings.database.url.expose_secret()).await?;
+        let pool = db::build_pool(&settings.database)?;
+
+        let address = (
+            settings.application.host.as_str(),
+            settings.application.port,
+        );
+        let listener = TcpListener::bind(address)
+            .with_context(|| format!("could not listen on {}:{}", address.0, address.1))?;
+        let port = listener.local_addr()?.port();
+
+        let shutdown = CancellationToken::new();
+        let worker = OutboxWorker::new(pool.clone(), &settings.email)?;
+        let worker = tokio::spawn(worker.run(shutdown.clone()));
+
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            tokens: AccessTokens::new(&settings.auth),
+            limits: AbuseLimits::new(&settings.rate_limits),
+            sessions: Sessions::default(),
+            documents: DocumentVault::new(&settings.documents),
+            badge_keys: BadgeKeys::new(&settings.badges)?,
+            directory_cache: directory::new_cache(),
+            settings: Arc::new(settings),
+        });
+        tokio::spawn(forget_idle_limits(state.clone(), shutdown.clone()));
+        let server = build_server(listener, state)?;
+        tracing::info!(port, "listening");
+        Ok(Self {
+            port,
+            server,
+            pool,
+            worker,
+            shutdown,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> DbPool {
+        self.pool.clone()
+    }
+
+    /// Serves until SIGTERM/SIGINT (or the server handle stops it): in-flight requests finish,
+    /// then the outbox worker stops.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let served = self.server.await;
+        self.shutdown.cancel();
+        let _ = self.worker.await;
+        served.context("HTTP server failed")
+    }
+}
+
+/// Keeps the rate limiters' memory bounded.
+async fn forget_idle_limits(state: web::Data<AppState>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => state.limits.forget_idle(),
+        }
+    }
+}
+
+fn build_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let settings = state.settings.clone();
+    let document = openapi::document();
+    let routes = web::Data::new(RouteTable::from_document(&document));
+    let document = web::Data::new(ApiDocument(serde_json::to_vec(&document)?));
+    let json_config = web::JsonConfig::default()
+        .limit(settings.application.json_body_limit)
+        .error_handler(error::json_error_handler);
+    let origins = settings.application.cors_allowed_origins.clone();
+
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .into_utoipa_app()
+            .map(|app| {
+                app.wrap(ErrorHandlers::new().default_handler(error::ensure_problem_json))
+                    .wrap(cors(&origins))
+                    .wrap(TracingLogger::<RequestSpan>::new())
+                    .wrap(from_fn(telemetry::request_id))
+            })
+            .app_data(json_config.clone())
+            .app_data(web::QueryConfig::default().error_handler(error::query_error_handler))
+            .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
+            .app_data(state.clone())
+            .app_data(routes.clone())
+            .app_data(document.clone())
+            .configure(mount)
+            .into_app()
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")),
+            )
+            .default_service(web::to(fallback))
+    })
+    .shutdown_timeout(settings.application.shutdown_timeout_seconds)
+    .listen(listener)?;
+    if settings.application.workers > 0 {
+        server = server.workers(settings.application.workers);
+    }
+    Ok(server.run())
+}

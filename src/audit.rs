@@ -1,0 +1,54 @@
+//! The audit trail: who did what to which record, when, from where. Written in the same
+//! transaction as the change it describes.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::audit_records;
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_records)]
+pub struct AuditEntry<'a> {
+    id: Uuid,
+    /// None when the actor is the system or an operator at the command line.
+    actor_id: Option<Uuid>,
+    action: &'a str,
+    target_type: &'a str,
+    target_id: Option<Uuid>,
+    details: serde_json::Value,
+    client_ip: Option<&'a str>,
+}
+
+impl<'a> AuditEntry<'a> {
+    pub fn new(action: &'a str, target_type: &'a str, target_id: Option<Uuid>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            actor_id: None,
+            action,
+            target_type,
+            target_id,
+            details: serde_json::Value::Object(Default::default()),
+            client_ip: None,
+        }
+    }
+
+    pub fn by(mut self, actor_id: Uuid, client_ip: Option<&'a str>) -> Self {
+        self.actor_id = Some(actor_id);
+        self.client_ip = client_ip;
+        self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub async fn record(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        diesel::insert_into(audit_records::table)
+            .values(self)
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+}

@@ -1,0 +1,213 @@
+//! Who is calling: `CurrentUser` decodes the bearer token; `Require<R>` additionally demands one
+//! of the roles of the set `R`. Handlers state their requirement in their signature.
+
+use std::future::{Ready, ready};
+
+use futures_util::future::LocalBoxFuture;
+use std::marker::PhantomData;
+use std::net::IpAddr;
+use std::ops::Deref;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use uuid::Uuid;
+
+use super::tokens::Claims;
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::users::Role;
+
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub roles: Vec<Role>,
+    /// The session (refresh-token family) the access token belongs to.
+    pub session: Uuid,
+}
+
+impl CurrentUser {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Organizers and admins: the accreditation office sees everything.
+    pub fn is_organizer(&self) -> bool {
+        self.has(Role::Organizer) || self.has(Role::Admin)
+    }
+}
+
+fn state(req: &HttpRequest) -> &AppState {
+    req.app_data::<web::Data<AppState>>()
+        .expect("AppState is registered")
+}
+
+/// Decodes the bearer token, then checks its session is still live (see `sessions.rs`).
+fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<CurrentUser, ApiError>> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("AppState is registered")
+        .clone();
+    let claims = bearer_claims(req, &state);
+    Box::pin(async move {
+        let claims = claims?;
+        let session = state
+            .sessions
+            .find(&state.pool, claims.sid)
+            .await?
+            .filter(|session| session.user_id == claims.sub)
+            .ok_or_else(|| ApiError::Unauthorized {
+                code: "session_ended",
+                detail: "This session was signed out, or the account disabled; sign in again."
+                    .into(),
+            })?;
+        Ok(CurrentUser {
+            id: claims.sub,
+            roles: session.roles,
+            session: claims.sid,
+        })
+    })
+}
+
+fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError> {
+    let header =
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthorized {
+                code: "unauthenticated",
+                detail: "This route needs a bearer access token.".into(),
+            })?;
+    let invalid = || ApiError::Unauthorized {
+        code: "invalid_token",
+        detail: "The access token is invalid or has expired.".into(),
+    };
+    let value = header.to_str().map_err(|_| invalid())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(invalid)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(invalid());
+    }
+    state.tokens.verify(token.trim()).map_err(|_| invalid())
+}
+
+impl FromRequest for CurrentUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        authenticate(req)
+    }
+}
+
+/// The caller if a bearer token was sent: for public routes that show more to some roles. A token
+/// that is sent but invalid is still refused (401), never silently ignored.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl MaybeUser {
+    pub fn is_organizer(&self) -> bool {
+        self.0.as_ref().is_some_and(CurrentUser::is_organizer)
+    }
+}
+
+impl FromRequest for MaybeUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if !req.headers().contains_key(header::AUTHORIZATION) {
+            return Box::pin(ready(Ok(MaybeUser(None))));
+        }
+        let user = authenticate(req);
+        Box::pin(async move { Ok(MaybeUser(Some(user.await?))) })
+    }
+}
+
+/// A set of roles any one of which grants access.
+pub trait RoleSet {
+    const ROLES: &'static [Role];
+}
+
+/// Platform operators.
+pub struct Admin;
+impl RoleSet for Admin {
+    const ROLES: &'static [Role] = &[Role::Admin];
+}
+
+/// The accreditation office, and admins.
+pub struct Organizer;
+impl RoleSet for Organizer {
+    const ROLES: &'static [Role] = &[Role::Admin, Role::Organizer];
+}
+
+/// Security staff at the entrances.
+pub struct GateAgent;
+impl RoleSet for GateAgent {
+    const ROLES: &'static [Role] = &[Role::GateAgent];
+}
+
+/// An authenticated caller holding one of the roles of `R`; others get 403.
+pub struct Require<R: RoleSet> {
+    pub user: CurrentUser,
+    roles: PhantomData<R>,
+}
+
+impl<R: RoleSet> Deref for Require<R> {
+    type Target = CurrentUser;
+    fn deref(&self) -> &CurrentUser {
+        &self.user
+    }
+}
+
+impl<R: RoleSet> FromRequest for Require<R> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let user = authenticate(req);
+        Box::pin(async move {
+            let user = user.await?;
+            if user.roles.iter().any(|role| R::ROLES.contains(role)) {
+                Ok(Require {
+                    user,
+                    roles: PhantomData,
+                })
+            } else {
+                Err(ApiError::Forbidden {
+                    code: "forbidden",
+                    detail: "Your role does not allow this.".into(),
+                })
+            }
+        })
+    }
+}
+
+/// The caller's IP: the peer address, or the proxy's forwarded one when configured to trust it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl ClientIp {
+    pub fn as_string(&self) -> Option<String> {
+        self.0.map(|ip| ip.to_string())
+    }
+}
+
+impl FromRequest for ClientIp {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ip = if state(req).settings.rate_limits.trust_forwarded_for {
+            // The rightmost address is the one our own proxy appended; those left of it are
+            // whatever the client chose to send.
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|list| list.rsplit(',').next())
+                .and_then(|last| last.trim().parse::<IpAddr>().ok())
+                .or_else(|| req.peer_addr().map(|addr| addr.ip()))
+        } else {
+            req.peer_addr().map(|addr| addr.ip())
+        };
+        ready(Ok(ClientIp(ip)))
+    }
+}

@@ -1,0 +1,653 @@
+//! `/api/v1/auth/*`: register, verify the address, log in, refresh, log out, reset a password.
+//!
+//! Login and forgot-password answer alike whether or not the account exists (same status, same
+//! code, and a password hash is computed either way), so they cannot be used to find accounts.
+
+use actix_web::{HttpResponse, post, web};
+use chrono::{Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::emails::{AccountLocked, ResetPassword, VerifyEmail};
+use super::extract::ClientIp;
+use super::limits::Action;
+use super::new_password::NewPassword;
+use super::password::{self, Verdict};
+use super::store::{self, LinkPurpose};
+use crate::app::AppState;
+use crate::audit::AuditEntry;
+use crate::email;
+use crate::error::{ApiError, ApiResult, Problem, Validator};
+use crate::users::store::{self as users, NewUser, UserChanges};
+use crate::users::{EmailAddress, FullName, Locale, Role, User, UserView};
+
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(register)
+        .service(verify_email)
+        .service(resend_verification)
+        .service(login)
+        .service(refresh)
+        .service(logout)
+        .service(forgot_password)
+        .service(reset_password);
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::Unauthorized {
+        code: "invalid_credentials",
+        detail: "Email or password is wrong, or the account cannot sign in yet.".into(),
+    }
+}
+
+fn invalid_link() -> ApiError {
+    ApiError::BadRequest {
+        code: "invalid_link",
+        detail: "This link is invalid, has expired or was already used.".into(),
+    }
+}
+
+fn invalid_refresh_token() -> ApiError {
+    ApiError::Unauthorized {
+        code: "invalid_refresh_token",
+        detail: "The refresh token is invalid, expired or revoked; sign in again.".into(),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schema(example = "ayse.yilmaz@peakdefense.com.tr")]
+    email: String,
+    /// 12 to 128 characters, not the email, not a common password.
+    #[schema(example = "Koulikoro-range-2026")]
+    password: String,
+    #[schema(example = "Ayşe Yılmaz")]
+    full_name: String,
+    /// Language of the emails: `fr` (default), `en` or `tr`.
+    #[serde(default)]
+    locale: Option<Locale>,
+    /// Ignored: self-registration always gives the `visitor` role.
+    #[serde(default, rename = "roles")]
+    #[schema(value_type = Option<Vec<String>>)]
+    _ignored_roles: Option<serde::de::IgnoredAny>,
+}
+
+/// Register an account (role `visitor`); a confirmation link is emailed.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created; confirm it with the emailed link", body = UserView),
+        (status = 409, description = "An account with this email exists (`email_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (`rate_limited`), see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/register")]
+async fn register(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
+    state.limits.check_ip(Action::Register, ip.0)?;
+    let mut v = Validator::default();
+    let email = v.check("email", EmailAddress::parse(&body.email));
+    let full_name = v.check("full_name", FullName::parse(&body.full_name));
+    let password = v.check(
+        "password",
+        NewPassword::parse(&body.password, email.as_ref()),
+    );
+    let (email, full_name, password) = v.finish(|| Some((email?, full_name?, password?)))?;
+    let locale = body.locale.unwrap_or_default();
+    let hash = password::hash(password.into_secret()).await?;
+
+    let mut conn = state.pool.get().await?;
+    let user = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let mut new_user = NewUser::new(&email, full_name.as_str(), locale, &[Role::Visitor]);
+            new_user.password_hash = Some(&hash);
+            let user = users::insert(conn, &new_user).await?;
+            send_verification(conn, &state, &user).await?;
+            AuditEntry::new("user.registered", "user", Some(user.id))
+                .by(user.id, ip.as_string().as_deref())
+                .record(conn)
+                .await?;
+            Ok(user)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(UserView::from(user)))
+}
+
+async fn send_verification(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    user: &User,
+) -> ApiResult<()> {
+    let auth = &state.settings.auth;
+    let token = store::issue_link(
+        conn,
+        user.id,
+        LinkPurpose::VerifyEmail,
+        Duration::hours(auth.verify_email_ttl_hours.into()),
+    )
+    .await?;
+    let link = state
+        .settings
+        .application
+        .frontend_link("verify-email", Some(&token));
+    email::enqueue(
+        conn,
+        &user.email,
+        user.locale(),
+        &VerifyEmail {
+            full_name: &user.full_name,
+            link: &link,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The `token` query parameter of the emailed link.
+    token: String,
+}
+
+/// Confirm an email address with the token of the emailed link (single use, 24 h).
+#[utoipa::path(
+    tag = "auth",
+    request_body = TokenRequest,
+    responses(
+        (status = 204, description = "Address confirmed"),
+        (status = 400, description = "Invalid, expired or used link (`invalid_link`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/verify-email")]
+async fn verify_email(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<TokenRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let user_id = store::consume_link(conn, LinkPurpose::VerifyEmail, &body.token)
+            .await?
+            .ok_or_else(invalid_link)?;
+        let user = users::find(conn, user_id).await?;
+        if user.email_verified_at.is_none() {
+            users::update(
+                conn,
+                user_id,
+                UserChanges {
+                    email_verified_at: Some(Some(Utc::now())),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+        AuditEntry::new("user.email_verified", "user", Some(user_id))
+            .by(user_id, ip.as_string().as_deref())
+            .record(conn)
+            .await?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailRequest {
+    #[schema(example = "ayse.yilmaz@peakdefense.com.tr")]
+    email: String,
+}
+
+impl EmailRequest {
+    fn parse(&self) -> ApiResult<EmailAddress> {
+        EmailAddress::parse(&self.email).map_err(|e| ApiError::validation("email", e.to_string()))
+    }
+}
+
+/// Runs `work` after the response is sent, so that whether an account exists does not change
+/// how long the request takes. Failures are logged.
+fn in_background(
+    what: &'static str,
+    work: impl std::future::Future<Output = ApiResult<()>> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        if let Err(e) = work.await {
+            tracing::error!(
+                error = e.log_message(),
+                task = what,
+                "background account task failed"
+            );
+        }
+    });
+}
+
+/// Send the confirmation link again. Always 202, whether or not the account exists.
+#[utoipa::path(
+    tag = "auth",
+    request_body = EmailRequest,
+    responses(
+        (status = 202, description = "If an unconfirmed account has this address, a new link is on its way"),
+        (status = 429, description = "Too many requests (`rate_limited`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/resend-verification")]
+async fn resend_verification(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<EmailRequest>,
+) -> ApiResult<HttpResponse> {
+    state.limits.check_ip(Action::ResendVerification, ip.0)?;
+    let email = body.parse()?;
+    state
+        .limits
+        .check_account(Action::ResendVerification, &email)?;
+    in_background("resend-verification", async move {
+        let mut conn = state.pool.get().await?;
+        conn.transaction::<_, ApiError, _>(async |conn| {
+            match users::find_by_email(conn, &email).await? {
+                Some(user) if user.email_verified_at.is_none() && user.disabled_at.is_none() => {
+                    send_verification(conn, &state, &user).await
+                }
+                _ => Ok(()),
+            }
+        })
+        .await
+    });
+    Ok(HttpResponse::Accepted().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schema(example = "ayse.yilmaz@peakdefense.com.tr")]
+    email: String,
+    #[schema(example = "Koulikoro-range-2026")]
+    password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    /// JWT for `Authorization: Bearer …`.
+    access_token: String,
+    #[schema(example = "Bearer")]
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    expires_in: u64,
+    /// Single use: exchange it at /auth/refresh for a new pair.
+    refresh_token: String,
+}
+
+/// Issues an access token and a refresh token of session `family` (a new one on login).
+async fn issue_pair(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    user: &User,
+    family: Uuid,
+) -> ApiResult<TokenPair> {
+    let ttl = Duration::days(state.settings.auth.refresh_token_ttl_days as i64);
+    let refresh_token = store::issue_refresh(conn, user.id, family, ttl).await?;
+    let access_token = state.tokens.issue(user.id, user.roles(), family)?;
+    Ok(TokenPair {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl().as_secs(),
+        refresh_token,
+    })
+}
+
+/// Sign in with email and password (verified, active accounts only).
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenPair),
+        (status = 401, description = "Wrong email or password, unconfirmed, locked or disabled account — indistinguishably (`invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts (`rate_limited`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+async fn login(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    state.limits.check_ip(Action::Login, ip.0)?;
+    let email = EmailAddress::parse(&body.email).map_err(|_| invalid_credentials())?;
+    state.limits.check_account(Action::Login, &email)?;
+    let presented = SecretString::from(body.password.as_str());
+
+    // No pooled connection is held while hashing: a login burst must not starve other routes.
+    let user = users::find_by_email(&mut *state.pool.get().await?, &email).await?;
+    let Some(user) = user else {
+        password::verify_dummy(presented).await;
+        return Err(invalid_credentials());
+    };
+    let verdict = match user.password_hash.clone() {
+        Some(hash) => password::verify(presented.clone(), hash).await?,
+        None => {
+            password::verify_dummy(presented.clone()).await;
+            Verdict::Mismatch
+        }
+    };
+    let rehash = match verdict {
+        Verdict::Mismatch => {
+            if user.disabled_at.is_none() && !user.is_locked() {
+                record_failure(&mut *state.pool.get().await?, &state, &user, &ip).await?;
+            }
+            return Err(invalid_credentials());
+        }
+        Verdict::Match { rehash } => rehash,
+    };
+    if user.disabled_at.is_some() || user.is_locked() || user.email_verified_at.is_none() {
+        return Err(invalid_credentials());
+    }
+    let new_hash = if rehash {
+        Some(password::hash(presented).await?)
+    } else {
+        None
+    };
+    let mut conn = state.pool.get().await?;
+    let pair = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            store::clear_login_failures(conn, user.id).await?;
+            if let Some(hash) = new_hash {
+                users::update(
+                    conn,
+                    user.id,
+                    UserChanges {
+                        password_hash: Some(Some(hash)),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            }
+            issue_pair(conn, &state, &user, Uuid::now_v7()).await
+        })
+        .await?;
+    Ok(web::Json(pair))
+}
+
+/// Counts a failed login; at the threshold the account is locked and its owner told by email.
+async fn record_failure(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    user: &User,
+    ip: &ClientIp,
+) -> ApiResult<()> {
+    let auth = &state.settings.auth;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let ip = ip.as_string();
+        let failures = store::record_login_failure(
+            conn,
+            user.id,
+            ip.as_deref(),
+            Duration::minutes(auth.lockout_window_minutes.into()),
+        )
+        .await?;
+        if failures < i64::from(auth.lockout_threshold) {
+            return Ok(());
+        }
+        let until = Utc::now() + Duration::minutes(auth.lockout_minutes.into());
+        users::update(
+            conn,
+            user.id,
+            UserChanges {
+                locked_until: Some(Some(until)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        store::clear_login_failures(conn, user.id).await?;
+        let reset_link = state
+            .settings
+            .application
+            .frontend_link("forgot-password", None);
+        email::enqueue(
+            conn,
+            &user.email,
+            user.locale(),
+            &AccountLocked {
+                full_name: &user.full_name,
+                minutes: auth.lockout_minutes,
+                reset_link: &reset_link,
+            },
+        )
+        .await?;
+        AuditEntry::new("user.locked", "user", Some(user.id))
+            .details(
+                serde_json::json!({ "failed_logins": failures, "until": until, "client_ip": ip }),
+            )
+            .record(conn)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+enum Rotation {
+    Rotated(TokenPair),
+    Refused,
+}
+
+/// Exchange a refresh token for a new pair. The old token is revoked; presenting a revoked token
+/// again revokes its whole session (it was stolen and replayed).
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair", body = TokenPair),
+        (status = 401, description = "Invalid, expired or revoked token, or account disabled (`invalid_refresh_token`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+async fn refresh(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<RefreshRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    let mut conn = state.pool.get().await?;
+    // The transaction commits even when refusing: a replay's family revocation must stick.
+    let rotation = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let Some(token) = store::lock_refresh(conn, &body.refresh_token).await? else {
+                return Ok(Rotation::Refused);
+            };
+            if token.revoked_at.is_some() {
+                let revoked = store::revoke_family(conn, token.family_id).await?;
+                tracing::warn!(user_id = %token.user_id, "revoked refresh token replayed; session revoked");
+                AuditEntry::new("session.replay_detected", "user", Some(token.user_id))
+                    .details(serde_json::json!({ "session": token.family_id, "revoked_tokens": revoked,
+                        "client_ip": ip.as_string() }))
+                    .record(conn)
+                    .await?;
+                return Ok(Rotation::Refused);
+            }
+            let user = users::find(conn, token.user_id).await?;
+            if token.expires_at <= Utc::now() || user.disabled_at.is_some() {
+                store::revoke_family(conn, token.family_id).await?;
+                return Ok(Rotation::Refused);
+            }
+            store::revoke_refresh(conn, token.id).await?;
+            Ok(Rotation::Rotated(
+                issue_pair(conn, &state, &user, token.family_id).await?,
+            ))
+        })
+        .await?;
+    match rotation {
+        Rotation::Rotated(pair) => Ok(web::Json(pair)),
+        Rotation::Refused => {
+            state.sessions.forget_all();
+            Err(invalid_refresh_token())
+        }
+    }
+}
+
+/// End the session of this refresh token. Always 204.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 204, description = "Signed out"))
+)]
+#[post("/auth/logout")]
+async fn logout(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        if let Some(token) = store::lock_refresh(conn, &body.refresh_token).await? {
+            store::revoke_family(conn, token.family_id).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    state.sessions.forget_all();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ask for a password-reset link. Always 202, whether or not the account exists.
+#[utoipa::path(
+    tag = "auth",
+    request_body = EmailRequest,
+    responses(
+        (status = 202, description = "If an account has this address, a link is on its way"),
+        (status = 429, description = "Too many requests (`rate_limited`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password/forgot")]
+async fn forgot_password(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<EmailRequest>,
+) -> ApiResult<HttpResponse> {
+    state.limits.check_ip(Action::ForgotPassword, ip.0)?;
+    let email = body.parse()?;
+    state.limits.check_account(Action::ForgotPassword, &email)?;
+    in_background("forgot-password", async move {
+        let mut conn = state.pool.get().await?;
+        conn.transaction::<_, ApiError, _>(async |conn| send_reset_link(conn, &state, &email).await)
+            .await
+    });
+    Ok(HttpResponse::Accepted().finish())
+}
+
+async fn send_reset_link(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    email: &EmailAddress,
+) -> ApiResult<()> {
+    let Some(user) = users::find_by_email(conn, email).await? else {
+        return Ok(());
+    };
+    if user.disabled_at.is_some() {
+        return Ok(());
+    }
+    let minutes = state.settings.auth.reset_password_ttl_minutes;
+    let token = store::issue_link(
+        conn,
+        user.id,
+        LinkPurpose::ResetPassword,
+        Duration::minutes(minutes.into()),
+    )
+    .await?;
+    let link = state
+        .settings
+        .application
+        .frontend_link("reset-password", Some(&token));
+    email::enqueue(
+        conn,
+        &user.email,
+        user.locale(),
+        &ResetPassword {
+            full_name: &user.full_name,
+            link: &link,
+            minutes,
+        },
+    )
+    .await?;
+    AuditEntry::new("user.password_reset_requested", "user", Some(user.id))
+        .record(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    /// The `token` query parameter of the emailed link.
+    token: String,
+    #[schema(example = "Koulikoro-range-2026")]
+    new_password: String,
+}
+
+/// Set a new password with an emailed link (also the first password of an account an admin
+/// created). Signs out every session and confirms the address.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 400, description = "Invalid, expired or used link (`invalid_link`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password/reset")]
+async fn reset_password(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: web::Json<ResetPasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    // Check the password against the policy before spending the link on it.
+    let user_id = store::peek_link(&mut conn, LinkPurpose::ResetPassword, &body.token)
+        .await?
+        .ok_or_else(invalid_link)?;
+    let user = users::find(&mut conn, user_id).await?;
+    let password = NewPassword::parse(&body.new_password, Some(&user.email))
+        .map_err(|e| ApiError::validation("new_password", e))?;
+    drop(conn);
+    let hash = password::hash(password.into_secret()).await?;
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        store::consume_link(conn, LinkPurpose::ResetPassword, &body.token)
+            .await?
+            .filter(|id| *id == user_id)
+            .ok_or_else(invalid_link)?;
+        users::update(
+            conn,
+            user_id,
+            UserChanges {
+                password_hash: Some(Some(hash)),
+                email_verified_at: Some(Some(user.email_verified_at.unwrap_or_else(Utc::now))),
+                locked_until: Some(None),
+                ..Default::default()
+            },
+        )
+        .await?;
+        store::clear_login_failures(conn, user_id).await?;
+        let ended = store::revoke_sessions(conn, user_id, None).await?;
+        AuditEntry::new("user.password_reset", "user", Some(user_id))
+            .by(user_id, ip.as_string().as_deref())
+            .details(serde_json::json!({ "sessions_ended": ended }))
+            .record(conn)
+            .await?;
+        Ok(())
+    })
+    .await?;
+    state.sessions.forget_all();
+    Ok(HttpResponse::NoContent().finish())
+}

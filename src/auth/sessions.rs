@@ -1,0 +1,68 @@
+//! An access token is only as good as its session. Each request checks (through a cache of a
+//! few seconds) that the token's session still has a live refresh token and that its account is
+//! not disabled, and takes the account's roles from the database: signing out, a password reset,
+//! disabling an account or changing its roles take effect within seconds, not at token expiry.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::db::DbPool;
+use crate::db::schema::{refresh_tokens, users};
+use crate::error::ApiResult;
+use crate::users::Role;
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: Uuid,
+    pub roles: Vec<Role>,
+}
+
+pub struct Sessions {
+    cache: moka::future::Cache<Uuid, Option<Session>>,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self {
+            cache: moka::future::Cache::builder()
+                .max_capacity(200_000)
+                .time_to_live(Duration::from_secs(10))
+                .build(),
+        }
+    }
+}
+
+impl Sessions {
+    /// The live session `id`, or `None` when it ended or its account is disabled.
+    pub async fn find(&self, pool: &DbPool, id: Uuid) -> ApiResult<Option<Session>> {
+        if let Some(known) = self.cache.get(&id).await {
+            return Ok(known);
+        }
+        let mut conn = pool.get().await?;
+        let row: Option<(Uuid, Vec<String>)> = refresh_tokens::table
+            .inner_join(users::table)
+            .filter(refresh_tokens::family_id.eq(id))
+            .filter(refresh_tokens::revoked_at.is_null())
+            .filter(refresh_tokens::expires_at.gt(Utc::now()))
+            .filter(users::disabled_at.is_null())
+            .select((users::id, users::roles))
+            .first(&mut conn)
+            .await
+            .optional()?;
+        let session = row.map(|(user_id, roles)| Session {
+            user_id,
+            roles: Role::from_db(&roles),
+        });
+        self.cache.insert(id, session.clone()).await;
+        Ok(session)
+    }
+
+    /// Drops what this instance remembers, after a change that ends sessions or alters roles.
+    pub fn forget_all(&self) {
+        self.cache.invalidate_all();
+    }
+}

@@ -1,0 +1,391 @@
+//! Settings: `config/default.toml`, overlaid by `config/{BAMEX_ENV}.toml`, overlaid by
+//! `BAMEX__SECTION__KEY` environment variables and the usual `DATABASE_URL`, `PORT`, `SMTP_URL`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Secrets in `config/default.toml` start with this: good enough on a laptop, refused in production.
+const DEVELOPMENT_SECRET_PREFIX: &str = "dev-insecure-";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("setting `{key}` {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        key,
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+impl Environment {
+    fn from_env() -> Result<Self, SettingsError> {
+        match std::env::var("BAMEX_ENV").as_deref() {
+            Err(_) | Ok("") | Ok("development") => Ok(Self::Development),
+            Ok("test") => Ok(Self::Test),
+            Ok("production") => Ok(Self::Production),
+            Ok(other) => Err(invalid(
+                "BAMEX_ENV",
+                format!("is `{other}`; expected development, test or production"),
+            )),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(skip, default = "default_environment")]
+    pub environment: Environment,
+    pub application: ApplicationSettings,
+    pub database: DatabaseSettings,
+    pub email: EmailSettings,
+    pub auth: AuthSettings,
+    pub rate_limits: RateLimitSettings,
+    pub documents: DocumentSettings,
+    pub badges: BadgeSettings,
+    pub log: LogSettings,
+}
+
+fn default_environment() -> Environment {
+    Environment::Development
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationSettings {
+    pub host: String,
+    pub port: u16,
+    pub frontend_url: url::Url,
+    pub cors_allowed_origins: Vec<String>,
+    pub json_body_limit: usize,
+    pub workers: usize,
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl ApplicationSettings {
+    /// A link into the front-end: `{frontend_url}/{path}`, with `?token=…` when given.
+    pub fn frontend_link(&self, path: &str, token: Option<&str>) -> String {
+        let mut url = self.frontend_url.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}/{}", path.trim_start_matches('/')));
+        url.set_query(None);
+        if let Some(token) = token {
+            url.query_pairs_mut().append_pair("token", token);
+        }
+        url.into()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Holds the password when there is one, so it is kept secret.
+    pub url: SecretString,
+    pub max_connections: usize,
+    pub acquire_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+    pub startup_retry_seconds: u64,
+}
+
+impl DatabaseSettings {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.acquire_timeout_ms)
+    }
+    pub fn startup_retry(&self) -> Duration {
+        Duration::from_secs(self.startup_retry_seconds)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// May carry SMTP credentials.
+    pub smtp_url: SecretString,
+    pub from: String,
+    pub outbox_dir: PathBuf,
+    pub max_attempts: i32,
+    pub retry_base_ms: u64,
+    pub poll_interval_ms: u64,
+    pub smtp_timeout_ms: u64,
+}
+
+impl EmailSettings {
+    pub fn smtp_url(&self) -> Option<&str> {
+        Some(self.smtp_url.expose_secret()).filter(|url| !url.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub jwt_secret: SecretString,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl_seconds: u64,
+    pub refresh_token_ttl_days: u64,
+    pub verify_email_ttl_hours: u32,
+    pub reset_password_ttl_minutes: u32,
+    pub first_password_ttl_hours: u32,
+    pub lockout_threshold: u32,
+    pub lockout_window_minutes: u32,
+    pub lockout_minutes: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentSettings {
+    pub active_key: String,
+    pub keys: std::collections::BTreeMap<String, SecretString>,
+    pub hash_key: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BadgeSettings {
+    pub active_key: String,
+    pub keys: std::collections::BTreeMap<String, SecretString>,
+    pub valid_days_after_event: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub per_ip_per_minute: u32,
+    pub per_ip_burst: u32,
+    pub login_per_account_per_minute: u32,
+    pub login_per_account_burst: u32,
+    pub emails_per_account_per_hour: u32,
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Settings {
+    /// Loads the settings for the environment named by `BAMEX_ENV` from the configuration
+    /// folder (`BAMEX_CONFIG_DIR`, or `./config`).
+    pub fn load() -> Result<Self, SettingsError> {
+        Self::load_for(Environment::from_env()?)
+    }
+
+    pub fn load_for(environment: Environment) -> Result<Self, SettingsError> {
+        let dir = config_dir()?;
+        let env_var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let source = config::Config::builder()
+            .add_source(config::File::from(dir.join("default.toml")).required(true))
+            .add_source(
+                config::File::from(dir.join(format!("{}.toml", environment.as_str())))
+                    .required(false),
+            )
+            .add_source(
+                config::Environment::with_prefix("BAMEX")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("application.cors_allowed_origins"),
+            )
+            .set_override_option("database.url", env_var("DATABASE_URL"))?
+            .set_override_option("application.port", env_var("PORT"))?
+            .set_override_option("email.smtp_url", env_var("SMTP_URL"))?
+            .build()?;
+        let mut settings: Settings = source.try_deserialize()?;
+        settings.environment = environment;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot: URLs, ranges, and no development secret in production.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let database_url = url::Url::parse(self.database.url.expose_secret())
+            .map_err(|e| invalid("database.url", format!("is not a URL: {e}")))?;
+        if !matches!(database_url.scheme(), "postgres" | "postgresql") {
+            return Err(invalid("database.url", "must start with postgres://"));
+        }
+        if database_url.path().trim_start_matches('/').is_empty() {
+            return Err(invalid("database.url", "must name a database"));
+        }
+        if self.database.max_connections < 2 {
+            return Err(invalid("database.max_connections", "must be at least 2"));
+        }
+        if let Some(smtp) = self.email.smtp_url() {
+            let parsed = url::Url::parse(smtp)
+                .map_err(|e| invalid("email.smtp_url", format!("is not a URL: {e}")))?;
+            if !matches!(parsed.scheme(), "smtp" | "smtps") {
+                return Err(invalid(
+                    "email.smtp_url",
+                    "must start with smtp:// or smtps://",
+                ));
+            }
+        }
+        if self.email.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "email.from",
+                "is not a mailbox such as `Name <a@b.org>`",
+            ));
+        }
+        if self.email.max_attempts < 1 {
+            return Err(invalid("email.max_attempts", "must be at least 1"));
+        }
+        if self.application.json_body_limit < 1024 {
+            return Err(invalid(
+                "application.json_body_limit",
+                "must be at least 1024 bytes",
+            ));
+        }
+        if !matches!(self.application.frontend_url.scheme(), "http" | "https") {
+            return Err(invalid(
+                "application.frontend_url",
+                "must be an http(s) URL",
+            ));
+        }
+        for origin in &self.application.cors_allowed_origins {
+            // An origin is scheme://host[:port], exactly as browsers send it: no path, no slash.
+            let parsed = url::Url::parse(origin)
+                .ok()
+                .map(|u| u.origin().ascii_serialization());
+            if parsed.as_deref() != Some(origin.as_str()) {
+                return Err(invalid(
+                    "application.cors_allowed_origins",
+                    format!("has `{origin}`, not an origin such as https://bamex.ml"),
+                ));
+            }
+        }
+        let limits = &self.rate_limits;
+        for (key, value) in [
+            ("rate_limits.per_ip_per_minute", limits.per_ip_per_minute),
+            ("rate_limits.per_ip_burst", limits.per_ip_burst),
+            (
+                "rate_limits.login_per_account_per_minute",
+                limits.login_per_account_per_minute,
+            ),
+            (
+                "rate_limits.login_per_account_burst",
+                limits.login_per_account_burst,
+            ),
+            (
+                "rate_limits.emails_per_account_per_hour",
+                limits.emails_per_account_per_hour,
+            ),
+            ("auth.lockout_threshold", self.auth.lockout_threshold),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
+        if self.auth.jwt_secret.expose_secret().len() < 32 {
+            return Err(invalid("auth.jwt_secret", "must be at least 32 characters"));
+        }
+        if self.environment == Environment::Production {
+            if self
+                .auth
+                .jwt_secret
+                .expose_secret()
+                .starts_with(DEVELOPMENT_SECRET_PREFIX)
+            {
+                return Err(invalid(
+                    "auth.jwt_secret",
+                    "is the development default; set BAMEX__AUTH__JWT_SECRET in production",
+                ));
+            }
+            if self.email.smtp_url().is_none() {
+                return Err(invalid(
+                    "email.smtp_url",
+                    "is required in production (SMTP_URL)",
+                ));
+            }
+        }
+        let documents = &self.documents;
+        if !documents.keys.contains_key(&documents.active_key) {
+            return Err(invalid(
+                "documents.active_key",
+                format!(
+                    "names `{}`, which is not in documents.keys",
+                    documents.active_key
+                ),
+            ));
+        }
+        if !self.badges.keys.contains_key(&self.badges.active_key) {
+            return Err(invalid(
+                "badges.active_key",
+                format!(
+                    "names `{}`, which is not in badges.keys",
+                    self.badges.active_key
+                ),
+            ));
+        }
+        let secrets = documents
+            .keys
+            .values()
+            .chain(self.badges.keys.values())
+            .chain([&documents.hash_key, &self.auth.jwt_secret]);
+        if secrets.clone().any(|s| s.expose_secret().len() < 32) {
+            return Err(invalid(
+                "documents.keys",
+                "every key (documents, badges, auth.jwt_secret) needs at least 32 characters",
+            ));
+        }
+        if self.environment == Environment::Production
+            && secrets
+                .into_iter()
+                .any(|s| s.expose_secret().starts_with(DEVELOPMENT_SECRET_PREFIX))
+        {
+            return Err(invalid(
+                "documents.keys",
+                "holds a development key; set BAMEX__DOCUMENTS__KEYS__<ID>, BAMEX__DOCUMENTS__HASH_KEY and BAMEX__BADGES__KEYS__<ID> (with their ACTIVE_KEY) in production",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn config_dir() -> Result<PathBuf, SettingsError> {
+    let dir = std::env::var_os("BAMEX_CONFIG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("config"));
+    if Path::new(&dir).join("default.toml").is_file() {
+        Ok(dir)
+    } else {
+        Err(invalid(
+            "BAMEX_CONFIG_DIR",
+            format!(
+                "points at `{}`, which has no default.toml; run from the repository or set BAMEX_CONFIG_DIR",
+                dir.display()
+            ),
+        ))
+    }
+}

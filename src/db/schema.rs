@@ -1,0 +1,354 @@
+// In the form `diesel print-schema` writes; keep it in step with migrations/.
+
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "citext"))]
+    pub struct Citext;
+}
+
+diesel::table! {
+    accreditations (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        participant_id -> Uuid,
+        category -> Text,
+        status -> Text,
+        version -> Int4,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        decision_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        protocol_level -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    accreditation_approvals (accreditation_id, organizer_id) {
+        accreditation_id -> Uuid,
+        organizer_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_records (id) {
+        id -> Uuid,
+        actor_id -> Nullable<Uuid>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<Uuid>,
+        details -> Jsonb,
+        client_ip -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    badge_presence (badge_id) {
+        badge_id -> Uuid,
+        inside -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    badge_sequences (event_id, category) {
+        event_id -> Uuid,
+        category -> Text,
+        last_value -> Int4,
+    }
+}
+
+diesel::table! {
+    badges (id) {
+        id -> Uuid,
+        accreditation_id -> Uuid,
+        event_id -> Uuid,
+        number -> Text,
+        zones -> Array<Text>,
+        valid_days -> Array<Date>,
+        key_id -> Text,
+        token -> Text,
+        expires_at -> Timestamptz,
+        prints -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    delegation_invitations (id) {
+        id -> Uuid,
+        delegation_id -> Uuid,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        voided_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Citext;
+
+    delegations (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        country -> Text,
+        name -> Text,
+        kind -> Text,
+        protocol_level -> Text,
+        arrival_on -> Nullable<Date>,
+        departure_on -> Nullable<Date>,
+        member_limit -> Int4,
+        member_count -> Int4,
+        lead_email -> Citext,
+        lead_name -> Text,
+        lead_id -> Nullable<Uuid>,
+        status -> Text,
+        search_text -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    email_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        venue -> Text,
+        time_zone -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        public_days -> Array<Date>,
+        status -> Text,
+        auto_approve_public -> Bool,
+        registration_opens_at -> Nullable<Timestamptz>,
+        registration_closes_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        sensitive_categories -> Array<Text>,
+        range_categories -> Array<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Citext;
+
+    exhibitors (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        owner_id -> Uuid,
+        legal_name -> Text,
+        display_name -> Text,
+        country -> Text,
+        city -> Text,
+        website -> Nullable<Text>,
+        description -> Text,
+        sectors -> Array<Text>,
+        pavilion_id -> Nullable<Uuid>,
+        contact_name -> Nullable<Text>,
+        contact_email -> Nullable<Citext>,
+        contact_phone -> Nullable<Text>,
+        status -> Text,
+        decision_reason -> Nullable<Text>,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        booth_hall -> Nullable<Text>,
+        booth_stand -> Nullable<Text>,
+        booth_area_m2 -> Nullable<Float8>,
+        staff_quota_override -> Nullable<Int4>,
+        staff_quota -> Int4,
+        staff_count -> Int4,
+        sort_key -> Text,
+        search_text -> Text,
+        company_key -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        client_ip -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Uuid,
+        recipient -> Text,
+        template -> Text,
+        locale -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        badge_accreditation_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Citext;
+
+    participants (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        registered_by -> Uuid,
+        exhibitor_id -> Nullable<Uuid>,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Nullable<Citext>,
+        title -> Nullable<Text>,
+        organization -> Text,
+        function -> Nullable<Text>,
+        nationality -> Text,
+        date_of_birth -> Date,
+        id_document_type -> Text,
+        id_document_ciphertext -> Bytea,
+        id_document_nonce -> Bytea,
+        id_document_key_id -> Text,
+        id_document_hash -> Bytea,
+        search_text -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        delegation_id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
+        media_outlet -> Nullable<Text>,
+        press_card_number -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    participant_photos (participant_id) {
+        participant_id -> Uuid,
+        jpeg -> Bytea,
+        width -> Int4,
+        height -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    pavilions (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        name -> Text,
+        country -> Nullable<Text>,
+        description -> Text,
+        coordinator_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        family_id -> Uuid,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    scans (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        badge_id -> Nullable<Uuid>,
+        agent_id -> Nullable<Uuid>,
+        gate -> Text,
+        zone -> Text,
+        direction -> Text,
+        verdict -> Text,
+        reason -> Nullable<Text>,
+        scanned_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Citext;
+
+    users (id) {
+        id -> Uuid,
+        email -> Citext,
+        password_hash -> Nullable<Text>,
+        full_name -> Text,
+        locale -> Text,
+        roles -> Array<Text>,
+        email_verified_at -> Nullable<Timestamptz>,
+        disabled_at -> Nullable<Timestamptz>,
+        locked_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(accreditation_approvals -> accreditations (accreditation_id));
+diesel::joinable!(accreditations -> events (event_id));
+diesel::joinable!(badge_presence -> badges (badge_id));
+diesel::joinable!(badges -> accreditations (accreditation_id));
+diesel::joinable!(scans -> badges (badge_id));
+diesel::joinable!(accreditations -> participants (participant_id));
+diesel::joinable!(audit_records -> users (actor_id));
+diesel::joinable!(delegation_invitations -> delegations (delegation_id));
+diesel::joinable!(delegations -> events (event_id));
+diesel::joinable!(participant_photos -> participants (participant_id));
+diesel::joinable!(participants -> delegations (delegation_id));
+diesel::joinable!(exhibitors -> events (event_id));
+diesel::joinable!(exhibitors -> pavilions (pavilion_id));
+diesel::joinable!(participants -> exhibitors (exhibitor_id));
+diesel::joinable!(pavilions -> events (event_id));
+diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(login_failures -> users (user_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accreditation_approvals,
+    accreditations,
+    audit_records,
+    badge_presence,
+    badge_sequences,
+    badges,
+    delegation_invitations,
+    delegations,
+    email_tokens,
+    events,
+    exhibitors,
+    login_failures,
+    outbox,
+    participant_photos,
+    participants,
+    pavilions,
+    refresh_tokens,
+    scans,
+    users,
+);

@@ -1,0 +1,230 @@
+//! `/api/v1/events/{event}/delegations/{id}/members`: the lead registers the delegation's
+//! members up to its limit; each is a pending `delegation_member` accreditation carrying the
+//! delegation's protocol level.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use super::routes::load;
+use super::{Delegation, DelegationStatus};
+use crate::accreditations::Category;
+use crate::app::AppState;
+use crate::auth::extract::{ClientIp, CurrentUser};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::events::Event;
+use crate::pagination::{Page, PageQuery};
+use crate::participants::roster::{Confirmation, Roster};
+use crate::participants::store::Group;
+use crate::participants::{ParticipantInput, ParticipantView};
+use crate::users::store as users;
+
+/// The member list of the delegation in the path, if the caller leads it or is an organizer.
+async fn roster(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    id: Uuid,
+    user: &CurrentUser,
+) -> ApiResult<(Roster, Delegation, Event)> {
+    let (event, delegation) = load(conn, slug, id, user).await?;
+    let roster = Roster {
+        event_id: event.id,
+        group: Group::Delegation(delegation.id),
+        category: Category::DelegationMember,
+        protocol_level: Some(delegation.protocol_level().as_str()),
+        places: delegation.member_limit,
+        full_code: "member_limit_reached",
+    };
+    Ok((roster, delegation, event))
+}
+
+/// A closed delegation's members are final.
+fn refuse_if_closed(delegation: &Delegation) -> ApiResult<()> {
+    if delegation.status() == DelegationStatus::Closed {
+        return Err(ApiError::Conflict {
+            code: "delegation_closed",
+            detail: "The delegation is closed; its members can no longer change.".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The delegation's members with their accreditation status (its lead, organizers).
+#[utoipa::path(
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Delegation id"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, body = Page<ParticipantView>),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such delegation of the caller's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/delegations/{id}/members")]
+pub async fn list_members(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, Uuid)>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<ParticipantView>>> {
+    let (slug, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (roster, ..) = roster(&mut conn, &slug, id, &user).await?;
+    Ok(web::Json(roster.list(&mut conn, &page).await?))
+}
+
+/// Register a member (its lead, organizers), never beyond the member limit. The member (or, with
+/// no address, the lead) is emailed that the registration was received.
+#[utoipa::path(
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Delegation id"),
+    ),
+    request_body = ParticipantInput,
+    responses(
+        (status = 201, body = ParticipantView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such delegation of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Limit reached (`member_limit_reached`), delegation not active (`delegation_not_active`) or registration closed (`registration_closed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/events/{event}/delegations/{id}/members")]
+pub async fn register_member(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid)>,
+    body: web::Json<ParticipantInput>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    let data = body.parse(Utc::now().date_naive())?;
+    let mut conn = state.pool.get().await?;
+    let (roster, delegation, event) = roster(&mut conn, &slug, id, &user).await?;
+    event.check_registration_open(Utc::now())?;
+    if delegation.status() != DelegationStatus::Active {
+        return Err(ApiError::Conflict {
+            code: "delegation_not_active",
+            detail:
+                "Members are registered once the lead has accepted, until the delegation is closed."
+                    .into(),
+        });
+    }
+    let registrant = users::find(&mut conn, user.id).await?;
+    let confirmation = Confirmation {
+        to: data.email.clone().unwrap_or(registrant.email.clone()),
+        locale: registrant.locale(),
+        event_name: event.name.clone(),
+    };
+    let view = roster
+        .register(&mut conn, &state, &user, &ip, &data, Some(confirmation))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// One member. Organizers also get the identity document number (an audited read).
+#[utoipa::path(
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Delegation id"),
+        ("member_id" = Uuid, Path, description = "Participant id"),
+    ),
+    responses(
+        (status = 200, body = ParticipantView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member of the caller's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/delegations/{id}/members/{member_id}")]
+pub async fn get_member(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid, Uuid)>,
+) -> ApiResult<web::Json<ParticipantView>> {
+    let (slug, id, member_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (roster, ..) = roster(&mut conn, &slug, id, &user).await?;
+    let office = user.is_organizer();
+    Ok(web::Json(
+        roster
+            .read(&mut conn, &state, &user, &ip, member_id, office)
+            .await?,
+    ))
+}
+
+/// Correct a member while pending (or awaiting information): send the whole corrected member.
+#[utoipa::path(
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Delegation id"),
+        ("member_id" = Uuid, Path, description = "Participant id"),
+    ),
+    request_body = ParticipantInput,
+    responses(
+        (status = 200, body = ParticipantView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/events/{event}/delegations/{id}/members/{member_id}")]
+pub async fn replace_member(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid, Uuid)>,
+    body: web::Json<ParticipantInput>,
+) -> ApiResult<web::Json<ParticipantView>> {
+    let (slug, id, member_id) = path.into_inner();
+    let data = body.parse(Utc::now().date_naive())?;
+    let mut conn = state.pool.get().await?;
+    let (roster, delegation, _) = roster(&mut conn, &slug, id, &user).await?;
+    refuse_if_closed(&delegation)?;
+    Ok(web::Json(
+        roster
+            .replace(&mut conn, &state, &user, &ip, member_id, &data)
+            .await?,
+    ))
+}
+
+/// Withdraw a pending member; the place is freed.
+#[utoipa::path(
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Delegation id"),
+        ("member_id" = Uuid, Path, description = "Participant id"),
+    ),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such member of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/events/{event}/delegations/{id}/members/{member_id}")]
+pub async fn withdraw_member(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id, member_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (roster, delegation, _) = roster(&mut conn, &slug, id, &user).await?;
+    refuse_if_closed(&delegation)?;
+    roster.withdraw(&mut conn, &user, &ip, member_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

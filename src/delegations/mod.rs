@@ -1,0 +1,182 @@
+//! Official delegations: organizers create them and invite their lead by email; the lead
+//! accepts, gets an account and registers the members, each a pending accreditation.
+
+pub mod emails;
+pub mod invitations;
+pub mod members;
+pub mod routes;
+pub mod store;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::extract::CurrentUser;
+use crate::db::schema::delegations;
+use crate::users::EmailAddress;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DelegationKind {
+    Government,
+    ArmedForces,
+    Police,
+    DiplomaticCorps,
+    Industry,
+}
+
+impl DelegationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Government => "government",
+            Self::ArmedForces => "armed_forces",
+            Self::Police => "police",
+            Self::DiplomaticCorps => "diplomatic_corps",
+            Self::Industry => "industry",
+        }
+    }
+
+    fn from_db(raw: &str) -> Self {
+        match raw {
+            "armed_forces" => Self::ArmedForces,
+            "police" => Self::Police,
+            "diplomatic_corps" => Self::DiplomaticCorps,
+            "industry" => Self::Industry,
+            _ => Self::Government,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProtocolLevel {
+    Vvip,
+    Vip,
+    Standard,
+}
+
+impl ProtocolLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vvip => "vvip",
+            Self::Vip => "vip",
+            Self::Standard => "standard",
+        }
+    }
+
+    pub fn from_db(raw: &str) -> Self {
+        match raw {
+            "vvip" => Self::Vvip,
+            "vip" => Self::Vip,
+            _ => Self::Standard,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DelegationStatus {
+    /// The lead has not accepted the invitation yet.
+    Invited,
+    /// The lead registers members.
+    Active,
+    /// No more changes to the members.
+    Closed,
+}
+
+impl DelegationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::Active => "active",
+            Self::Closed => "closed",
+        }
+    }
+
+    fn from_db(raw: &str) -> Self {
+        match raw {
+            "active" => Self::Active,
+            "closed" => Self::Closed,
+            _ => Self::Invited,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = delegations, check_for_backend(diesel::pg::Pg))]
+pub struct Delegation {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub country: String,
+    pub name: String,
+    pub kind: String,
+    pub protocol_level: String,
+    pub arrival_on: Option<NaiveDate>,
+    pub departure_on: Option<NaiveDate>,
+    pub member_limit: i32,
+    pub member_count: i32,
+    pub lead_email: EmailAddress,
+    pub lead_name: String,
+    pub lead_id: Option<Uuid>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Delegation {
+    pub fn status(&self) -> DelegationStatus {
+        DelegationStatus::from_db(&self.status)
+    }
+
+    pub fn protocol_level(&self) -> ProtocolLevel {
+        ProtocolLevel::from_db(&self.protocol_level)
+    }
+
+    /// Organizers see every delegation; a lead sees only their own.
+    pub fn visible_to(&self, user: &CurrentUser) -> bool {
+        user.is_organizer() || self.lead_id == Some(user.id)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DelegationView {
+    pub id: Uuid,
+    #[schema(example = "TR")]
+    pub country: String,
+    #[schema(example = "Ministry of National Defence of Türkiye")]
+    pub name: String,
+    pub kind: DelegationKind,
+    pub protocol_level: ProtocolLevel,
+    pub arrival_on: Option<NaiveDate>,
+    pub departure_on: Option<NaiveDate>,
+    pub member_limit: i32,
+    pub member_count: i32,
+    pub lead_email: String,
+    pub lead_name: String,
+    /// Whether the lead has accepted the invitation.
+    pub lead_accepted: bool,
+    pub status: DelegationStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Delegation> for DelegationView {
+    fn from(d: Delegation) -> Self {
+        Self {
+            id: d.id,
+            kind: DelegationKind::from_db(&d.kind),
+            protocol_level: d.protocol_level(),
+            status: d.status(),
+            lead_accepted: d.lead_id.is_some(),
+            country: d.country,
+            name: d.name,
+            arrival_on: d.arrival_on,
+            departure_on: d.departure_on,
+            member_limit: d.member_limit,
+            member_count: d.member_count,
+            lead_email: d.lead_email.into(),
+            lead_name: d.lead_name,
+            created_at: d.created_at,
+        }
+    }
+}

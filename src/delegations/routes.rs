@@ -1,0 +1,474 @@
+//! `/api/v1/events/{event}/delegations`: organizers create, list, change and close delegations;
+//! a lead reads their own.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{Duration, NaiveDate};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::emails::DelegationInvitation;
+use super::store::{self, DelegationChanges, DelegationFilter, NewDelegation};
+use super::{Delegation, DelegationKind, DelegationStatus, DelegationView, ProtocolLevel};
+use crate::app::AppState;
+use crate::audit::AuditEntry;
+use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser, Organizer, Require};
+use crate::country::CountryCode;
+use crate::email;
+use crate::error::{ApiError, ApiResult, FieldError, Problem, Validator};
+use crate::events::Event;
+use crate::events::routes::visible_event;
+use crate::pagination::{Page, PageQuery};
+use crate::participants::store::{self as participants, Group};
+use crate::users::{EmailAddress, FullName, Locale};
+
+/// How long an invitation link stays valid.
+const INVITATION_DAYS: u32 = 7;
+
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_delegations)
+        .service(create_delegation)
+        .service(get_delegation)
+        .service(patch_delegation)
+        .service(resend_invitation)
+        .service(super::members::list_members)
+        .service(super::members::register_member)
+        .service(super::members::get_member)
+        .service(super::members::replace_member)
+        .service(super::members::withdraw_member)
+        .service(super::invitations::accept);
+}
+
+/// The event and delegation of a path, if `user` may see it (organizers; its lead): else 404.
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    id: Uuid,
+    user: &CurrentUser,
+) -> ApiResult<(Event, Delegation)> {
+    let event = visible_event(conn, slug, &MaybeUser(Some(user.clone()))).await?;
+    let delegation = store::find(conn, event.id, id).await?;
+    if !delegation.visible_to(user) {
+        return Err(ApiError::not_found());
+    }
+    Ok((event, delegation))
+}
+
+/// Emails the lead a fresh invitation link, in the same transaction as the change behind it.
+async fn invite(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    event: &Event,
+    delegation: &Delegation,
+    locale: Locale,
+) -> ApiResult<()> {
+    let token =
+        store::issue_invitation(conn, delegation.id, Duration::days(INVITATION_DAYS.into()))
+            .await?;
+    let link = state
+        .settings
+        .application
+        .frontend_link(&format!("invitations/{token}"), None);
+    email::enqueue(
+        conn,
+        &delegation.lead_email,
+        locale,
+        &DelegationInvitation {
+            lead_name: &delegation.lead_name,
+            delegation: &delegation.name,
+            event: &event.name,
+            link: &link,
+            days: INVITATION_DAYS,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DelegationsQuery {
+    /// Name or lead, case- and accent-insensitive.
+    q: Option<String>,
+    country: Option<String>,
+    kind: Option<DelegationKind>,
+    status: Option<DelegationStatus>,
+}
+
+/// The event's delegations (organizers; a lead sees only their own), oldest first.
+#[utoipa::path(
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026"), DelegationsQuery, PageQuery),
+    responses(
+        (status = 200, body = Page<DelegationView>),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/delegations")]
+async fn list_delegations(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    slug: web::Path<String>,
+    query: web::Query<DelegationsQuery>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<DelegationView>>> {
+    let page = page.parse::<Uuid>()?;
+    let country = query
+        .country
+        .as_deref()
+        .map(CountryCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::validation("country", e.to_string()))?;
+    let filter = DelegationFilter {
+        country: country.map(|c| c.as_str().to_owned()),
+        kind: query.kind.map(DelegationKind::as_str),
+        status: query.status.map(DelegationStatus::as_str),
+        lead_id: (!user.is_organizer()).then_some(user.id),
+        q: query.q.clone(),
+    };
+    let mut conn = state.pool.get().await?;
+    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
+    let (rows, total) = store::list(&mut conn, event.id, &filter, &page).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        total,
+        &page,
+        |d| d.id,
+        DelegationView::from,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDelegationRequest {
+    #[schema(example = "TR")]
+    country: String,
+    #[schema(example = "Ministry of National Defence of Türkiye")]
+    name: String,
+    kind: DelegationKind,
+    protocol_level: ProtocolLevel,
+    arrival_on: Option<NaiveDate>,
+    departure_on: Option<NaiveDate>,
+    #[schema(example = 8)]
+    member_limit: i32,
+    #[schema(example = "liaison@msb.gov.tr")]
+    lead_email: String,
+    #[schema(example = "Col. Emre Aydın")]
+    lead_name: String,
+    /// Language of the invitation email (default `fr`).
+    #[serde(default)]
+    lead_locale: Option<Locale>,
+}
+
+fn check_stay(
+    errors: &mut Vec<FieldError>,
+    arrival: Option<NaiveDate>,
+    departure: Option<NaiveDate>,
+) {
+    if let (Some(arrival), Some(departure)) = (arrival, departure)
+        && departure < arrival
+    {
+        errors.push(FieldError::new(
+            "departure_on",
+            "must not be before arrival_on",
+        ));
+    }
+}
+
+fn member_limit(limit: i32) -> Result<i32, &'static str> {
+    if (1..=500).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err("must be between 1 and 500")
+    }
+}
+
+/// Create a delegation (organizers); its lead is emailed an invitation link (valid 7 days).
+#[utoipa::path(
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
+    request_body = CreateDelegationRequest,
+    responses(
+        (status = 201, body = DelegationView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/events/{event}/delegations")]
+async fn create_delegation(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    ip: ClientIp,
+    slug: web::Path<String>,
+    body: web::Json<CreateDelegationRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut v = Validator::default();
+    let country = v.check("country", CountryCode::parse(&body.country));
+    let name = v.check("name", FullName::parse(&body.name));
+    let limit = v.check("member_limit", member_limit(body.member_limit));
+    let lead_email = v.check("lead_email", EmailAddress::parse(&body.lead_email));
+    let lead_name = v.check("lead_name", FullName::parse(&body.lead_name));
+    let mut stay = Vec::new();
+    check_stay(&mut stay, body.arrival_on, body.departure_on);
+    for error in stay {
+        v.check::<(), _>(&error.field, Err(error.message));
+    }
+    let new = v.finish(|| {
+        Some(NewDelegation {
+            id: Uuid::now_v7(),
+            event_id: Uuid::nil(),
+            country: country?.as_str().to_owned(),
+            name: name?.as_str().to_owned(),
+            kind: body.kind.as_str(),
+            protocol_level: body.protocol_level.as_str(),
+            arrival_on: body.arrival_on,
+            departure_on: body.departure_on,
+            member_limit: limit?,
+            lead_email: lead_email?,
+            lead_name: lead_name?.as_str().to_owned(),
+        })
+    })?;
+    let mut conn = state.pool.get().await?;
+    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(organizer.user.clone()))).await?;
+    let delegation = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let delegation = store::insert(
+                conn,
+                &NewDelegation {
+                    event_id: event.id,
+                    ..new
+                },
+            )
+            .await?;
+            invite(
+                conn,
+                &state,
+                &event,
+                &delegation,
+                body.lead_locale.unwrap_or_default(),
+            )
+            .await?;
+            AuditEntry::new("delegation.created", "delegation", Some(delegation.id))
+                .by(organizer.id, ip.as_string().as_deref())
+                .record(conn)
+                .await?;
+            Ok(delegation)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(DelegationView::from(delegation)))
+}
+
+/// One delegation (organizers, its lead).
+#[utoipa::path(
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Delegation id"),
+    ),
+    responses(
+        (status = 200, body = DelegationView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such delegation of the caller's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/delegations/{id}")]
+async fn get_delegation(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, Uuid)>,
+) -> ApiResult<web::Json<DelegationView>> {
+    let (slug, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    Ok(web::Json(load(&mut conn, &slug, id, &user).await?.1.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDelegationRequest {
+    country: Option<String>,
+    name: Option<String>,
+    kind: Option<DelegationKind>,
+    protocol_level: Option<ProtocolLevel>,
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    arrival_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    departure_on: Option<Option<NaiveDate>>,
+    /// Cannot fall below the members already registered.
+    member_limit: Option<i32>,
+    /// `closed` ends member registration; `active` reopens it.
+    status: Option<DelegationStatus>,
+}
+
+/// Change or close a delegation (organizers).
+#[utoipa::path(
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Delegation id"),
+    ),
+    request_body = UpdateDelegationRequest,
+    responses(
+        (status = 200, body = DelegationView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such delegation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Limit below the registered members (`limit_below_members`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/events/{event}/delegations/{id}")]
+async fn patch_delegation(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid)>,
+    body: web::Json<UpdateDelegationRequest>,
+) -> ApiResult<web::Json<DelegationView>> {
+    let (slug, id) = path.into_inner();
+    let mut v = Validator::default();
+    let country = v.check(
+        "country",
+        body.country.as_deref().map(CountryCode::parse).transpose(),
+    );
+    let name = v.check(
+        "name",
+        body.name.as_deref().map(FullName::parse).transpose(),
+    );
+    let limit = v.check(
+        "member_limit",
+        body.member_limit.map(member_limit).transpose(),
+    );
+    v.check(
+        "status",
+        if body.status == Some(DelegationStatus::Invited) {
+            Err("can be set to active or closed")
+        } else {
+            Ok(())
+        },
+    );
+    let (country, name, limit) = v.finish(|| Some((country?, name?, limit?)))?;
+    let mut conn = state.pool.get().await?;
+    let (_, before) = load(&mut conn, &slug, id, &organizer.user).await?;
+    let mut stay = Vec::new();
+    check_stay(
+        &mut stay,
+        body.arrival_on.unwrap_or(before.arrival_on),
+        body.departure_on.unwrap_or(before.departure_on),
+    );
+    if !stay.is_empty() {
+        return Err(ApiError::Validation(stay));
+    }
+    let delegation = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let locked = store::lock(conn, id).await?;
+            if limit.is_some_and(|l| l < locked.member_count) {
+                return Err(ApiError::Conflict {
+                    code: "limit_below_members",
+                    detail: format!("{} members are registered already.", locked.member_count),
+                });
+            }
+            // A delegation whose lead has not accepted stays `invited` until they do.
+            let status = body.status.map(|s| match (s, locked.lead_id) {
+                (DelegationStatus::Active, None) => DelegationStatus::Invited.as_str(),
+                (s, _) => s.as_str(),
+            });
+            let updated = store::update(
+                conn,
+                id,
+                DelegationChanges {
+                    country: country.map(|c| c.as_str().to_owned()),
+                    name: name.map(|n| n.as_str().to_owned()),
+                    kind: body.kind.map(DelegationKind::as_str),
+                    protocol_level: body.protocol_level.map(ProtocolLevel::as_str),
+                    arrival_on: body.arrival_on,
+                    departure_on: body.departure_on,
+                    member_limit: limit,
+                    status,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            if updated.protocol_level != locked.protocol_level {
+                participants::set_protocol_level(conn, Group::Delegation(id), &updated.protocol_level)
+                    .await?;
+            }
+            AuditEntry::new("delegation.updated", "delegation", Some(id))
+                .by(organizer.id, ip.as_string().as_deref())
+                .details(serde_json::json!({ "status": updated.status, "member_limit": updated.member_limit }))
+                .record(conn)
+                .await?;
+            Ok(updated)
+        })
+        .await?;
+    Ok(web::Json(delegation.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendInvitationRequest {
+    /// Language of the email (default `fr`).
+    #[serde(default)]
+    locale: Option<Locale>,
+}
+
+/// Send the lead a new invitation link (organizers); the previous link stops working.
+#[utoipa::path(
+    tag = "delegations",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Delegation id"),
+    ),
+    request_body = ResendInvitationRequest,
+    responses(
+        (status = 202, description = "A new link is on its way"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such delegation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The lead already accepted (`invitation_accepted`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/events/{event}/delegations/{id}/invitation")]
+async fn resend_invitation(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid)>,
+    body: web::Json<ResendInvitationRequest>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (event, _) = load(&mut conn, &slug, id, &organizer.user).await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let delegation = store::lock(conn, id).await?;
+        if delegation.lead_id.is_some() {
+            return Err(ApiError::Conflict {
+                code: "invitation_accepted",
+                detail: "The lead has accepted the invitation already.".into(),
+            });
+        }
+        invite(
+            conn,
+            &state,
+            &event,
+            &delegation,
+            body.locale.unwrap_or_default(),
+        )
+        .await?;
+        AuditEntry::new("delegation.invitation_resent", "delegation", Some(id))
+            .by(organizer.id, ip.as_string().as_deref())
+            .record(conn)
+            .await?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().finish())
+}

@@ -1,0 +1,232 @@
+//! Queries on delegations and their invitations.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::Delegation;
+use crate::auth::tokens::{hash_opaque, opaque_token};
+use crate::db::schema::{delegation_invitations, delegations};
+use crate::db::search_key;
+use crate::pagination::{PageRequest, like_pattern};
+use crate::users::EmailAddress;
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = delegations)]
+pub struct NewDelegation {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub country: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub protocol_level: &'static str,
+    pub arrival_on: Option<NaiveDate>,
+    pub departure_on: Option<NaiveDate>,
+    pub member_limit: i32,
+    pub lead_email: EmailAddress,
+    pub lead_name: String,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = delegations)]
+pub struct DelegationChanges {
+    pub country: Option<String>,
+    pub name: Option<String>,
+    pub kind: Option<&'static str>,
+    pub protocol_level: Option<&'static str>,
+    pub arrival_on: Option<Option<NaiveDate>>,
+    pub departure_on: Option<Option<NaiveDate>>,
+    pub member_limit: Option<i32>,
+    pub lead_id: Option<Option<Uuid>>,
+    pub status: Option<&'static str>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewDelegation) -> QueryResult<Delegation> {
+    diesel::insert_into(delegations::table)
+        .values(new)
+        .returning(Delegation::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Delegation> {
+    delegations::table
+        .filter(delegations::event_id.eq(event_id))
+        .filter(delegations::id.eq(id))
+        .select(Delegation::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn find_by_id(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Delegation> {
+    delegations::table
+        .find(id)
+        .select(Delegation::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Delegation> {
+    delegations::table
+        .find(id)
+        .select(Delegation::as_select())
+        .for_update()
+        .first(conn)
+        .await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    mut changes: DelegationChanges,
+) -> QueryResult<Delegation> {
+    changes.updated_at = Some(Utc::now());
+    diesel::update(delegations::table.find(id))
+        .set(changes)
+        .returning(Delegation::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Takes one member slot of an active delegation, atomically (see the staff quota of exhibitors).
+pub async fn take_member_slot(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::update(
+        delegations::table
+            .filter(delegations::id.eq(id))
+            .filter(delegations::status.eq("active"))
+            .filter(delegations::member_count.lt(delegations::member_limit)),
+    )
+    .set(delegations::member_count.eq(delegations::member_count + 1))
+    .execute(conn)
+    .await
+    .map(|updated| updated == 1)
+}
+
+pub async fn release_member_slot(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(delegations::table.find(id))
+        .filter(delegations::member_count.gt(0))
+        .set(delegations::member_count.eq(delegations::member_count - 1))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+#[derive(Debug, Default)]
+pub struct DelegationFilter {
+    pub country: Option<String>,
+    pub kind: Option<&'static str>,
+    pub status: Option<&'static str>,
+    pub lead_id: Option<Uuid>,
+    pub q: Option<String>,
+}
+
+fn filtered(
+    event_id: Uuid,
+    filter: &DelegationFilter,
+) -> delegations::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut query = delegations::table
+        .filter(delegations::event_id.eq(event_id))
+        .into_boxed();
+    if let Some(country) = &filter.country {
+        query = query.filter(delegations::country.eq(country.clone()));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(delegations::kind.eq(kind));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(delegations::status.eq(status));
+    }
+    if let Some(lead) = filter.lead_id {
+        query = query.filter(delegations::lead_id.eq(lead));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        query = query.filter(delegations::search_text.like(search_key(like_pattern(q))));
+    }
+    query
+}
+
+/// A page of delegations in creation order, and how many match in all.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    filter: &DelegationFilter,
+    page: &PageRequest<Uuid>,
+) -> QueryResult<(Vec<Delegation>, i64)> {
+    let total = filtered(event_id, filter).count().get_result(conn).await?;
+    let mut query = filtered(event_id, filter)
+        .select(Delegation::as_select())
+        .order(delegations::id)
+        .limit(page.limit + 1);
+    if let Some(after) = page.after {
+        query = query.filter(delegations::id.gt(after));
+    }
+    Ok((query.load(conn).await?, total))
+}
+
+/// Issues an invitation link for the delegation's lead, voiding any earlier one.
+pub async fn issue_invitation(
+    conn: &mut AsyncPgConnection,
+    delegation_id: Uuid,
+    ttl: Duration,
+) -> QueryResult<String> {
+    diesel::update(
+        delegation_invitations::table
+            .filter(delegation_invitations::delegation_id.eq(delegation_id))
+            .filter(delegation_invitations::used_at.is_null())
+            .filter(delegation_invitations::voided_at.is_null()),
+    )
+    .set(delegation_invitations::voided_at.eq(Some(Utc::now())))
+    .execute(conn)
+    .await?;
+    let (token, hash) = opaque_token();
+    diesel::insert_into(delegation_invitations::table)
+        .values((
+            delegation_invitations::id.eq(Uuid::now_v7()),
+            delegation_invitations::delegation_id.eq(delegation_id),
+            delegation_invitations::token_hash.eq(hash),
+            delegation_invitations::expires_at.eq(Utc::now() + ttl),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(token)
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = delegation_invitations, check_for_backend(diesel::pg::Pg))]
+pub struct Invitation {
+    pub id: Uuid,
+    pub delegation_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub voided_at: Option<DateTime<Utc>>,
+}
+
+/// The invitation a token names; `lock` holds it until the transaction ends.
+pub async fn find_invitation(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+    lock: bool,
+) -> QueryResult<Option<Invitation>> {
+    let query = delegation_invitations::table
+        .filter(delegation_invitations::token_hash.eq(hash_opaque(token)))
+        .select(Invitation::as_select());
+    if lock {
+        query.for_update().first(conn).await.optional()
+    } else {
+        query.first(conn).await.optional()
+    }
+}
+
+pub async fn mark_invitation_used(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(delegation_invitations::table.find(id))
+        .set(delegation_invitations::used_at.eq(Some(Utc::now())))
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -1,0 +1,534 @@
+//! `bamex seed-demo`: realistic data for front-end developers — BAMEX'26 with *The Peak Defense*
+//! pavilion of Turkish manufacturers, exhibitors from the invited countries, booths and staff.
+//! Company and person names are invented. Idempotent: a second run changes nothing.
+
+use anyhow::Context;
+use base64::Engine;
+use chrono::{NaiveDate, TimeZone, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rand::RngCore;
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::accreditations::Category;
+use crate::auth::password;
+use crate::config::Settings;
+use crate::country::CountryCode;
+use crate::db::schema::{exhibitors, pavilions};
+use crate::delegations::store::{self as delegations, DelegationChanges, NewDelegation};
+use crate::events::Event;
+use crate::events::store::{self as events, NewEvent};
+use crate::exhibitors::quota::default_staff_quota;
+use crate::exhibitors::store::{self as exhibitor_store, ExhibitorChanges, NewExhibitor};
+use crate::participants::documents::{DocumentNumber, DocumentVault};
+use crate::participants::store::{self as participants, Group, Registration};
+use crate::participants::{DocumentType, ParticipantData};
+use crate::users::store::{self as users, NewUser};
+use crate::users::{EmailAddress, Locale, Role};
+
+const PEAK_DEFENSE: &[(&str, &str, &[&str])] = &[
+    ("Anadolu Zırhlı Araçlar A.Ş.", "Ankara", &["land_systems"]),
+    ("Boğaziçi Deniz Sistemleri", "İstanbul", &["naval_systems"]),
+    ("Çukurova Mühimmat Sanayi", "Adana", &["weapons_munitions"]),
+    (
+        "Doğu Optronik Teknolojileri",
+        "Ankara",
+        &["land_systems", "communications"],
+    ),
+    ("Ege Savunma Elektroniği", "İzmir", &["communications"]),
+    ("Fırat İnsansız Hava Sistemleri", "Elazığ", &["air_systems"]),
+    ("Gökbörü Uzay ve Uydu", "Ankara", &["space_satellites"]),
+    ("Halıcıoğlu Siber Güvenlik", "İstanbul", &["cyber_security"]),
+    ("Işık Lazer Sistemleri", "Kocaeli", &["weapons_munitions"]),
+    ("Kapadokya Ağır Silah Sanayi", "Kayseri", &["heavy_weapons"]),
+    ("Karadeniz Tersanecilik", "Trabzon", &["naval_systems"]),
+    (
+        "Konya Hassas Döküm",
+        "Konya",
+        &["weapons_munitions", "land_systems"],
+    ),
+    (
+        "Malatya Taktik Giyim",
+        "Malatya",
+        &["civil_protection_policing"],
+    ),
+    (
+        "Marmara Radar Teknolojileri",
+        "Bursa",
+        &["communications", "air_systems"],
+    ),
+    (
+        "Mersin Liman Güvenliği",
+        "Mersin",
+        &["civil_protection_policing", "naval_systems"],
+    ),
+    (
+        "Nemrut Balistik Koruma",
+        "Adıyaman",
+        &["civil_protection_policing"],
+    ),
+    ("Orhun Haberleşme Sistemleri", "Ankara", &["communications"]),
+    (
+        "Pamukkale Simülasyon ve Eğitim",
+        "Denizli",
+        &["training_services"],
+    ),
+    ("Sakarya Tank Paletleri", "Sakarya", &["land_systems"]),
+    ("Selçuklu Havacılık", "Konya", &["air_systems"]),
+    (
+        "Şahin Roket Sistemleri",
+        "Ankara",
+        &["heavy_weapons", "weapons_munitions"],
+    ),
+    ("Toros Kamuflaj Çözümleri", "Antalya", &["land_systems"]),
+    (
+        "Trakya Kimyasal Savunma",
+        "Edirne",
+        &["civil_protection_policing"],
+    ),
+    ("Ulubatlı Akıllı Mühimmat", "Bursa", &["weapons_munitions"]),
+    ("Uludağ Gece Görüş", "Bursa", &["land_systems"]),
+    ("Van Gölü Sonar Sistemleri", "Van", &["naval_systems"]),
+    (
+        "Yıldırım Elektronik Harp",
+        "Ankara",
+        &["communications", "cyber_security"],
+    ),
+    ("Zafer Lojistik Destek", "Eskişehir", &["training_services"]),
+    (
+        "Ağrı Dağı Kış Ekipmanları",
+        "Erzurum",
+        &["civil_protection_policing"],
+    ),
+    (
+        "İnönü Test ve Sertifikasyon",
+        "Eskişehir",
+        &["training_services"],
+    ),
+];
+
+const OTHERS: &[(&str, &str, &str, &[&str], bool)] = &[
+    (
+        "Sahel Protection Civile SARL",
+        "ML",
+        "Bamako",
+        &["civil_protection_policing"],
+        true,
+    ),
+    (
+        "Djoliba Systèmes de Communication",
+        "ML",
+        "Bamako",
+        &["communications"],
+        true,
+    ),
+    (
+        "Faso Sécurité Industrielle",
+        "BF",
+        "Ouagadougou",
+        &["civil_protection_policing"],
+        true,
+    ),
+    (
+        "Niger Défense Logistique",
+        "NE",
+        "Niamey",
+        &["training_services"],
+        true,
+    ),
+    (
+        "Teranga Cyberdéfense",
+        "SN",
+        "Dakar",
+        &["cyber_security"],
+        true,
+    ),
+    (
+        "Atlas Aéronautique",
+        "MA",
+        "Casablanca",
+        &["air_systems"],
+        true,
+    ),
+    (
+        "Gold Coast Tactical Ltd",
+        "GH",
+        "Accra",
+        &["land_systems"],
+        true,
+    ),
+    (
+        "Lagos Maritime Security Ltd",
+        "NG",
+        "Lagos",
+        &["naval_systems"],
+        true,
+    ),
+    (
+        "Togo Surveillance Frontalière",
+        "TG",
+        "Lomé",
+        &["communications"],
+        false,
+    ),
+    (
+        "Great Wall Optics Co.",
+        "CN",
+        "Xi'an",
+        &["land_systems", "space_satellites"],
+        true,
+    ),
+    (
+        "Volga Heavy Engineering",
+        "RU",
+        "Nizhny Novgorod",
+        &["heavy_weapons"],
+        true,
+    ),
+    (
+        "Congo Bassin Sécurité",
+        "CG",
+        "Brazzaville",
+        &["civil_protection_policing"],
+        false,
+    ),
+];
+
+/// Country, name, kind, protocol level.
+const DELEGATIONS: &[(&str, &str, &str, &str)] = &[
+    ("ML", "Forces Armées Maliennes", "armed_forces", "vvip"),
+    (
+        "BF",
+        "Ministère de la Défense du Burkina Faso",
+        "government",
+        "vip",
+    ),
+    ("NE", "Police Nationale du Niger", "police", "vip"),
+    (
+        "TR",
+        "Türkiye Cumhuriyeti Milli Savunma Bakanlığı",
+        "government",
+        "vvip",
+    ),
+    ("TG", "Forces Armées Togolaises", "armed_forces", "standard"),
+    ("GH", "Ghana Armed Forces", "armed_forces", "standard"),
+    ("NG", "Nigerian Army", "armed_forces", "vip"),
+    ("MA", "Forces Armées Royales", "armed_forces", "vip"),
+    (
+        "CN",
+        "China Defence Industry Delegation",
+        "industry",
+        "standard",
+    ),
+    (
+        "SN",
+        "Corps diplomatique accrédité au Mali",
+        "diplomatic_corps",
+        "vip",
+    ),
+];
+
+const MEMBERS: &[(&str, &str, &str)] = &[
+    ("Amadou", "Konaté", "Chef de délégation"),
+    ("Mariam", "Sidibé", "Officier de liaison"),
+    ("Ibrahim", "Touré", "Aide de camp"),
+];
+
+/// Name, category.
+const VISITORS: &[(&str, &str, &str)] = &[
+    ("Oumar", "Dembélé", "trade_visitor"),
+    ("Aminata", "Cissé", "public_visitor"),
+    ("Kadiatou", "Sow", "media"),
+];
+
+const STAFF: &[(&str, &str, &str)] = &[
+    ("Mehmet", "Yılmaz", "Satış Müdürü"),
+    ("Zeynep", "Şahin", "Mühendis"),
+];
+
+/// A demo participant; `serial` makes the document number unique.
+fn person(
+    first: &str,
+    last: &str,
+    function: &str,
+    organization: &str,
+    country: &str,
+    serial: usize,
+) -> anyhow::Result<ParticipantData> {
+    Ok(ParticipantData {
+        first_name: first.to_owned(),
+        last_name: last.to_owned(),
+        email: None,
+        title: None,
+        organization: organization.to_owned(),
+        function: Some(function.to_owned()),
+        nationality: CountryCode::parse(country)?,
+        date_of_birth: NaiveDate::from_ymd_opt(1970 + (serial % 30) as i32, 3, 14)
+            .context("a birth date")?,
+        id_document_type: DocumentType::Passport,
+        id_document_number: DocumentNumber::parse(&format!("U{serial:07}"))
+            .map_err(anyhow::Error::msg)?,
+    })
+}
+
+fn random_password() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A demo account, created with a fresh password (returned once) unless it exists.
+async fn account(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    name: &str,
+    locale: Locale,
+    roles: &[Role],
+) -> anyhow::Result<(Uuid, Option<String>)> {
+    let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
+    if let Some(user) = users::find_by_email(conn, &email).await? {
+        return Ok((user.id, None));
+    }
+    let secret = random_password();
+    let hash = password::hash(SecretString::from(secret.clone())).await?;
+    let mut new_user = NewUser::new(&email, name, locale, roles);
+    new_user.password_hash = Some(&hash);
+    new_user.email_verified_at = Some(Utc::now());
+    Ok((users::insert(conn, &new_user).await?.id, Some(secret)))
+}
+
+async fn event(conn: &mut AsyncPgConnection) -> anyhow::Result<Event> {
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).expect("a November day");
+    events::insert_if_absent(
+        conn,
+        &NewEvent {
+            id: Uuid::now_v7(),
+            slug: "bamex-2026",
+            name: "BAMEX'26 — Salon International de la Défense et de la Sécurité de Bamako",
+            venue: "Parc des Expositions de Bamako; démonstrations au champ de tir de Koulikoro",
+            starts_on: day(24),
+            ends_on: day(27),
+            public_days: vec![day(26), day(27)],
+            status: "open",
+            auto_approve_public: true,
+            registration_opens_at: Some(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()),
+            registration_closes_at: None,
+        },
+    )
+    .await?;
+    Ok(events::find_by_slug(conn, "bamex-2026").await?)
+}
+
+pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+    let vault = DocumentVault::new(&settings.documents);
+    let credentials = conn
+        .transaction::<_, anyhow::Error, _>(async |conn| {
+            let event = event(conn).await?;
+            let mut credentials = Vec::new();
+            for (email, name, role) in [
+                ("admin@demo.bamex.ml", "Awa Traoré", Role::Admin),
+                ("organizer@demo.bamex.ml", "Moussa Keïta", Role::Organizer),
+                ("gate@demo.bamex.ml", "Fatoumata Diallo", Role::GateAgent),
+            ] {
+                if let (_, Some(password)) = account(conn, email, name, Locale::Fr, &[role]).await? {
+                    credentials.push((email.to_owned(), password));
+                }
+            }
+            let seeded: bool = diesel::select(diesel::dsl::exists(
+                pavilions::table
+                    .filter(pavilions::event_id.eq(event.id))
+                    .filter(pavilions::name.eq("The Peak Defense")),
+            ))
+            .get_result(conn)
+            .await?;
+            if seeded {
+                return Ok(credentials);
+            }
+            let (coordinator, password) = account(
+                conn,
+                "koordinator@thepeakdefense.example",
+                "Ahmet Korkmaz",
+                Locale::Tr,
+                &[Role::Exhibitor],
+            )
+            .await?;
+            if let Some(password) = password {
+                credentials.push(("koordinator@thepeakdefense.example".to_owned(), password));
+            }
+            let pavilion = Uuid::now_v7();
+            diesel::insert_into(pavilions::table)
+                .values((
+                    pavilions::id.eq(pavilion),
+                    pavilions::event_id.eq(event.id),
+                    pavilions::name.eq("The Peak Defense"),
+                    pavilions::country.eq("TR"),
+                    pavilions::description.eq("Türk savunma sanayii milli pavyonu — Turkish defence industry national pavilion"),
+                    pavilions::coordinator_id.eq(coordinator),
+                ))
+                .execute(conn)
+                .await?;
+
+            let companies = PEAK_DEFENSE
+                .iter()
+                .map(|(name, city, sectors)| (*name, "TR", *city, *sectors, true, Some(pavilion)))
+                .chain(OTHERS.iter().map(|(name, country, city, sectors, approved)| {
+                    (*name, *country, *city, *sectors, *approved, None)
+                }));
+            for (index, (name, country, city, sectors, approved, pavilion_id)) in companies.enumerate() {
+                let slug: String = name
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(16)
+                    .collect::<String>()
+                    .to_lowercase();
+                let locale = if country == "TR" { Locale::Tr } else { Locale::Fr };
+                let contact = format!("contact@{slug}.example");
+                let (owner, password) =
+                    account(conn, &contact, &format!("Contact {name}"), locale, &[Role::Exhibitor]).await?;
+                // One exhibitor account to sign in with is enough for a front-end developer.
+                if let (0, Some(password)) = (index, password) {
+                    credentials.push((contact.clone(), password));
+                }
+                let exhibitor = exhibitor_store::insert(
+                    conn,
+                    &NewExhibitor {
+                        id: Uuid::now_v7(),
+                        event_id: event.id,
+                        owner_id: owner,
+                        legal_name: name.to_owned(),
+                        display_name: name.to_owned(),
+                        country: CountryCode::parse(country)?.as_str().to_owned(),
+                        city: city.to_owned(),
+                        website: Some(format!("https://{slug}.example")),
+                        description: format!("{name} — {}", sectors.join(", ")),
+                        sectors: sectors.iter().map(|s| (*s).to_owned()).collect(),
+                        pavilion_id,
+                        contact_name: Some(format!("Contact {name}")),
+                        contact_email: Some(EmailAddress::parse(&contact)?),
+                        contact_phone: None,
+                    },
+                )
+                .await?;
+                if !approved {
+                    continue;
+                }
+                let area = [9.0, 18.0, 27.0, 36.0, 54.0][index % 5];
+                let (hall, row) = if pavilion_id.is_some() { ("Hall Türkiye", "T") } else { ("Hall Afrique", "A") };
+                exhibitor_store::update(
+                    conn,
+                    exhibitor.id,
+                    ExhibitorChanges {
+                        status: Some("approved".into()),
+                        decided_at: Some(Some(Utc::now())),
+                        booth_hall: Some(Some(hall.into())),
+                        booth_stand: Some(Some(format!("{row}-{:02}", index + 1))),
+                        booth_area_m2: Some(Some(area)),
+                        staff_quota: Some(default_staff_quota(area)),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                for (n, (first, last, function)) in STAFF.iter().enumerate() {
+                    exhibitor_store::take_staff_slot(conn, exhibitor.id).await?;
+                    let id = Uuid::now_v7();
+                    let data = person(first, last, function, name, country, index * 10 + n)?;
+                    let sealed = vault.seal(id, &data.id_document_number)?;
+                    let registration = Registration {
+                        event_id: event.id,
+                        registered_by: owner,
+                        group: Group::Exhibitor(exhibitor.id),
+                        category: Category::ExhibitorStaff,
+                        protocol_level: None,
+                        press: None,
+                        approved: false,
+                    };
+                    participants::insert(conn, id, &registration, &data, &sealed).await?;
+                }
+            }
+            for (index, (country, name, kind, level)) in DELEGATIONS.iter().enumerate() {
+                let lead_email = format!("delegation{index}@demo.bamex.ml");
+                let (lead, _) = account(conn, &lead_email, &format!("Chef {name}"), Locale::Fr, &[Role::DelegationLead]).await?;
+                let delegation = delegations::insert(
+                    conn,
+                    &NewDelegation {
+                        id: Uuid::now_v7(),
+                        event_id: event.id,
+                        country: CountryCode::parse(country)?.as_str().to_owned(),
+                        name: (*name).to_owned(),
+                        kind,
+                        protocol_level: level,
+                        arrival_on: NaiveDate::from_ymd_opt(2026, 11, 23),
+                        departure_on: NaiveDate::from_ymd_opt(2026, 11, 27),
+                        member_limit: 6,
+                        lead_email: EmailAddress::parse(&lead_email)?,
+                        lead_name: format!("Chef {name}"),
+                    },
+                )
+                .await?;
+                delegations::update(
+                    conn,
+                    delegation.id,
+                    DelegationChanges {
+                        lead_id: Some(Some(lead)),
+                        status: Some("active"),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                for (n, (first, last, function)) in MEMBERS.iter().enumerate() {
+                    delegations::take_member_slot(conn, delegation.id).await?;
+                    let data = person(first, last, function, name, country, 100 + index * 10 + n)?;
+                    let registration = Registration {
+                        event_id: event.id,
+                        registered_by: lead,
+                        group: Group::Delegation(delegation.id),
+                        category: Category::DelegationMember,
+                        protocol_level: Some(level),
+                        press: None,
+                        approved: false,
+                    };
+                    let id = Uuid::now_v7();
+                    let sealed = vault.seal(id, &data.id_document_number)?;
+                    participants::insert(conn, id, &registration, &data, &sealed).await?;
+                }
+            }
+            for (index, (first, last, category)) in VISITORS.iter().enumerate() {
+                let email = format!("visitor{index}@demo.bamex.ml");
+                let (user, _) = account(conn, &email, &format!("{first} {last}"), Locale::Fr, &[Role::Visitor]).await?;
+                let data = person(first, last, "Visiteur", "Particulier", "ML", 900 + index)?;
+                let press = (*category == "media").then(|| ("L'Essor".to_owned(), "ML-PRESS-0421".to_owned()));
+                let registration = Registration {
+                    event_id: event.id,
+                    registered_by: user,
+                    group: Group::Visitor(user),
+                    category: Category::from_db(category),
+                    protocol_level: None,
+                    press,
+                    approved: false,
+                };
+                let id = Uuid::now_v7();
+                let sealed = vault.seal(id, &data.id_document_number)?;
+                participants::insert(conn, id, &registration, &data, &sealed).await?;
+            }
+            let count: i64 = exhibitors::table
+                .filter(exhibitors::event_id.eq(event.id))
+                .count()
+                .get_result(conn)
+                .await?;
+            println!(
+                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} delegations with members, {} visitors",
+                DELEGATIONS.len(),
+                VISITORS.len()
+            );
+            Ok(credentials)
+        })
+        .await?;
+    if credentials.is_empty() {
+        println!("demo data already present; nothing changed");
+    }
+    for (email, password) in credentials {
+        println!("demo account {email}  password {password}");
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Outgoing email. A change that causes an email writes it to the `outbox` table in its own
+//! transaction ([`outbox::enqueue`]); the [`worker`] sends it later, with retries, so nothing is
+//! lost while the mail server is down.
+
+pub mod outbox;
+pub mod templates;
+pub mod worker;
+
+pub use outbox::{enqueue, enqueue_with_badge};
+pub use templates::EmailTemplate;
+pub use worker::OutboxWorker;

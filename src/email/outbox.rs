@@ -1,0 +1,131 @@
+//! The outbox table: emails waiting to be sent, written in the caller's transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::templates::{self, EmailTemplate};
+use crate::db::schema::outbox;
+use crate::users::{EmailAddress, Locale};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
+pub struct OutboxMessage {
+    pub id: Uuid,
+    pub recipient: String,
+    pub template: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attempts: i32,
+    /// Attach this accreditation's badge (as a PDF) when sending.
+    pub badge_accreditation_id: Option<Uuid>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = outbox)]
+struct NewOutboxMessage<'a> {
+    id: Uuid,
+    recipient: &'a str,
+    template: &'static str,
+    locale: &'static str,
+    subject: &'a str,
+    body_text: &'a str,
+    body_html: &'a str,
+    badge_accreditation_id: Option<Uuid>,
+}
+
+/// Renders `email` in the recipient's language and queues it. Call it inside the transaction
+/// of the change that causes the email: both happen, or neither does.
+pub async fn enqueue<T: EmailTemplate>(
+    conn: &mut AsyncPgConnection,
+    recipient: &EmailAddress,
+    locale: Locale,
+    email: &T,
+) -> anyhow::Result<Uuid> {
+    enqueue_with_badge(conn, recipient, locale, email, None).await
+}
+
+/// Like [`enqueue`], with the badge of an accreditation attached as a PDF when it is sent.
+pub async fn enqueue_with_badge<T: EmailTemplate>(
+    conn: &mut AsyncPgConnection,
+    recipient: &EmailAddress,
+    locale: Locale,
+    email: &T,
+    badge_accreditation_id: Option<Uuid>,
+) -> anyhow::Result<Uuid> {
+    let rendered = templates::render(locale, email)?;
+    let id = Uuid::now_v7();
+    diesel::insert_into(outbox::table)
+        .values(NewOutboxMessage {
+            id,
+            recipient: recipient.as_str(),
+            template: T::NAME,
+            locale: rendered.locale.as_str(),
+            subject: &rendered.subject,
+            body_text: &rendered.text,
+            body_html: &rendered.html,
+            badge_accreditation_id,
+        })
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// Locks the oldest due pending message, skipping those another worker holds.
+pub(super) async fn lock_next_due(
+    conn: &mut AsyncPgConnection,
+) -> QueryResult<Option<OutboxMessage>> {
+    outbox::table
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::next_attempt_at.le(diesel::dsl::now))
+        .order(outbox::next_attempt_at)
+        .select(OutboxMessage::as_select())
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Marks a message sent and drops its bodies: they may hold one-time links that must not
+/// outlive their delivery in the database or its backups.
+pub(super) async fn mark_sent(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::body_text.eq(""),
+            outbox::body_html.eq(""),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::sent_at.eq(Some(Utc::now())),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Records a failed attempt: retried at `retry_at`, or given up (`failed`) when `retry_at` is None.
+pub(super) async fn mark_attempt_failed(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> QueryResult<()> {
+    let status = if retry_at.is_some() {
+        "pending"
+    } else {
+        "failed"
+    };
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(status),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::last_error.eq(error),
+            outbox::next_attempt_at.eq(retry_at.unwrap_or_else(Utc::now)),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -1,0 +1,159 @@
+//! Editions of the show (`bamex-2026`): dates, venue, public days, status, registration window.
+
+pub mod routes;
+pub mod store;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::schema::events;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+pub struct Event {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub venue: String,
+    pub time_zone: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub public_days: Vec<NaiveDate>,
+    pub status: String,
+    pub auto_approve_public: bool,
+    pub registration_opens_at: Option<DateTime<Utc>>,
+    pub registration_closes_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sensitive_categories: Vec<String>,
+    pub range_categories: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    /// Being prepared: visible to organizers only.
+    Draft,
+    /// Published and, within its window, taking registrations.
+    Open,
+    /// Over, or no longer taking registrations.
+    Closed,
+}
+
+impl EventStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
+
+    fn from_db(raw: &str) -> Self {
+        match raw {
+            "open" => Self::Open,
+            "closed" => Self::Closed,
+            _ => Self::Draft,
+        }
+    }
+}
+
+impl Event {
+    pub fn status(&self) -> EventStatus {
+        EventStatus::from_db(&self.status)
+    }
+
+    /// Applications and registrations are taken only while the event is open and inside its
+    /// registration window.
+    pub fn check_registration_open(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let before = self.registration_opens_at.is_some_and(|opens| now < opens);
+        let after = self
+            .registration_closes_at
+            .is_some_and(|closes| now >= closes);
+        if self.status() != EventStatus::Open || before || after {
+            return Err(ApiError::Conflict {
+                code: "registration_closed",
+                detail: format!("{} is not taking registrations now.", self.name),
+            });
+        }
+        Ok(())
+    }
+
+    /// The year in two digits, for badge numbers (`B26-…`).
+    pub fn year_suffix(&self) -> String {
+        self.starts_on.format("%y").to_string()
+    }
+}
+
+/// An event as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    #[schema(example = "bamex-2026")]
+    pub slug: String,
+    #[schema(example = "BAMEX'26")]
+    pub name: String,
+    #[schema(example = "Parc des Expositions de Bamako")]
+    pub venue: String,
+    /// IANA zone of the venue; all timestamps are UTC.
+    #[schema(example = "Africa/Bamako")]
+    pub time_zone: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    /// Days open to the general public; the others are trade-only.
+    pub public_days: Vec<NaiveDate>,
+    pub status: EventStatus,
+    /// Public-visitor registrations are approved at once.
+    pub auto_approve_public: bool,
+    pub registration_opens_at: Option<DateTime<Utc>>,
+    pub registration_closes_at: Option<DateTime<Utc>>,
+}
+
+impl From<Event> for EventView {
+    fn from(event: Event) -> Self {
+        Self {
+            status: event.status(),
+            slug: event.slug,
+            name: event.name,
+            venue: event.venue,
+            time_zone: event.time_zone,
+            starts_on: event.starts_on,
+            ends_on: event.ends_on,
+            public_days: event.public_days,
+            auto_approve_public: event.auto_approve_public,
+            registration_opens_at: event.registration_opens_at,
+            registration_closes_at: event.registration_closes_at,
+        }
+    }
+}
+
+/// An event slug: lower-case letters and digits in dash-separated words, at most 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw.split('-').all(|word| {
+                !word.is_empty()
+                    && word
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(
+                "must be lower-case words of letters and digits joined by dashes, such as bamex-2026",
+            )
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

@@ -1,0 +1,170 @@
+//! The exhibitor directory: public (approved exhibitors) and, for organizers, the whole list.
+//! Anonymous pages are cached for a few seconds: the directory is read far more often than it
+//! changes, and every change in this instance clears the cache at once.
+
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::routes::coordinates;
+use super::store::{self, DirectoryFilter};
+use super::{Access, ExhibitorStatus, ExhibitorView, Sector};
+use crate::app::AppState;
+use crate::auth::extract::MaybeUser;
+use crate::country::CountryCode;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::events::routes::visible_event;
+use crate::pagination::{Page, PageQuery};
+
+/// Serialized anonymous directory pages, by event and query.
+pub type DirectoryCache = moka::future::Cache<String, web::Bytes>;
+
+pub fn new_cache() -> DirectoryCache {
+    moka::future::Cache::builder()
+        .max_capacity(20_000)
+        .time_to_live(Duration::from_secs(5))
+        .build()
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DirectoryQuery {
+    /// Words in the names or description; case- and accent-insensitive ("defense" finds "Défense").
+    q: Option<String>,
+    /// ISO 3166-1 alpha-2 code.
+    country: Option<String>,
+    sector: Option<Sector>,
+    /// Exhibitors of one pavilion (its coordinator also sees their pending and rejected ones).
+    pavilion: Option<Uuid>,
+    /// Organizers (and pavilion coordinators): filter by status; others see approved ones.
+    status: Option<ExhibitorStatus>,
+    /// `true`: the caller's own applications, whatever their status.
+    mine: Option<bool>,
+}
+
+/// List an event's exhibitors in name order, with filters and cursor paging. Without a token:
+/// approved exhibitors only.
+#[utoipa::path(
+    tag = "exhibitors",
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        DirectoryQuery,
+        PageQuery,
+    ),
+    responses(
+        (status = 200, body = Page<ExhibitorView>),
+        (status = 401, description = "A token was sent but is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A status filter the caller may not use", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/exhibitors")]
+pub async fn list_exhibitors(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    slug: web::Path<String>,
+    query: web::Query<DirectoryQuery>,
+    page: web::Query<PageQuery>,
+    request: actix_web::HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let page = page.parse::<(String, Uuid)>()?;
+    let country = query
+        .country
+        .as_deref()
+        .map(CountryCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::validation("country", e.to_string()))?;
+    let q = query.q.clone().filter(|q| !q.trim().is_empty());
+    if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(ApiError::validation(
+            "q",
+            "must have at most 100 characters",
+        ));
+    }
+
+    let cache_key = viewer
+        .0
+        .is_none()
+        .then(|| format!("{slug}?{}", request.query_string()));
+    if let Some(body) = match &cache_key {
+        Some(key) => state.directory_cache.get(key).await,
+        None => None,
+    } {
+        return Ok(json_page(body, true));
+    }
+
+    let mut conn = state.pool.get().await?;
+    let event = visible_event(&mut conn, &slug, &viewer).await?;
+    let me = viewer.0.as_ref();
+    let mine = query.mine == Some(true);
+    if mine && me.is_none() {
+        return Err(ApiError::Unauthorized {
+            code: "unauthenticated",
+            detail: "`mine` needs a bearer access token.".into(),
+        });
+    }
+    let sees_all = viewer.is_organizer()
+        || mine
+        || (query.pavilion.is_some() && coordinates(&mut conn, me, query.pavilion).await?);
+    let statuses = match query.status {
+        Some(status) if sees_all || status == ExhibitorStatus::Approved => vec![status.as_str()],
+        Some(_) => {
+            return Err(ApiError::Forbidden {
+                code: "forbidden",
+                detail: "Only organizers see applications that are not approved.".into(),
+            });
+        }
+        None if sees_all => vec![],
+        None => vec![ExhibitorStatus::Approved.as_str()],
+    };
+    let filter = DirectoryFilter {
+        statuses,
+        country: country.map(|c| c.as_str().to_owned()),
+        sector: query.sector.map(Sector::as_str),
+        pavilion_id: query.pavilion,
+        owner_id: mine.then(|| me.map(|u| u.id)).flatten(),
+        q,
+    };
+    let (rows, total) = store::directory(&mut conn, event.id, &filter, &page).await?;
+    drop(conn);
+    let office = viewer.is_organizer();
+    let listed = Page::from_rows(
+        rows,
+        total,
+        &page,
+        |e| (e.sort_key.clone(), e.id),
+        |e| {
+            let access = if office {
+                Access::Office
+            } else if me.is_some_and(|u| u.id == e.owner_id) {
+                Access::Owner
+            } else {
+                Access::Public
+            };
+            ExhibitorView::new(e, access)
+        },
+    );
+    let body = web::Bytes::from(serde_json::to_vec(&listed).map_err(anyhow::Error::from)?);
+    if let Some(key) = cache_key {
+        state.directory_cache.insert(key, body.clone()).await;
+    }
+    Ok(json_page(body, viewer.0.is_none()))
+}
+
+fn json_page(body: web::Bytes, public: bool) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            header::CACHE_CONTROL,
+            if public {
+                "public, max-age=5"
+            } else {
+                "private, no-store"
+            },
+        ))
+        .body(body)
+}

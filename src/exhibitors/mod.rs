@@ -1,0 +1,264 @@
+//! Exhibitors: a company's application to an event, its review, its booth and staff quota, the
+//! pavilions companies exhibit in, and the public directory.
+
+pub mod directory;
+pub mod emails;
+pub mod pavilions;
+pub mod quota;
+pub mod routes;
+pub mod staff;
+pub mod store;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::extract::CurrentUser;
+use crate::db::schema::exhibitors;
+use crate::users::EmailAddress;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sector {
+    LandSystems,
+    AirSystems,
+    NavalSystems,
+    WeaponsMunitions,
+    Communications,
+    SpaceSatellites,
+    HeavyWeapons,
+    CyberSecurity,
+    CivilProtectionPolicing,
+    TrainingServices,
+}
+
+impl Sector {
+    pub const ALL: [Sector; 10] = [
+        Sector::LandSystems,
+        Sector::AirSystems,
+        Sector::NavalSystems,
+        Sector::WeaponsMunitions,
+        Sector::Communications,
+        Sector::SpaceSatellites,
+        Sector::HeavyWeapons,
+        Sector::CyberSecurity,
+        Sector::CivilProtectionPolicing,
+        Sector::TrainingServices,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sector::LandSystems => "land_systems",
+            Sector::AirSystems => "air_systems",
+            Sector::NavalSystems => "naval_systems",
+            Sector::WeaponsMunitions => "weapons_munitions",
+            Sector::Communications => "communications",
+            Sector::SpaceSatellites => "space_satellites",
+            Sector::HeavyWeapons => "heavy_weapons",
+            Sector::CyberSecurity => "cyber_security",
+            Sector::CivilProtectionPolicing => "civil_protection_policing",
+            Sector::TrainingServices => "training_services",
+        }
+    }
+
+    fn from_db(raw: &str) -> Option<Sector> {
+        Sector::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExhibitorStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ExhibitorStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    fn from_db(raw: &str) -> Self {
+        match raw {
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            _ => Self::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = exhibitors, check_for_backend(diesel::pg::Pg))]
+pub struct Exhibitor {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub owner_id: Uuid,
+    pub legal_name: String,
+    pub display_name: String,
+    pub country: String,
+    pub city: String,
+    pub website: Option<String>,
+    pub description: String,
+    pub sectors: Vec<String>,
+    pub pavilion_id: Option<Uuid>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<EmailAddress>,
+    pub contact_phone: Option<String>,
+    pub status: String,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub booth_hall: Option<String>,
+    pub booth_stand: Option<String>,
+    pub booth_area_m2: Option<f64>,
+    pub staff_quota_override: Option<i32>,
+    pub staff_quota: i32,
+    pub staff_count: i32,
+    pub sort_key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Exhibitor {
+    pub fn status(&self) -> ExhibitorStatus {
+        ExhibitorStatus::from_db(&self.status)
+    }
+}
+
+/// How much of an exhibitor a caller may see and do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Approved exhibitors, to anyone: the public directory entry.
+    Public,
+    /// The coordinator of the exhibitor's pavilion: reads it, whatever its status.
+    Coordinator,
+    /// The account that applied for the company.
+    Owner,
+    /// Organizers and admins.
+    Office,
+}
+
+impl Access {
+    /// What `viewer` may do with `exhibitor`; `None` when they may not even know it exists.
+    pub fn of(
+        viewer: Option<&CurrentUser>,
+        exhibitor: &Exhibitor,
+        coordinates_its_pavilion: bool,
+    ) -> Option<Access> {
+        match viewer {
+            Some(user) if user.is_organizer() => Some(Access::Office),
+            Some(user) if user.id == exhibitor.owner_id => Some(Access::Owner),
+            Some(_) if coordinates_its_pavilion => Some(Access::Coordinator),
+            _ if exhibitor.status() == ExhibitorStatus::Approved => Some(Access::Public),
+            _ => None,
+        }
+    }
+
+    /// May change the profile and register staff.
+    pub fn manages(self) -> bool {
+        self >= Access::Owner
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Booth {
+    #[schema(example = "Hall A")]
+    pub hall: String,
+    #[schema(example = "A-12")]
+    pub stand: String,
+    #[schema(example = 18.0)]
+    pub area_m2: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Decision {
+    pub reason: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// An exhibitor as the API shows it. `contact` and `decision` only reach the company itself
+/// and the accreditation office.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExhibitorView {
+    pub id: Uuid,
+    #[schema(example = "Anadolu Savunma Sistemleri A.Ş.")]
+    pub legal_name: String,
+    #[schema(example = "Anadolu Savunma")]
+    pub display_name: String,
+    #[schema(example = "TR")]
+    pub country: String,
+    #[schema(example = "Ankara")]
+    pub city: String,
+    pub website: Option<String>,
+    pub description: String,
+    pub sectors: Vec<Sector>,
+    pub pavilion_id: Option<Uuid>,
+    pub status: ExhibitorStatus,
+    pub booth: Option<Booth>,
+    pub staff_quota: i32,
+    pub staff_count: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ExhibitorView {
+    pub fn new(exhibitor: Exhibitor, access: Access) -> Self {
+        let private = access.manages();
+        let booth = match (
+            exhibitor.booth_hall,
+            exhibitor.booth_stand,
+            exhibitor.booth_area_m2,
+        ) {
+            (Some(hall), Some(stand), Some(area_m2)) => Some(Booth {
+                hall,
+                stand,
+                area_m2,
+            }),
+            _ => None,
+        };
+        Self {
+            id: exhibitor.id,
+            status: ExhibitorStatus::from_db(&exhibitor.status),
+            sectors: exhibitor
+                .sectors
+                .iter()
+                .filter_map(|s| Sector::from_db(s))
+                .collect(),
+            legal_name: exhibitor.legal_name,
+            display_name: exhibitor.display_name,
+            country: exhibitor.country,
+            city: exhibitor.city,
+            website: exhibitor.website,
+            description: exhibitor.description,
+            pavilion_id: exhibitor.pavilion_id,
+            booth,
+            staff_quota: exhibitor.staff_quota,
+            staff_count: exhibitor.staff_count,
+            contact: private.then(|| Contact {
+                name: exhibitor.contact_name,
+                email: exhibitor.contact_email.map(String::from),
+                phone: exhibitor.contact_phone,
+            }),
+            decision: private.then_some(Decision {
+                reason: exhibitor.decision_reason,
+                decided_at: exhibitor.decided_at,
+            }),
+            created_at: exhibitor.created_at,
+        }
+    }
+}

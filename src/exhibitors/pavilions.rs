@@ -1,0 +1,174 @@
+//! Pavilions: national or industry groupings of exhibitors (e.g. *The Peak Defense*, TR).
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit::AuditEntry;
+use crate::auth::extract::{ClientIp, MaybeUser, Organizer, Require};
+use crate::country::CountryCode;
+use crate::db::schema::pavilions;
+use crate::error::{ApiError, ApiResult, Problem, Validator};
+use crate::events::routes::visible_event;
+use crate::pagination::{Page, PageQuery};
+use crate::text;
+use crate::users::EmailAddress;
+use crate::users::store as users;
+
+#[derive(Debug, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = pavilions, check_for_backend(diesel::pg::Pg))]
+pub struct PavilionView {
+    pub id: Uuid,
+    #[schema(example = "The Peak Defense")]
+    pub name: String,
+    #[schema(example = "TR")]
+    pub country: Option<String>,
+    pub description: String,
+    /// The account that coordinates the pavilion and sees its exhibitors.
+    pub coordinator_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The pavilions of an event, in creation order.
+#[utoipa::path(
+    tag = "pavilions",
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026"), PageQuery),
+    responses(
+        (status = 200, body = Page<PavilionView>),
+        (status = 401, description = "A token was sent but is invalid", body = Problem, content_type = "application/problem+json"),
+
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/pavilions")]
+pub async fn list_pavilions(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    slug: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<PavilionView>>> {
+    let page = page.parse::<Uuid>()?;
+    let mut conn = state.pool.get().await?;
+    let event = visible_event(&mut conn, &slug, &viewer).await?;
+    let total = pavilions::table
+        .filter(pavilions::event_id.eq(event.id))
+        .count()
+        .get_result(&mut conn)
+        .await?;
+    let mut query = pavilions::table
+        .filter(pavilions::event_id.eq(event.id))
+        .select(PavilionView::as_select())
+        .order(pavilions::id)
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(pavilions::id.gt(after));
+    }
+    let rows = query.load(&mut conn).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        total,
+        &page,
+        |p| p.id,
+        |p| p,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePavilionRequest {
+    #[schema(example = "The Peak Defense")]
+    name: String,
+    #[schema(example = "TR")]
+    country: Option<String>,
+    #[serde(default)]
+    description: String,
+    /// Email of an existing account that will coordinate the pavilion.
+    coordinator_email: Option<String>,
+}
+
+/// Create a pavilion (organizers).
+#[utoipa::path(
+    tag = "pavilions",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
+    request_body = CreatePavilionRequest,
+    responses(
+        (status = 201, body = PavilionView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A pavilion of this name exists (`pavilion_exists`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/events/{event}/pavilions")]
+pub async fn create_pavilion(
+    state: web::Data<AppState>,
+    organizer: Require<Organizer>,
+    ip: ClientIp,
+    slug: web::Path<String>,
+    body: web::Json<CreatePavilionRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut v = Validator::default();
+    let name = v.check("name", text::required(&body.name, 200));
+    let country = v.check(
+        "country",
+        body.country.as_deref().map(CountryCode::parse).transpose(),
+    );
+    v.check(
+        "description",
+        if body.description.chars().count() <= 4000 {
+            Ok(())
+        } else {
+            Err("must have at most 4000 characters")
+        },
+    );
+    let coordinator_email = v.check(
+        "coordinator_email",
+        body.coordinator_email
+            .as_deref()
+            .map(EmailAddress::parse)
+            .transpose(),
+    );
+    let (name, country, coordinator_email) =
+        v.finish(|| Some((name?, country?, coordinator_email?)))?;
+
+    let mut conn = state.pool.get().await?;
+    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(organizer.user.clone()))).await?;
+    let coordinator_id = match &coordinator_email {
+        Some(email) => Some(
+            users::find_by_email(&mut conn, email)
+                .await?
+                .ok_or_else(|| ApiError::validation("coordinator_email", "has no account"))?
+                .id,
+        ),
+        None => None,
+    };
+    let pavilion = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let pavilion: PavilionView = diesel::insert_into(pavilions::table)
+                .values((
+                    pavilions::id.eq(Uuid::now_v7()),
+                    pavilions::event_id.eq(event.id),
+                    pavilions::name.eq(&name),
+                    pavilions::country.eq(country.map(|c| c.as_str().to_owned())),
+                    pavilions::description.eq(body.description.trim()),
+                    pavilions::coordinator_id.eq(coordinator_id),
+                ))
+                .returning(PavilionView::as_returning())
+                .get_result(conn)
+                .await?;
+            AuditEntry::new("pavilion.created", "pavilion", Some(pavilion.id))
+                .by(organizer.id, ip.as_string().as_deref())
+                .record(conn)
+                .await?;
+            Ok(pavilion)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(pavilion))
+}

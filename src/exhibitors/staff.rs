@@ -1,0 +1,210 @@
+//! `/api/v1/events/{event}/exhibitors/{id}/staff`: an exhibitor registers its staff within its
+//! badge quota; each becomes a pending `exhibitor_staff` accreditation.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use super::routes::load_managed;
+use super::{Access, Exhibitor, ExhibitorStatus};
+use crate::accreditations::Category;
+use crate::app::AppState;
+use crate::auth::extract::{ClientIp, CurrentUser};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::pagination::{Page, PageQuery};
+use crate::participants::roster::Roster;
+use crate::participants::store::Group;
+use crate::participants::{ParticipantInput, ParticipantView};
+
+/// The staff list of the exhibitor in the path, if the caller manages it.
+async fn roster(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    id: Uuid,
+    user: &CurrentUser,
+) -> ApiResult<(Roster, Exhibitor, Access, crate::events::Event)> {
+    let (event, exhibitor, access) = load_managed(conn, slug, id, user).await?;
+    let roster = Roster {
+        event_id: event.id,
+        group: Group::Exhibitor(exhibitor.id),
+        category: Category::ExhibitorStaff,
+        protocol_level: None,
+        places: exhibitor.staff_quota,
+        full_code: "staff_quota_reached",
+    };
+    Ok((roster, exhibitor, access, event))
+}
+
+/// The exhibitor's staff with their accreditation status (the exhibitor's account, organizers).
+#[utoipa::path(
+    tag = "exhibitors",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Exhibitor id"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, body = Page<ParticipantView>),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such exhibitor of the caller's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/exhibitors/{id}/staff")]
+pub async fn list_staff(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, Uuid)>,
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<ParticipantView>>> {
+    let (slug, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (roster, ..) = roster(&mut conn, &slug, id, &user).await?;
+    Ok(web::Json(roster.list(&mut conn, &page).await?))
+}
+
+/// Register a staff member (the exhibitor's account, organizers). Never beyond the quota, even
+/// under concurrent requests: the database holds the count.
+#[utoipa::path(
+    tag = "exhibitors",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Exhibitor id"),
+    ),
+    request_body = ParticipantInput,
+    responses(
+        (status = 201, body = ParticipantView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such exhibitor of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Quota used up (`staff_quota_reached`), exhibitor not approved (`not_approved`), or registration closed (`registration_closed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/events/{event}/exhibitors/{id}/staff")]
+pub async fn register_staff(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid)>,
+    body: web::Json<ParticipantInput>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id) = path.into_inner();
+    let data = body.parse(Utc::now().date_naive())?;
+    let mut conn = state.pool.get().await?;
+    let (roster, exhibitor, _, event) = roster(&mut conn, &slug, id, &user).await?;
+    event.check_registration_open(Utc::now())?;
+    if exhibitor.status() != ExhibitorStatus::Approved {
+        return Err(ApiError::Conflict {
+            code: "not_approved",
+            detail: "Staff can be registered once the application is approved.".into(),
+        });
+    }
+    let view = roster
+        .register(&mut conn, &state, &user, &ip, &data, None)
+        .await?;
+    state.directory_cache.invalidate_all();
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// One staff member. Organizers also get the identity document number, and that read is
+/// recorded in the audit trail.
+#[utoipa::path(
+    tag = "exhibitors",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Exhibitor id"),
+        ("staff_id" = Uuid, Path, description = "Participant id"),
+    ),
+    responses(
+        (status = 200, body = ParticipantView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such staff member of the caller's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/exhibitors/{id}/staff/{staff_id}")]
+pub async fn get_staff(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid, Uuid)>,
+) -> ApiResult<web::Json<ParticipantView>> {
+    let (slug, id, staff_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (roster, _, access, _) = roster(&mut conn, &slug, id, &user).await?;
+    let office = access == Access::Office;
+    Ok(web::Json(
+        roster
+            .read(&mut conn, &state, &user, &ip, staff_id, office)
+            .await?,
+    ))
+}
+
+/// Correct a staff member while their accreditation is pending (or awaiting information, which
+/// puts it back to pending): send the whole corrected participant.
+#[utoipa::path(
+    tag = "exhibitors",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Exhibitor id"),
+        ("staff_id" = Uuid, Path, description = "Participant id"),
+    ),
+    request_body = ParticipantInput,
+    responses(
+        (status = 200, body = ParticipantView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such staff member of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/events/{event}/exhibitors/{id}/staff/{staff_id}")]
+pub async fn replace_staff(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid, Uuid)>,
+    body: web::Json<ParticipantInput>,
+) -> ApiResult<web::Json<ParticipantView>> {
+    let (slug, id, staff_id) = path.into_inner();
+    let data = body.parse(Utc::now().date_naive())?;
+    let mut conn = state.pool.get().await?;
+    let (roster, ..) = roster(&mut conn, &slug, id, &user).await?;
+    Ok(web::Json(
+        roster
+            .replace(&mut conn, &state, &user, &ip, staff_id, &data)
+            .await?,
+    ))
+}
+
+/// Withdraw a staff member whose accreditation is still pending; the badge slot is freed.
+#[utoipa::path(
+    tag = "exhibitors",
+    security(("bearer" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("id" = Uuid, Path, description = "Exhibitor id"),
+        ("staff_id" = Uuid, Path, description = "Participant id"),
+    ),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such staff member of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/events/{event}/exhibitors/{id}/staff/{staff_id}")]
+pub async fn withdraw_staff(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    path: web::Path<(String, Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (slug, id, staff_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (roster, ..) = roster(&mut conn, &slug, id, &user).await?;
+    roster.withdraw(&mut conn, &user, &ip, staff_id).await?;
+    state.directory_cache.invalidate_all();
+    Ok(HttpResponse::NoContent().finish())
+}

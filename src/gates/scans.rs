@@ -1,0 +1,338 @@
+//! `POST /api/v1/events/{event}/scans`: a gate agent scans a badge and gets allowed or denied
+//! with the reason, in milliseconds. The QR's signature is checked first (no database needed),
+//! then the badge's current state — a badge revoked after printing is refused although its
+//! signature is valid — then the day, the zone and anti-passback. Every scan is recorded once:
+//! a retry with the same `scan_id` returns the first answer.
+
+use actix_web::{post, web};
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::accreditations::badges::{BadgeClaims, Zone};
+use crate::accreditations::{AccreditationStatus, Category};
+use crate::app::AppState;
+use crate::auth::extract::{GateAgent, MaybeUser, Require};
+use crate::db::schema::{
+    accreditations, badge_presence, badges, participant_photos, participants, scans,
+};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::events::Event;
+use crate::events::routes::visible_event;
+use crate::text;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Allowed,
+    Denied,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DenialReason {
+    InvalidSignature,
+    UnknownBadge,
+    Revoked,
+    NotValidToday,
+    ZoneNotAllowed,
+    AlreadyInside,
+}
+
+impl DenialReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidSignature => "invalid_signature",
+            Self::UnknownBadge => "unknown_badge",
+            Self::Revoked => "revoked",
+            Self::NotValidToday => "not_valid_today",
+            Self::ZoneNotAllowed => "zone_not_allowed",
+            Self::AlreadyInside => "already_inside",
+        }
+    }
+
+    fn from_db(raw: &str) -> Option<Self> {
+        [
+            Self::InvalidSignature,
+            Self::UnknownBadge,
+            Self::Revoked,
+            Self::NotValidToday,
+            Self::ZoneNotAllowed,
+            Self::AlreadyInside,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    /// The QR code's content: the badge's compact JWS.
+    qr: String,
+    #[schema(example = "north-1")]
+    gate: String,
+    zone: Zone,
+    direction: Direction,
+    /// Chosen by the scanner; a retry with the same id is answered from the first scan.
+    scan_id: Option<Uuid>,
+}
+
+/// The minimum a guard needs to recognise the holder.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Holder {
+    pub name: String,
+    pub organization: String,
+    pub country: String,
+    pub category: Category,
+    pub badge_number: String,
+    pub photo_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanResult {
+    pub scan_id: Uuid,
+    pub verdict: Verdict,
+    pub reason: Option<DenialReason>,
+    pub holder: Option<Holder>,
+}
+
+type BadgeRow = (
+    Uuid,
+    Vec<String>,
+    Vec<chrono::NaiveDate>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Uuid,
+);
+
+async fn badge_of(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    badge_id: Uuid,
+) -> ApiResult<Option<(BadgeRow, bool)>> {
+    let row: Option<BadgeRow> = badges::table
+        .inner_join(accreditations::table.inner_join(participants::table))
+        .filter(badges::id.eq(badge_id))
+        .filter(badges::event_id.eq(event.id))
+        .select((
+            badges::id,
+            badges::zones,
+            badges::valid_days,
+            badges::number,
+            accreditations::status,
+            accreditations::category,
+            participants::first_name,
+            participants::last_name,
+            participants::organization,
+            participants::nationality,
+            participants::id,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(row) = row else { return Ok(None) };
+    let has_photo = diesel::select(diesel::dsl::exists(
+        participant_photos::table.filter(participant_photos::participant_id.eq(row.10)),
+    ))
+    .get_result(conn)
+    .await?;
+    Ok(Some((row, has_photo)))
+}
+
+fn holder(event: &Event, (row, has_photo): &(BadgeRow, bool)) -> Holder {
+    Holder {
+        name: format!("{} {}", row.6, row.7),
+        organization: row.8.clone(),
+        country: row.9.clone(),
+        category: Category::from_db(&row.5),
+        badge_number: row.3.clone(),
+        photo_url: has_photo.then(|| {
+            format!(
+                "/api/v1/events/{}/participants/{}/photo",
+                event.slug, row.10
+            )
+        }),
+    }
+}
+
+/// The verdict for a badge whose signature is valid, updating presence on entries and exits.
+async fn judge(
+    conn: &mut AsyncPgConnection,
+    found: &Option<(BadgeRow, bool)>,
+    zone: Zone,
+    direction: Direction,
+) -> ApiResult<Option<DenialReason>> {
+    let Some((row, _)) = found else {
+        return Ok(Some(DenialReason::UnknownBadge));
+    };
+    match AccreditationStatus::from_db(&row.4) {
+        AccreditationStatus::Approved => {}
+        AccreditationStatus::Revoked => return Ok(Some(DenialReason::Revoked)),
+        _ => return Ok(Some(DenialReason::UnknownBadge)),
+    }
+    // Africa/Bamako is UTC all year: the UTC date is the local one.
+    if !row.2.contains(&Utc::now().date_naive()) {
+        return Ok(Some(DenialReason::NotValidToday));
+    }
+    if !row.1.iter().any(|z| z == zone.as_str()) {
+        return Ok(Some(DenialReason::ZoneNotAllowed));
+    }
+    let inside: Option<bool> = badge_presence::table
+        .find(row.0)
+        .select(badge_presence::inside)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    if direction == Direction::In && inside == Some(true) {
+        return Ok(Some(DenialReason::AlreadyInside));
+    }
+    let now_inside = direction == Direction::In;
+    diesel::insert_into(badge_presence::table)
+        .values((
+            badge_presence::badge_id.eq(row.0),
+            badge_presence::inside.eq(now_inside),
+        ))
+        .on_conflict(badge_presence::badge_id)
+        .do_update()
+        .set((
+            badge_presence::inside.eq(now_inside),
+            badge_presence::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(None)
+}
+
+/// Scan a badge at a gate (gate agents).
+#[utoipa::path(
+    tag = "gates",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
+    request_body = ScanRequest,
+    responses(
+        (status = 200, description = "The verdict; a denial is an answer, not an error", body = ScanResult),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a gate agent", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/events/{event}/scans")]
+pub async fn scan(
+    state: web::Data<AppState>,
+    agent: Require<GateAgent>,
+    slug: web::Path<String>,
+    body: web::Json<ScanRequest>,
+) -> ApiResult<web::Json<ScanResult>> {
+    let gate = text::required(&body.gate, 50).map_err(|e| ApiError::validation("gate", e))?;
+    let scan_id = body.scan_id.unwrap_or_else(Uuid::now_v7);
+    let claims: Option<BadgeClaims> = state.badge_keys.verify(&body.qr);
+    let mut conn = state.pool.get().await?;
+    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(agent.user.clone()))).await?;
+    let recorded = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            if let Some(earlier) = scans::table
+                .find(scan_id)
+                .filter(scans::event_id.eq(event.id))
+                .select((scans::badge_id, scans::verdict, scans::reason))
+                .first::<(Option<Uuid>, String, Option<String>)>(conn)
+                .await
+                .optional()?
+            {
+                return Ok(earlier);
+            }
+            let (badge_id, reason) = match &claims {
+                None => (None, Some(DenialReason::InvalidSignature)),
+                Some(claims) if claims.evt != event.slug => {
+                    (None, Some(DenialReason::UnknownBadge))
+                }
+                Some(claims) => {
+                    let found = badge_of(conn, &event, claims.jti).await?;
+                    let reason = judge(conn, &found, body.zone, body.direction).await?;
+                    (found.map(|(row, _)| row.0), reason)
+                }
+            };
+            let verdict = if reason.is_none() {
+                "allowed"
+            } else {
+                "denied"
+            };
+            let inserted = diesel::insert_into(scans::table)
+                .values((
+                    scans::id.eq(scan_id),
+                    scans::event_id.eq(event.id),
+                    scans::badge_id.eq(badge_id),
+                    scans::agent_id.eq(agent.id),
+                    scans::gate.eq(&gate),
+                    scans::zone.eq(body.zone.as_str()),
+                    scans::direction.eq(match body.direction {
+                        Direction::In => "in",
+                        Direction::Out => "out",
+                    }),
+                    scans::verdict.eq(verdict),
+                    scans::reason.eq(reason.map(DenialReason::as_str)),
+                ))
+                .on_conflict(scans::id)
+                .do_nothing()
+                .execute(conn)
+                .await?;
+            if inserted == 0 {
+                // The same scan_id arrived twice at once: undo this one, answer from the other.
+                return Err(ApiError::Conflict {
+                    code: "duplicate_scan",
+                    detail: "This scan was recorded by a concurrent request.".into(),
+                });
+            }
+            Ok((
+                badge_id,
+                verdict.to_owned(),
+                reason.map(|r| r.as_str().to_owned()),
+            ))
+        })
+        .await;
+    let (badge_id, verdict, reason) = match recorded {
+        Err(ApiError::Conflict {
+            code: "duplicate_scan",
+            ..
+        }) => {
+            scans::table
+                .find(scan_id)
+                .select((scans::badge_id, scans::verdict, scans::reason))
+                .first(&mut conn)
+                .await?
+        }
+        other => other?,
+    };
+    let holder = match badge_id {
+        Some(id) => badge_of(&mut conn, &event, id)
+            .await?
+            .map(|found| holder(&event, &found)),
+        None => None,
+    };
+    Ok(web::Json(ScanResult {
+        scan_id,
+        verdict: if verdict == "allowed" {
+            Verdict::Allowed
+        } else {
+            Verdict::Denied
+        },
+        reason: reason.as_deref().and_then(DenialReason::from_db),
+        holder,
+    }))
+}

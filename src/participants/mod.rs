@@ -1,0 +1,212 @@
+//! Participants: the people badges are for, registered by an exhibitor (staff), a delegation
+//! lead (members) or themselves (visitors). Their identity document number is sensitive.
+
+pub mod documents;
+pub mod emails;
+pub mod photos;
+pub mod roster;
+pub mod store;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::accreditations::{AccreditationStatus, Category};
+use crate::country::CountryCode;
+use crate::db::schema::participants;
+use crate::error::{ApiResult, Validator};
+use crate::text;
+use crate::users::EmailAddress;
+use documents::DocumentNumber;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentType {
+    Passport,
+    NationalId,
+    DiplomaticPassport,
+    ResidencePermit,
+}
+
+impl DocumentType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passport => "passport",
+            Self::NationalId => "national_id",
+            Self::DiplomaticPassport => "diplomatic_passport",
+            Self::ResidencePermit => "residence_permit",
+        }
+    }
+
+    fn from_db(raw: &str) -> Self {
+        match raw {
+            "national_id" => Self::NationalId,
+            "diplomatic_passport" => Self::DiplomaticPassport,
+            "residence_permit" => Self::ResidencePermit,
+            _ => Self::Passport,
+        }
+    }
+}
+
+/// A participant as submitted (staff member, delegation member, visitor).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantInput {
+    #[schema(example = "Ayşe")]
+    pub first_name: String,
+    #[schema(example = "Yılmaz")]
+    pub last_name: String,
+    #[schema(example = "ayse.yilmaz@peakdefense.com.tr")]
+    pub email: Option<String>,
+    #[schema(example = "Dr.")]
+    pub title: Option<String>,
+    #[schema(example = "Anadolu Savunma")]
+    pub organization: String,
+    #[schema(example = "Export sales manager")]
+    pub function: Option<String>,
+    #[schema(example = "TR")]
+    pub nationality: String,
+    #[schema(example = "1984-03-17")]
+    pub date_of_birth: NaiveDate,
+    pub id_document_type: DocumentType,
+    /// Stored encrypted; shown again only to organizers.
+    #[schema(example = "U12345678")]
+    pub id_document_number: String,
+}
+
+/// A participant whose every field was checked.
+#[derive(Debug)]
+pub struct ParticipantData {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<EmailAddress>,
+    pub title: Option<String>,
+    pub organization: String,
+    pub function: Option<String>,
+    pub nationality: CountryCode,
+    pub date_of_birth: NaiveDate,
+    pub id_document_type: DocumentType,
+    pub id_document_number: DocumentNumber,
+}
+
+impl ParticipantInput {
+    pub fn parse(&self, today: NaiveDate) -> ApiResult<ParticipantData> {
+        let mut v = Validator::default();
+        let first_name = v.check("first_name", text::required(&self.first_name, 100));
+        let last_name = v.check("last_name", text::required(&self.last_name, 100));
+        let email = v.check(
+            "email",
+            self.email
+                .as_deref()
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(EmailAddress::parse)
+                .transpose(),
+        );
+        let title = v.check("title", text::optional(self.title.as_deref(), 100));
+        let organization = v.check("organization", text::required(&self.organization, 200));
+        let function = v.check("function", text::optional(self.function.as_deref(), 200));
+        let nationality = v.check("nationality", CountryCode::parse(&self.nationality));
+        let age_years = today.years_since(self.date_of_birth);
+        v.check(
+            "date_of_birth",
+            match age_years {
+                Some(age) if age <= 120 => Ok(()),
+                _ => Err("must be a real date of birth in the past"),
+            },
+        );
+        let number = v.check(
+            "id_document_number",
+            DocumentNumber::parse(&self.id_document_number),
+        );
+        v.finish(|| {
+            Some(ParticipantData {
+                first_name: first_name?,
+                last_name: last_name?,
+                email: email?,
+                title: title?,
+                organization: organization?,
+                function: function?,
+                nationality: nationality?,
+                date_of_birth: self.date_of_birth,
+                id_document_type: self.id_document_type,
+                id_document_number: number?,
+            })
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = participants, check_for_backend(diesel::pg::Pg))]
+pub struct Participant {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub registered_by: Uuid,
+    pub exhibitor_id: Option<Uuid>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<EmailAddress>,
+    pub title: Option<String>,
+    pub organization: String,
+    pub function: Option<String>,
+    pub nationality: String,
+    pub date_of_birth: NaiveDate,
+    pub id_document_type: String,
+    pub id_document_ciphertext: Vec<u8>,
+    pub id_document_nonce: Vec<u8>,
+    pub id_document_key_id: String,
+    pub id_document_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub delegation_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccreditationSummary {
+    pub id: Uuid,
+    pub status: AccreditationStatus,
+    pub category: Category,
+    pub version: i32,
+}
+
+/// A participant as the API shows it. The document number appears only on a single record read
+/// by an organizer (and that read is audited).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParticipantView {
+    pub id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub title: Option<String>,
+    pub organization: String,
+    pub function: Option<String>,
+    pub nationality: String,
+    pub date_of_birth: NaiveDate,
+    pub id_document_type: DocumentType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_document_number: Option<String>,
+    pub accreditation: AccreditationSummary,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ParticipantView {
+    pub fn new(participant: Participant, accreditation: AccreditationSummary) -> Self {
+        Self {
+            id: participant.id,
+            first_name: participant.first_name,
+            last_name: participant.last_name,
+            email: participant.email.map(String::from),
+            title: participant.title,
+            organization: participant.organization,
+            function: participant.function,
+            nationality: participant.nationality,
+            date_of_birth: participant.date_of_birth,
+            id_document_type: DocumentType::from_db(&participant.id_document_type),
+            id_document_number: None,
+            accreditation,
+            created_at: participant.created_at,
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! What an exhibitor's staff and a delegation's members have in common: a list with a limited
+//! number of places, whose people are registered, read, corrected and withdrawn while their
+//! accreditation is pending. The routes of each group check who may act, then call this.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use super::emails::RegistrationReceived;
+use super::store::{self, Group, Registration};
+use super::{AccreditationSummary, ParticipantData, ParticipantView};
+use crate::accreditations::{AccreditationStatus, Category};
+use crate::app::AppState;
+use crate::audit::AuditEntry;
+use crate::auth::extract::{ClientIp, CurrentUser};
+use crate::delegations::store as delegations;
+use crate::email;
+use crate::error::{ApiError, ApiResult};
+use crate::exhibitors::store as exhibitors;
+use crate::pagination::{Page, PageQuery};
+use crate::users::{EmailAddress, Locale};
+
+/// Who is told that a registration was received, and in which language.
+pub struct Confirmation {
+    pub to: EmailAddress,
+    pub locale: Locale,
+    pub event_name: String,
+}
+
+pub struct Roster {
+    pub event_id: Uuid,
+    pub group: Group,
+    pub category: Category,
+    pub protocol_level: Option<&'static str>,
+    /// How many places the list has, and the problem code once they are all taken.
+    pub places: i32,
+    pub full_code: &'static str,
+}
+
+fn not_editable() -> ApiError {
+    ApiError::Conflict {
+        code: "not_editable",
+        detail: "Only a person whose accreditation is still pending (or awaiting information) can be changed or withdrawn.".into(),
+    }
+}
+
+fn editable(status: AccreditationStatus) -> bool {
+    matches!(
+        status,
+        AccreditationStatus::Pending | AccreditationStatus::InfoRequested
+    )
+}
+
+impl Roster {
+    /// Takes a place, atomically in the database; `false` when the list is full.
+    async fn take_place(&self, conn: &mut AsyncPgConnection) -> ApiResult<bool> {
+        Ok(match self.group {
+            Group::Exhibitor(id) => exhibitors::take_staff_slot(conn, id).await?,
+            Group::Delegation(id) => delegations::take_member_slot(conn, id).await?,
+            Group::Visitor(_) => true,
+        })
+    }
+
+    async fn free_place(&self, conn: &mut AsyncPgConnection) -> ApiResult<()> {
+        match self.group {
+            Group::Exhibitor(id) => exhibitors::release_staff_slot(conn, id).await?,
+            Group::Delegation(id) => delegations::release_member_slot(conn, id).await?,
+            Group::Visitor(_) => {}
+        }
+        Ok(())
+    }
+
+    pub async fn list(
+        &self,
+        conn: &mut AsyncPgConnection,
+        page: &PageQuery,
+    ) -> ApiResult<Page<ParticipantView>> {
+        let page = page.parse::<Uuid>()?;
+        let (rows, total) = store::list_group(conn, self.group, &page).await?;
+        Ok(Page::from_rows(
+            rows,
+            total,
+            &page,
+            |(p, _)| p.id,
+            |(p, a)| ParticipantView::new(p, AccreditationSummary::from(&a)),
+        ))
+    }
+
+    /// Registers a person as a pending accreditation, within the list's places.
+    pub async fn register(
+        &self,
+        conn: &mut AsyncPgConnection,
+        state: &AppState,
+        actor: &CurrentUser,
+        ip: &ClientIp,
+        data: &ParticipantData,
+        confirmation: Option<Confirmation>,
+    ) -> ApiResult<ParticipantView> {
+        let id = Uuid::now_v7();
+        let sealed = state.documents.seal(id, &data.id_document_number)?;
+        let (participant, accreditation) = conn
+            .transaction::<_, ApiError, _>(async |conn| {
+                if !self.take_place(conn).await? {
+                    return Err(ApiError::Conflict {
+                        code: self.full_code,
+                        detail: format!("All {} places of this list are taken.", self.places),
+                    });
+                }
+                let registration = Registration {
+                    event_id: self.event_id,
+                    registered_by: actor.id,
+                    group: self.group,
+                    category: self.category,
+                    protocol_level: self.protocol_level,
+                    press: None,
+                    approved: false,
+                };
+                let created = store::insert(conn, id, &registration, data, &sealed).await?;
+                if let Some(confirmation) = &confirmation {
+                    let full_name = format!("{} {}", data.first_name, data.last_name);
+                    let email = RegistrationReceived {
+                        full_name: &full_name,
+                        event: &confirmation.event_name,
+                        category: self.category.as_str(),
+                        approved: false,
+                    };
+                    email::enqueue(conn, &confirmation.to, confirmation.locale, &email).await?;
+                }
+                AuditEntry::new("participant.registered", "participant", Some(id))
+                    .by(actor.id, ip.as_string().as_deref())
+                    .details(serde_json::json!({ "category": self.category.as_str() }))
+                    .record(conn)
+                    .await?;
+                Ok(created)
+            })
+            .await?;
+        Ok(ParticipantView::new(
+            participant,
+            AccreditationSummary::from(&accreditation),
+        ))
+    }
+
+    /// One person of the list. With `office`, the identity document number is decrypted and
+    /// the read recorded in the audit trail.
+    pub async fn read(
+        &self,
+        conn: &mut AsyncPgConnection,
+        state: &AppState,
+        actor: &CurrentUser,
+        ip: &ClientIp,
+        id: Uuid,
+        office: bool,
+    ) -> ApiResult<ParticipantView> {
+        conn.transaction::<_, ApiError, _>(async |conn| {
+            let (participant, accreditation) = store::lock_in_group(conn, self.group, id).await?;
+            let number = if office {
+                AuditEntry::new(
+                    "participant.document_read",
+                    "participant",
+                    Some(participant.id),
+                )
+                .by(actor.id, ip.as_string().as_deref())
+                .record(conn)
+                .await?;
+                Some(state.documents.open(
+                    participant.id,
+                    &participant.id_document_ciphertext,
+                    &participant.id_document_nonce,
+                    &participant.id_document_key_id,
+                )?)
+            } else {
+                None
+            };
+            let mut view =
+                ParticipantView::new(participant, AccreditationSummary::from(&accreditation));
+            view.id_document_number = number;
+            Ok(view)
+        })
+        .await
+    }
+
+    /// Replaces a person's details while pending; an answer to a request for information puts
+    /// the accreditation back in the queue.
+    pub async fn replace(
+        &self,
+        conn: &mut AsyncPgConnection,
+        state: &AppState,
+        actor: &CurrentUser,
+        ip: &ClientIp,
+        id: Uuid,
+        data: &ParticipantData,
+    ) -> ApiResult<ParticipantView> {
+        let sealed = state.documents.seal(id, &data.id_document_number)?;
+        let (participant, accreditation) = conn
+            .transaction::<_, ApiError, _>(async |conn| {
+                let (_, accreditation) = store::lock_in_group(conn, self.group, id).await?;
+                if !editable(accreditation.status()) {
+                    return Err(not_editable());
+                }
+                let replaced = store::replace(conn, id, data, &sealed).await?;
+                AuditEntry::new("participant.corrected", "participant", Some(id))
+                    .by(actor.id, ip.as_string().as_deref())
+                    .details(serde_json::json!({ "previous_status": accreditation.status }))
+                    .record(conn)
+                    .await?;
+                Ok(replaced)
+            })
+            .await?;
+        Ok(ParticipantView::new(
+            participant,
+            AccreditationSummary::from(&accreditation),
+        ))
+    }
+
+    /// Withdraws a pending person and frees their place.
+    pub async fn withdraw(
+        &self,
+        conn: &mut AsyncPgConnection,
+        actor: &CurrentUser,
+        ip: &ClientIp,
+        id: Uuid,
+    ) -> ApiResult<()> {
+        conn.transaction::<_, ApiError, _>(async |conn| {
+            let (_, accreditation) = store::lock_in_group(conn, self.group, id).await?;
+            if !editable(accreditation.status()) {
+                return Err(not_editable());
+            }
+            store::delete(conn, id).await?;
+            self.free_place(conn).await?;
+            AuditEntry::new("participant.withdrawn", "participant", Some(id))
+                .by(actor.id, ip.as_string().as_deref())
+                .record(conn)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+}

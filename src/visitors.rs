@@ -1,0 +1,182 @@
+//! `POST /api/v1/events/{event}/visitors`: a signed-in person registers themselves as a trade
+//! visitor, public visitor or journalist. Public visitors are approved at once when the event
+//! allows it; every other category waits for an organizer.
+
+use actix_web::{HttpResponse, post, web};
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::accreditations::{Category, workflow};
+use crate::app::AppState;
+use crate::audit::AuditEntry;
+use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser};
+use crate::email;
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::events::routes::visible_event;
+use crate::participants::emails::RegistrationReceived;
+use crate::participants::store::{self as participants, Group, Registration};
+use crate::participants::{AccreditationSummary, ParticipantInput, ParticipantView};
+use crate::users::store as users;
+
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(register_visitor)
+        .service(crate::participants::photos::upload_photo)
+        .service(crate::participants::photos::get_photo);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitorCategory {
+    TradeVisitor,
+    PublicVisitor,
+    Media,
+}
+
+impl From<VisitorCategory> for Category {
+    fn from(category: VisitorCategory) -> Self {
+        match category {
+            VisitorCategory::TradeVisitor => Category::TradeVisitor,
+            VisitorCategory::PublicVisitor => Category::PublicVisitor,
+            VisitorCategory::Media => Category::Media,
+        }
+    }
+}
+
+/// A visitor's registration: the participant fields plus the category and, for media, the press
+/// fields. Unknown fields are refused, as everywhere (serde's `flatten` alone would let them by).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
+pub struct VisitorRequest {
+    pub category: VisitorCategory,
+    /// Required for `media`.
+    #[schema(example = "L'Essor")]
+    pub media_outlet: Option<String>,
+    /// Required for `media`.
+    #[schema(example = "ML-PRESS-0421")]
+    pub press_card_number: Option<String>,
+    #[serde(flatten)]
+    pub person: ParticipantInput,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for VisitorRequest {
+    type Error = serde_json::Error;
+
+    fn try_from(
+        mut fields: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, Self::Error> {
+        let mut take = |name: &str| fields.remove(name).unwrap_or(serde_json::Value::Null);
+        let category = serde_json::from_value(take("category"))?;
+        let media_outlet = serde_json::from_value(take("media_outlet"))?;
+        let press_card_number = serde_json::from_value(take("press_card_number"))?;
+        Ok(Self {
+            category,
+            media_outlet,
+            press_card_number,
+            person: serde_json::from_value(serde_json::Value::Object(fields))?,
+        })
+    }
+}
+
+fn press_field(value: Option<&str>, max: usize) -> Result<String, String> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Err("is required for media".into()),
+        Some(v) if v.chars().count() > max => Err(format!("must have at most {max} characters")),
+        Some(v) => Ok(v.to_owned()),
+    }
+}
+
+/// Register yourself for the event (one registration per person and event).
+#[utoipa::path(
+    tag = "visitors",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
+    request_body = VisitorRequest,
+    responses(
+        (status = 201, description = "Registered; `accreditation.status` is `approved` for public visitors when the event approves them at once", body = ParticipantView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already registered (`already_registered`) or registration closed (`registration_closed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/events/{event}/visitors")]
+async fn register_visitor(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    slug: web::Path<String>,
+    body: web::Json<VisitorRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut errors = Vec::new();
+    let data = match body.person.parse(Utc::now().date_naive()) {
+        Ok(data) => Some(data),
+        Err(ApiError::Validation(invalid)) => {
+            errors.extend(invalid);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    let press = if body.category == VisitorCategory::Media {
+        let mut field = |name: &str, value: Option<&str>, max| {
+            press_field(value, max)
+                .map_err(|message| errors.push(FieldError::new(name, message)))
+                .ok()
+        };
+        let outlet = field("media_outlet", body.media_outlet.as_deref(), 200);
+        let card = field("press_card_number", body.press_card_number.as_deref(), 50);
+        outlet.zip(card)
+    } else {
+        None
+    };
+    let (Some(data), true) = (data, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let category = Category::from(body.category);
+
+    let mut conn = state.pool.get().await?;
+    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
+    event.check_registration_open(Utc::now())?;
+    let me = users::find(&mut conn, user.id).await?;
+    let approved = category == Category::PublicVisitor && event.auto_approve_public;
+    let id = Uuid::now_v7();
+    let sealed = state.documents.seal(id, &data.id_document_number)?;
+    let (participant, accreditation) = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let registration = Registration {
+                event_id: event.id,
+                registered_by: user.id,
+                group: Group::Visitor(user.id),
+                category,
+                protocol_level: None,
+                press: press.clone(),
+                approved,
+            };
+            let created = participants::insert(conn, id, &registration, &data, &sealed).await?;
+            if approved {
+                workflow::approve_automatically(conn, &state, &event, &created.1).await?;
+            }
+            let full_name = format!("{} {}", data.first_name, data.last_name);
+            let email = RegistrationReceived {
+                full_name: &full_name,
+                event: &event.name,
+                category: category.as_str(),
+                approved,
+            };
+            email::enqueue(conn, &me.email, me.locale(), &email).await?;
+            AuditEntry::new("participant.registered", "participant", Some(id))
+                .by(user.id, ip.as_string().as_deref())
+                .details(
+                    serde_json::json!({ "category": category.as_str(), "auto_approved": approved }),
+                )
+                .record(conn)
+                .await?;
+            Ok(created)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(ParticipantView::new(
+        participant,
+        AccreditationSummary::from(&accreditation),
+    )))
+}

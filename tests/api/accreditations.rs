@@ -1,0 +1,489 @@
+use bamex::users::Role;
+use serde_json::{Value, json};
+
+use crate::auth::audit_actions;
+use crate::exhibitors::{EVENT, person};
+use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
+
+/// An open event running from today for three days; tomorrow is the public day.
+pub async fn event_from_today(app: &TestApp) -> TestUser {
+    let admin = app.user_with_roles(&[Role::Admin]).await;
+    let today = chrono::Utc::now().date_naive();
+    let day = |n| (today + chrono::Duration::days(n)).to_string();
+    let response = app
+        .post_as(
+            "/api/v1/events",
+            &admin.access_token,
+            &json!({"slug": "bamex-2026", "name": "BAMEX'26", "venue": "Bamako", "starts_on": day(0),
+                    "ends_on": day(2), "public_days": [day(1)], "status": "open", "auto_approve_public": true}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    admin
+}
+
+/// A person registered as a visitor of `category`; returns their account and accreditation id.
+pub async fn visitor(
+    app: &TestApp,
+    category: &str,
+    last_name: &str,
+    document: &str,
+) -> (TestUser, String) {
+    let user = app.user_with_roles(&[Role::Visitor]).await;
+    let mut body = person(last_name, document);
+    body["email"] = json!(user.email);
+    body["category"] = json!(category);
+    if category == "media" {
+        body["media_outlet"] = json!("L'Essor");
+        body["press_card_number"] = json!("ML-0001");
+    }
+    let response = app
+        .post_as(&format!("{EVENT}/visitors"), &user.access_token, &body)
+        .await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let id = response.json::<Value>().await.unwrap()["accreditation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (user, id)
+}
+
+pub async fn get(app: &TestApp, organizer: &TestUser, id: &str) -> Value {
+    app.get_as(
+        &format!("{EVENT}/accreditations/{id}"),
+        &organizer.access_token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap()
+}
+
+pub async fn decide(
+    app: &TestApp,
+    organizer: &TestUser,
+    id: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.post_as(
+        &format!("{EVENT}/accreditations/{id}/decision"),
+        &organizer.access_token,
+        &body,
+    )
+    .await
+}
+
+/// Approves at the current version; returns the accreditation afterwards.
+pub async fn approve(app: &TestApp, organizer: &TestUser, id: &str) -> Value {
+    let version = get(app, organizer, id).await["version"].clone();
+    let response = decide(
+        app,
+        organizer,
+        id,
+        json!({"decision": "approve", "version": version}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn decisions_follow_the_workflow_and_approval_issues_a_badge() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let (applicant, id) = visitor(&app, "trade_visitor", "Coulibaly", "T1000001").await;
+
+    let queue: Value = app
+        .get_as(
+            &format!("{EVENT}/accreditations?status=pending"),
+            &organizer.access_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["total"], 1);
+    assert_eq!(queue["items"][0]["participant"]["last_name"], "Coulibaly");
+    let version = queue["items"][0]["version"].clone();
+
+    let no_reason = decide(
+        &app,
+        &organizer,
+        &id,
+        json!({"decision": "reject", "version": version}),
+    )
+    .await;
+    assert_problem(no_reason, 422, "validation_failed").await;
+    let approved = decide(
+        &app,
+        &organizer,
+        &id,
+        json!({"decision": "approve", "version": version}),
+    )
+    .await;
+    let body: Value = approved.json().await.unwrap();
+    assert_eq!(body["status"], "approved");
+    let yy = chrono::Utc::now().format("%y").to_string();
+    assert_eq!(body["badge"]["number"], format!("B{yy}-TRD-000001"));
+    assert_eq!(
+        body["badge"]["zones"],
+        json!(["exhibition_halls", "static_display", "conference_rooms"])
+    );
+    assert_eq!(body["badge"]["valid_days"].as_array().unwrap().len(), 3);
+
+    // Decided once: neither a stale nor a fresh version decides again.
+    let stale = decide(
+        &app,
+        &organizer,
+        &id,
+        json!({"decision": "reject", "reason": "x", "version": version}),
+    )
+    .await;
+    assert_problem(stale, 409, "conflict").await;
+    let again = decide(
+        &app,
+        &organizer,
+        &id,
+        json!({"decision": "reject", "reason": "x", "version": body["version"]}),
+    )
+    .await;
+    assert_problem(again, 409, "invalid_transition").await;
+
+    let mail = app.smtp.wait_for_mail_to(&applicant.email, 2).await;
+    assert!(
+        mail.subject().contains("approuvée") || mail.subject().contains("approved"),
+        "{}",
+        mail.subject()
+    );
+    assert!(mail.text().contains(&format!("B{yy}-TRD-000001")));
+    assert_eq!(
+        mail.attachments(),
+        [format!("B{yy}-TRD-000001.pdf")],
+        "the badge travels with the email"
+    );
+    let mine: Value = app
+        .get_as("/api/v1/me/accreditations", &applicant.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine[0]["badge"]["number"], format!("B{yy}-TRD-000001"));
+
+    let revoke = async |reason: &'static str| {
+        app.post_as(
+            &format!("{EVENT}/accreditations/{id}/revoke"),
+            &organizer.access_token,
+            &json!({"reason": reason}),
+        )
+        .await
+    };
+    assert_eq!(
+        revoke("Badge reported lost")
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["status"],
+        "revoked"
+    );
+    assert_problem(revoke("twice").await, 409, "invalid_transition").await;
+    let mine: Value = app
+        .get_as("/api/v1/me/accreditations", &applicant.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(mine[0]["badge"].is_null(), "a revoked badge is no badge");
+    assert_eq!(audit_actions(&app, "accreditation.approved").await, 1);
+    assert_eq!(audit_actions(&app, "accreditation.revoked").await, 1);
+
+    let (_, second) = visitor(&app, "trade_visitor", "Diarra", "T1000002").await;
+    let info = decide(
+        &app,
+        &organizer,
+        &second,
+        json!({"decision": "request_info", "reason": "Photo missing", "version": 1}),
+    )
+    .await;
+    assert_eq!(
+        info.json::<Value>().await.unwrap()["status"],
+        "info_requested"
+    );
+    let (_, third) = visitor(&app, "trade_visitor", "Sangaré", "T1000003").await;
+    let approved: Value = approve(&app, &organizer, &third).await;
+    assert_eq!(
+        approved["badge"]["number"],
+        format!("B{yy}-TRD-000002"),
+        "numbers are never reused"
+    );
+}
+
+#[tokio::test]
+async fn two_organizers_deciding_at_once_cannot_both_win() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let first = app.user_with_roles(&[Role::Organizer]).await;
+    let second = app.user_with_roles(&[Role::Organizer]).await;
+    for round in 0..3 {
+        let (_, id) = visitor(
+            &app,
+            "trade_visitor",
+            &format!("Race{round}"),
+            &format!("R900000{round}"),
+        )
+        .await;
+        let (a, b) = tokio::join!(
+            decide(
+                &app,
+                &first,
+                &id,
+                json!({"decision": "approve", "version": 1})
+            ),
+            decide(
+                &app,
+                &second,
+                &id,
+                json!({"decision": "reject", "reason": "duplicate", "version": 1})
+            ),
+        );
+        let statuses = [a.status().as_u16(), b.status().as_u16()];
+        assert!(
+            statuses.contains(&200) && statuses.contains(&409),
+            "{statuses:?}"
+        );
+        let loser = if a.status() == 409 { a } else { b };
+        let code = loser.json::<Value>().await.unwrap()["code"].clone();
+        assert!(code == "conflict" || code == "invalid_transition", "{code}");
+    }
+}
+
+#[tokio::test]
+async fn sensitive_categories_need_two_different_organizers() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let first = app.user_with_roles(&[Role::Organizer]).await;
+    let second = app.user_with_roles(&[Role::Organizer]).await;
+    let (journalist, id) = visitor(&app, "media", "Traoré", "P5550001").await;
+
+    let once: Value = approve(&app, &first, &id).await;
+    assert_eq!(once["status"], "pending");
+    assert_eq!(once["approvals"], json!([first.id]));
+    assert!(once["badge"].is_null());
+    let same = decide(
+        &app,
+        &first,
+        &id,
+        json!({"decision": "approve", "version": once["version"]}),
+    )
+    .await;
+    assert_problem(same, 409, "four_eyes").await;
+    let twice: Value = approve(&app, &second, &id).await;
+    assert_eq!(twice["status"], "approved");
+    assert!(twice["badge"]["number"].as_str().unwrap().contains("-MED-"));
+    assert!(
+        twice["badge"]["zones"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("press_centre"))
+    );
+
+    // The journalist's account now holds the media role.
+    let refreshed: Value = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": journalist.refresh_token}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let me: Value = app
+        .get_as("/api/v1/me", refreshed["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(me["roles"].as_array().unwrap().contains(&json!("media")));
+}
+
+#[tokio::test]
+async fn bulk_decisions_answer_one_result_per_id() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(
+            visitor(
+                &app,
+                "trade_visitor",
+                &format!("Bulk{n}"),
+                &format!("B100000{n}"),
+            )
+            .await
+            .1,
+        );
+    }
+    approve(&app, &organizer, &ids[0]).await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let all = [ids.clone(), vec![unknown.clone()]].concat();
+    let response = app
+        .post_as(
+            &format!("{EVENT}/accreditations/decisions"),
+            &organizer.access_token,
+            &json!({"ids": all, "decision": "approve"}),
+        )
+        .await;
+    let results: Value = response.json().await.unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 4);
+    assert_eq!(results[0]["error"]["code"], "invalid_transition");
+    assert_eq!(
+        (results[1]["status"].as_str(), results[2]["status"].as_str()),
+        (Some("approved"), Some("approved"))
+    );
+    assert_eq!(results[3]["error"]["code"], "not_found");
+
+    let empty = app
+        .post_as(
+            &format!("{EVENT}/accreditations/decisions"),
+            &organizer.access_token,
+            &json!({"ids": [], "decision": "approve"}),
+        )
+        .await;
+    assert_problem(empty, 422, "validation_failed").await;
+    let too_many: Vec<String> = (0..501).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let over = app
+        .post_as(
+            &format!("{EVENT}/accreditations/decisions"),
+            &organizer.access_token,
+            &json!({"ids": too_many, "decision": "approve"}),
+        )
+        .await;
+    assert_problem(over, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn likely_duplicates_are_flagged_for_reviewers() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let (_, first) = visitor(&app, "trade_visitor", "Maïga", "D7777777").await;
+    let reject = decide(
+        &app,
+        &organizer,
+        &first,
+        json!({"decision": "reject", "reason": "forged", "version": 1}),
+    )
+    .await;
+    assert_eq!(reject.status(), 200);
+    let (_, twin) = visitor(&app, "trade_visitor", "Someone Else", "d-7777-777").await;
+    let (_, namesake) = visitor(&app, "trade_visitor", "MAIGA", "N1234000").await;
+    let (_, clean) = visitor(&app, "trade_visitor", "Unique", "U0000009").await;
+
+    let codes = |view: &Value| -> Vec<String> {
+        view["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        codes(&get(&app, &organizer, &twin).await),
+        ["same_document", "previously_rejected"]
+    );
+    assert_eq!(
+        codes(&get(&app, &organizer, &namesake).await),
+        ["same_person", "previously_rejected"]
+    );
+    assert!(codes(&get(&app, &organizer, &clean).await).is_empty());
+}
+
+#[tokio::test]
+async fn the_queue_filters_sorts_pages_and_exports_csv() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    for (name, document) in [
+        ("Zerbo", "Q1000001"),
+        ("Ba", "Q1000002"),
+        ("Ékué", "Q1000003"),
+        ("=HYPERLINK(\"x\")", "Q1000004"),
+    ] {
+        visitor(&app, "trade_visitor", name, document).await;
+    }
+    let list = async |query: &str| -> Value {
+        let response = app
+            .get_as(
+                &format!("{EVENT}/accreditations?{query}"),
+                &organizer.access_token,
+            )
+            .await;
+        assert_eq!(response.status(), 200, "{query}");
+        response.json().await.unwrap()
+    };
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["participant"]["last_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&list("q=ekue").await), ["Ékué"]);
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = list(&format!("sort=name&limit=2{cursor}")).await;
+        seen.extend(names(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["=HYPERLINK(\"x\")", "Ba", "Ékué", "Zerbo"]);
+    assert_problem(
+        app.get_as(
+            &format!("{EVENT}/accreditations?country=XX"),
+            &organizer.access_token,
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let visitor_user = app.user_with_roles(&[Role::Visitor]).await;
+    assert_problem(
+        app.get_as(
+            &format!("{EVENT}/accreditations"),
+            &visitor_user.access_token,
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    let csv = app
+        .get_as(
+            &format!("{EVENT}/accreditations.csv?sort=name"),
+            &organizer.access_token,
+        )
+        .await;
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let bytes = csv.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM for Excel");
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        &rows[0][3], "'=HYPERLINK(\"x\")",
+        "formulas are neutralised"
+    );
+    assert_eq!(&rows[2][3], "Ékué");
+}

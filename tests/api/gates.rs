@@ -1,0 +1,367 @@
+use bamex::users::Role;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use serde_json::{Value, json};
+
+use crate::accreditations::{approve, event_from_today, visitor};
+use crate::exhibitors::EVENT;
+use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
+
+async fn scan(app: &TestApp, agent: &TestUser, qr: &str, zone: &str, direction: &str) -> Value {
+    let response = app
+        .post_as(
+            &format!("{EVENT}/scans"),
+            &agent.access_token,
+            &json!({"qr": qr, "gate": "north-1", "zone": zone, "direction": direction}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn reason(result: &Value) -> &str {
+    result["reason"].as_str().unwrap_or("allowed")
+}
+
+/// Verifies a compact JWS with the published key, using ed25519-dalek directly rather than the
+/// service's JWT library.
+fn verify_with_jwks(jwks: &Value, token: &str) -> Value {
+    let mut parts = token.split('.');
+    let (header, payload, signature) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let header: Value = serde_json::from_slice(&B64.decode(header).unwrap()).unwrap();
+    assert_eq!(header["alg"], "EdDSA");
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the token's kid is published");
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str()),
+        (Some("OKP"), Some("Ed25519"))
+    );
+    let public: [u8; 32] = B64
+        .decode(key["x"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let signature = Signature::from_slice(&B64.decode(signature).unwrap()).unwrap();
+    VerifyingKey::from_bytes(&public)
+        .unwrap()
+        .verify(
+            format!("{}.{}", token.split('.').next().unwrap(), payload).as_bytes(),
+            &signature,
+        )
+        .expect("the signature verifies with the JWKS");
+    serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_badge_qr_verifies_offline_with_the_published_keys() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let (_, id) = visitor(&app, "trade_visitor", "Konaté", "G1000001").await;
+    let badge = approve(&app, &organizer, &id).await["badge"].clone();
+    let jwks: Value = app
+        .get("/.well-known/jwks.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = verify_with_jwks(&jwks, badge["qr"].as_str().unwrap());
+    assert_eq!(claims["evt"], "bamex-2026");
+    assert_eq!(claims["num"], badge["number"]);
+    assert_eq!(claims["cat"], "trade_visitor");
+    assert_eq!(claims["zones"], badge["zones"]);
+    assert_eq!(claims["days"], badge["valid_days"]);
+    assert!(claims["exp"].as_i64().unwrap() > chrono::Utc::now().timestamp());
+}
+
+#[tokio::test]
+async fn gates_allow_deny_and_remember_who_is_inside() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let agent = app.user_with_roles(&[Role::GateAgent]).await;
+    let (_, trade) = visitor(&app, "trade_visitor", "Keïta", "G2000001").await;
+    let qr = approve(&app, &organizer, &trade).await["badge"]["qr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let entry = scan(&app, &agent, &qr, "exhibition_halls", "in").await;
+    assert_eq!(entry["verdict"], "allowed");
+    assert_eq!(entry["holder"]["name"], "Ayşe Keïta");
+    assert_eq!(entry["holder"]["category"], "trade_visitor");
+    assert_eq!(
+        reason(&scan(&app, &agent, &qr, "exhibition_halls", "in").await),
+        "already_inside"
+    );
+    assert_eq!(
+        reason(&scan(&app, &agent, &qr, "exhibition_halls", "out").await),
+        "allowed"
+    );
+    assert_eq!(
+        reason(&scan(&app, &agent, &qr, "exhibition_halls", "in").await),
+        "allowed"
+    );
+    assert_eq!(
+        reason(&scan(&app, &agent, &qr, "vip_lounge", "in").await),
+        "zone_not_allowed"
+    );
+    assert_eq!(
+        reason(&scan(&app, &agent, &qr, "demonstration_range", "in").await),
+        "zone_not_allowed"
+    );
+
+    // A payload altered by one claim no longer matches its signature.
+    let mut parts: Vec<String> = qr.split('.').map(str::to_owned).collect();
+    let mut claims: Value = serde_json::from_slice(&B64.decode(&parts[1]).unwrap()).unwrap();
+    claims["zones"] = json!(["exhibition_halls", "vip_lounge"]);
+    parts[1] = B64.encode(claims.to_string());
+    let forged = parts.join(".");
+    let denied = scan(&app, &agent, &forged, "vip_lounge", "in").await;
+    assert_eq!(
+        (denied["verdict"].as_str(), reason(&denied)),
+        (Some("denied"), "invalid_signature")
+    );
+    assert!(denied["holder"].is_null());
+    assert_eq!(
+        reason(&scan(&app, &agent, "not-a-jws", "exhibition_halls", "in").await),
+        "invalid_signature"
+    );
+
+    // Public visitors are valid on public days only: today is a trade day.
+    let (_, public) = visitor(&app, "public_visitor", "Touré", "G2000002").await;
+    let public_qr = crate::accreditations::get(&app, &organizer, &public).await["badge"]["qr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        reason(&scan(&app, &agent, &public_qr, "exhibition_halls", "in").await),
+        "not_valid_today"
+    );
+
+    // Revoked after printing: the signature is still valid, the badge is refused.
+    app.post_as(
+        &format!("{EVENT}/accreditations/{trade}/revoke"),
+        &organizer.access_token,
+        &json!({"reason": "lost"}),
+    )
+    .await;
+    assert_eq!(
+        reason(&scan(&app, &agent, &qr, "exhibition_halls", "out").await),
+        "revoked"
+    );
+
+    let stats: Value = app
+        .get_as(&format!("{EVENT}/stats"), &organizer.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats["entries_per_gate"],
+        json!([{"key": "north-1", "count": 2}])
+    );
+    assert_eq!(stats["entries_per_day"][0]["count"], 2);
+    assert_eq!(stats["inside_now"], 1);
+}
+
+#[tokio::test]
+async fn a_retried_scan_counts_once_and_only_gate_agents_scan() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let agent = app.user_with_roles(&[Role::GateAgent]).await;
+    let (_, id) = visitor(&app, "trade_visitor", "Retry", "G3000001").await;
+    let qr = approve(&app, &organizer, &id).await["badge"]["qr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let scan_id = uuid::Uuid::new_v4();
+    let body = json!({"qr": qr, "gate": "south", "zone": "exhibition_halls", "direction": "in", "scan_id": scan_id});
+    let first: Value = app
+        .post_as(&format!("{EVENT}/scans"), &agent.access_token, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let again: Value = app
+        .post_as(&format!("{EVENT}/scans"), &agent.access_token, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["verdict"], "allowed");
+    assert_eq!(
+        again["verdict"], "allowed",
+        "the retry is not an `already_inside`"
+    );
+    assert_eq!(again["scan_id"], scan_id.to_string());
+    let stats: Value = app
+        .get_as(&format!("{EVENT}/stats"), &organizer.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["entries_per_gate"][0]["count"], 1);
+
+    let forbidden = app
+        .post_as(&format!("{EVENT}/scans"), &organizer.access_token, &body)
+        .await;
+    assert_problem(forbidden, 403, "forbidden").await;
+}
+
+/// Runs a command on a file and returns its standard output.
+fn run(program: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs (poppler-utils, zbar-tools): {e}"));
+    assert!(
+        output.status.success(),
+        "{program}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn pages(pdf: &std::path::Path) -> u32 {
+    let info = run("pdfinfo", &[pdf.to_str().unwrap()]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .map(|n| n.trim().parse().unwrap())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn badge_pdfs_print_a_scannable_qr_and_count_reprints() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let (applicant, id) = visitor(&app, "trade_visitor", "Şahin", "H1000001").await;
+    let pending = app
+        .get_as(
+            &format!("{EVENT}/accreditations/{id}/badge.pdf"),
+            &applicant.access_token,
+        )
+        .await;
+    assert_problem(pending, 409, "no_badge").await;
+    let qr = approve(&app, &organizer, &id).await["badge"]["qr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let dir = std::env::temp_dir().join(uuid::Uuid::new_v4().to_string());
+    std::fs::create_dir_all(&dir).unwrap();
+    let response = app
+        .get_as(
+            &format!("{EVENT}/accreditations/{id}/badge.pdf"),
+            &applicant.access_token,
+        )
+        .await;
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let pdf = dir.join("badge.pdf");
+    std::fs::write(&pdf, response.bytes().await.unwrap()).unwrap();
+    assert_eq!(pages(&pdf), 1);
+    let text = run("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    assert!(
+        text.contains("Ayşe ŞAHIN") || text.contains("Ayşe ŞAHİN"),
+        "Turkish letters print: {text}"
+    );
+    run(
+        "pdftoppm",
+        &[
+            "-r",
+            "300",
+            "-png",
+            "-singlefile",
+            pdf.to_str().unwrap(),
+            dir.join("badge").to_str().unwrap(),
+        ],
+    );
+    let decoded = run(
+        "zbarimg",
+        &["--raw", "-q", dir.join("badge.png").to_str().unwrap()],
+    );
+    assert_eq!(
+        decoded.trim(),
+        qr,
+        "the printed QR decodes to the badge's token"
+    );
+
+    let stranger = app.user_with_roles(&[Role::Visitor]).await;
+    let refused = app
+        .get_as(
+            &format!("{EVENT}/accreditations/{id}/badge.pdf"),
+            &stranger.access_token,
+        )
+        .await;
+    assert_problem(refused, 404, "not_found").await;
+    app.get_as(
+        &format!("{EVENT}/accreditations/{id}/badge.pdf"),
+        &organizer.access_token,
+    )
+    .await;
+    let view = crate::accreditations::get(&app, &organizer, &id).await;
+    assert_eq!(view["badge"]["prints"], 2);
+
+    let letter = app
+        .get_as(
+            &format!("{EVENT}/accreditations/{id}/invitation-letter.pdf"),
+            &applicant.access_token,
+        )
+        .await;
+    let letter_path = dir.join("letter.pdf");
+    std::fs::write(&letter_path, letter.bytes().await.unwrap()).unwrap();
+    assert_eq!(pages(&letter_path), 1);
+    let letter_text = run("pdftotext", &[letter_path.to_str().unwrap(), "-"]);
+    assert!(
+        letter_text.contains("H1000001") && letter_text.contains("LETTER OF INVITATION"),
+        "{letter_text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn organizers_print_batches_on_a4_sheets_of_four() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    for n in 0..5 {
+        let (_, id) = visitor(
+            &app,
+            "trade_visitor",
+            &format!("Lot{n}"),
+            &format!("L200000{n}"),
+        )
+        .await;
+        approve(&app, &organizer, &id).await;
+    }
+    visitor(&app, "trade_visitor", "Pending", "L2000009").await;
+    let response = app
+        .get_as(
+            &format!("{EVENT}/badges.pdf?category=trade_visitor"),
+            &organizer.access_token,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let path = std::env::temp_dir().join(format!("{}.pdf", uuid::Uuid::new_v4()));
+    std::fs::write(&path, response.bytes().await.unwrap()).unwrap();
+    assert_eq!(pages(&path), 2, "five badges on sheets of four");
+    let _ = std::fs::remove_file(&path);
+    let none = app
+        .get_as(
+            &format!("{EVENT}/badges.pdf?category=vip"),
+            &organizer.access_token,
+        )
+        .await;
+    assert_problem(none, 409, "no_badge").await;
+}

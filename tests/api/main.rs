@@ -1,0 +1,18 @@
+//! The one integration-test binary: real HTTP, real PostgreSQL, real SMTP.
+
+mod helpers;
+
+mod accreditations;
+mod auth;
+mod cli;
+mod delegations;
+mod errors;
+mod exhibitors;
+mod gates;
+mod logs;
+mod openapi;
+mod outbox;
+mod permissions;
+mod system;
+mod users;
+mod visitors;

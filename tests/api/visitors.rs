@@ -1,0 +1,224 @@
+use std::io::Cursor;
+
+use bamex::users::Role;
+use serde_json::{Value, json};
+
+use crate::exhibitors::{EVENT, open_event, person};
+use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
+
+fn visitor(category: &str) -> Value {
+    let mut body = person("Keïta", "V1234567");
+    body["category"] = json!(category);
+    body
+}
+
+async fn register(app: &TestApp, user: &TestUser, body: &Value) -> reqwest::Response {
+    app.post_as(&format!("{EVENT}/visitors"), &user.access_token, body)
+        .await
+}
+
+#[tokio::test]
+async fn visitors_register_once_and_public_ones_may_be_approved_at_once() {
+    let app = spawn_app().await;
+    let admin = open_event(&app).await;
+    let trade = app.user_with_roles(&[Role::Visitor]).await;
+    let response = register(&app, &trade, &visitor("trade_visitor")).await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (
+            body["accreditation"]["status"].as_str(),
+            body["accreditation"]["category"].as_str()
+        ),
+        (Some("pending"), Some("trade_visitor"))
+    );
+    let mail = app.smtp.wait_for_mail_to(&trade.email, 1).await;
+    assert!(
+        mail.subject().contains("received"),
+        "English account: {}",
+        mail.subject()
+    );
+    assert_problem(
+        register(&app, &trade, &visitor("public_visitor")).await,
+        409,
+        "already_registered",
+    )
+    .await;
+
+    let public = app.user_with_roles(&[Role::Visitor]).await;
+    let approved: Value = register(&app, &public, &visitor("public_visitor"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        approved["accreditation"]["status"], "approved",
+        "auto_approve_public is on"
+    );
+    let mine: Value = app
+        .get_as("/api/v1/me/accreditations", &public.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (
+            mine[0]["event"]["slug"].as_str(),
+            mine[0]["status"].as_str()
+        ),
+        (Some("bamex-2026"), Some("approved"))
+    );
+
+    app.patch_as(
+        EVENT,
+        &admin.access_token,
+        &json!({"auto_approve_public": false}),
+    )
+    .await;
+    let later = app.user_with_roles(&[Role::Visitor]).await;
+    let pending: Value = register(&app, &later, &visitor("public_visitor"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending["accreditation"]["status"], "pending");
+
+    let bad = register(&app, &later, &json!({"category": "vip"})).await;
+    assert_problem(bad, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn journalists_give_their_outlet_and_press_card_and_wait_for_review() {
+    let app = spawn_app().await;
+    open_event(&app).await;
+    let journalist = app.user_with_roles(&[Role::Visitor]).await;
+    let missing = register(&app, &journalist, &visitor("media")).await;
+    let problem = assert_problem(missing, 422, "validation_failed").await;
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["media_outlet", "press_card_number"]);
+
+    let mut body = visitor("media");
+    body["media_outlet"] = json!("L'Essor");
+    body["press_card_number"] = json!("ML-PRESS-0421");
+    let registered: Value = register(&app, &journalist, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        registered["accreditation"]["status"], "pending",
+        "media always need an organizer"
+    );
+    let mut unknown = visitor("trade_visitor");
+    unknown["is_vip"] = json!(true);
+    let other = app.user_with_roles(&[Role::Visitor]).await;
+    assert_problem(
+        register(&app, &other, &unknown).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    let mut bytes = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
+    bytes
+}
+
+#[tokio::test]
+async fn photos_are_checked_resized_and_served_to_the_right_people() {
+    let app = spawn_app().await;
+    open_event(&app).await;
+    let me = app.user_with_roles(&[Role::Visitor]).await;
+    let registered: Value = register(&app, &me, &visitor("trade_visitor"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "{EVENT}/participants/{}/photo",
+        registered["id"].as_str().unwrap()
+    );
+    let upload = |token: String, content_type: &'static str, body: Vec<u8>| {
+        app.client
+            .put(app.url(&path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+
+    let stored = upload(me.access_token.clone(), "image/png", png(900, 1200))
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), 204);
+    let photo = app.get_as(&path, &me.access_token).await;
+    assert_eq!(photo.headers()["content-type"], "image/jpeg");
+    let jpeg = photo.bytes().await.unwrap();
+    let decoded = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (400, 500));
+
+    let fake = upload(
+        me.access_token.clone(),
+        "image/jpeg",
+        b"this is a text file, renamed photo.jpg".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_problem(fake, 422, "validation_failed").await;
+    let liar = upload(me.access_token.clone(), "image/jpeg", png(300, 300))
+        .await
+        .unwrap();
+    assert_problem(liar, 422, "validation_failed").await;
+    let tiny = upload(me.access_token.clone(), "image/png", png(40, 40))
+        .await
+        .unwrap();
+    assert_problem(tiny, 422, "validation_failed").await;
+    let huge = upload(
+        me.access_token.clone(),
+        "image/png",
+        vec![0u8; 5 * 1024 * 1024 + 1],
+    )
+    .await
+    .unwrap();
+    assert_problem(huge, 413, "payload_too_large").await;
+    let gif = upload(me.access_token.clone(), "image/gif", b"GIF89a".to_vec())
+        .await
+        .unwrap();
+    assert_problem(gif, 415, "unsupported_media_type").await;
+
+    let stranger = app.user_with_roles(&[Role::Visitor]).await;
+    assert_problem(
+        upload(stranger.access_token.clone(), "image/png", png(300, 300))
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get_as(&path, &stranger.access_token).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let guard = app.user_with_roles(&[Role::GateAgent]).await;
+    assert_eq!(app.get_as(&path, &guard.access_token).await.status(), 200);
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    assert_eq!(
+        app.get_as(&path, &organizer.access_token).await.status(),
+        200
+    );
+}
