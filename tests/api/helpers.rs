@@ -76,6 +76,15 @@ async fn template() -> &'static str {
                 );
                 retry(&mut conn, &rename).await;
             }
+            // Marks the template as in use, so that a run on another schema (another checkout)
+            // does not sweep it away while this one still clones it.
+            conn.batch_execute(&format!(
+                "COMMENT ON DATABASE {} IS '{}'",
+                quote_ident(&name),
+                unix_now()
+            ))
+            .await
+            .unwrap();
             conn.batch_execute("SELECT pg_advisory_unlock(727274)")
                 .await
                 .unwrap();
@@ -120,27 +129,43 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// Drops test databases left by crashed runs (older than two hours, so never a running test's)
-/// and templates of older schemas.
+/// Drops test databases left by crashed runs and templates of other schemas, once they are two
+/// hours old (never a running test's database, nor a template another run still clones).
 async fn sweep_leftovers(conn: &mut AsyncPgConnection, current_template: &str) {
     use diesel::prelude::*;
+    use diesel::sql_types::{Nullable, Text};
     use diesel_async::RunQueryDsl;
-    diesel::table! { pg_database (datname) { datname -> Text, } }
-    let names: Vec<String> = pg_database::table
-        .select(pg_database::datname)
-        .filter(pg_database::datname.like("bamex\\_t%"))
-        .load(conn)
-        .await
-        .unwrap();
+    #[derive(QueryableByName)]
+    struct Candidate {
+        #[diesel(sql_type = Text)]
+        datname: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        last_used: Option<String>,
+    }
+    let candidates: Vec<Candidate> = diesel::sql_query(
+        "SELECT datname, shobj_description(oid, 'pg_database') AS last_used \
+         FROM pg_database WHERE datname LIKE 'bamex\\_t%'",
+    )
+    .load(conn)
+    .await
+    .unwrap();
     let cutoff = unix_now().saturating_sub(7200);
-    for name in names {
+    let older = |secs: Option<&str>| {
+        secs.and_then(|s| s.parse::<u64>().ok())
+            .is_none_or(|s| s < cutoff)
+    };
+    for Candidate {
+        datname: name,
+        last_used,
+    } in candidates
+    {
         let stale = match name.strip_prefix("bamex_test_") {
-            Some(rest) => rest
-                .split('_')
-                .next()
-                .and_then(|secs| secs.parse::<u64>().ok())
-                .is_some_and(|secs| secs < cutoff),
-            None => name.starts_with("bamex_tpl_") && name != current_template,
+            Some(rest) => older(rest.split('_').next()),
+            None => {
+                name.starts_with("bamex_tpl_")
+                    && name != current_template
+                    && older(last_used.as_deref())
+            }
         };
         if stale {
             let _ = conn
