@@ -314,6 +314,8 @@ async fn event(conn: &mut AsyncPgConnection) -> anyhow::Result<Event> {
             auto_approve_public: true,
             registration_opens_at: Some(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()),
             registration_closes_at: None,
+            sensitive_categories: None,
+            range_categories: None,
         },
     )
     .await?;
@@ -430,7 +432,10 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 )
                 .await?;
                 for (n, (first, last, function)) in STAFF.iter().enumerate() {
-                    exhibitor_store::take_staff_slot(conn, exhibitor.id).await?;
+                    anyhow::ensure!(
+                        exhibitor_store::take_staff_slot(conn, exhibitor.id).await?,
+                        "the demo staff of {name} exceed its quota"
+                    );
                     let id = Uuid::now_v7();
                     let data = person(first, last, function, name, country, index * 10 + n)?;
                     let sealed = vault.seal(id, &data.id_document_number)?;
@@ -477,7 +482,10 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 )
                 .await?;
                 for (n, (first, last, function)) in MEMBERS.iter().enumerate() {
-                    delegations::take_member_slot(conn, delegation.id).await?;
+                    anyhow::ensure!(
+                        delegations::take_member_slot(conn, delegation.id).await?,
+                        "the demo members of {name} exceed its limit"
+                    );
                     let data = person(first, last, function, name, country, 100 + index * 10 + n)?;
                     let registration = Registration {
                         event_id: event.id,

@@ -350,7 +350,7 @@ impl From<JsonPayloadError> for ApiError {
 /// serde names the offending field in its message (`unknown field `x``, `missing field `x``);
 /// type errors carry only a position, so they are reported against the body as a whole.
 fn serde_field_error(err: &serde_json::Error) -> FieldError {
-    let message = err.to_string();
+    let message = without_values(&err.to_string());
     let field = ["unknown field `", "missing field `", "duplicate field `"]
         .iter()
         .find_map(|prefix| {
@@ -361,13 +361,32 @@ fn serde_field_error(err: &serde_json::Error) -> FieldError {
     FieldError::new(field, message)
 }
 
+/// serde quotes the rejected value in type errors (``invalid type: integer `12345678`, expected
+/// a string``); that value may be a document number sent in the wrong shape, and errors are
+/// logged, so only its kind is kept.
+fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((unexpected, expected)) = rest.split_once(", expected ")
+        {
+            let kind = unexpected
+                .split(['`', '"'])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            return format!("{prefix}{kind}, expected {expected}");
+        }
+    }
+    message.to_owned()
+}
+
 pub fn json_error_handler(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::from(err).into()
 }
 
 pub fn query_error_handler(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let message = match &err {
-        QueryPayloadError::Deserialize(e) => e.to_string(),
+        QueryPayloadError::Deserialize(e) => without_values(&e.to_string()),
         other => other.to_string(),
     };
     ApiError::Validation(vec![FieldError::new("query", message)]).into()
@@ -459,5 +478,28 @@ impl Validator {
             return Err(ApiError::Validation(self.errors));
         }
         build().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("validator built nothing")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn type_errors_keep_the_kind_of_value_but_not_the_value() {
+        assert_eq!(
+            without_values(
+                "invalid type: integer `12345678`, expected a string at line 1 column 9"
+            ),
+            "invalid type: integer, expected a string at line 1 column 9"
+        );
+        assert_eq!(
+            without_values(r#"invalid type: string "U1234", expected i32"#),
+            "invalid type: string, expected i32"
+        );
+        assert_eq!(
+            without_values("missing field `email`"),
+            "missing field `email`"
+        );
     }
 }

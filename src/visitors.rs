@@ -2,9 +2,9 @@
 //! visitor, public visitor or journalist. Public visitors are approved at once when the event
 //! allows it; every other category waits for an organizer.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, put, web};
 use chrono::Utc;
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -17,12 +17,15 @@ use crate::email;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::events::routes::visible_event;
 use crate::participants::emails::RegistrationReceived;
+use crate::participants::roster::Roster;
 use crate::participants::store::{self as participants, Group, Registration};
 use crate::participants::{AccreditationSummary, ParticipantInput, ParticipantView};
 use crate::users::store as users;
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(register_visitor)
+        .service(my_registration)
+        .service(correct_my_registration)
         .service(crate::participants::photos::upload_photo)
         .service(crate::participants::photos::get_photo);
 }
@@ -179,4 +182,85 @@ async fn register_visitor(
         participant,
         AccreditationSummary::from(&accreditation),
     )))
+}
+
+/// The caller's own registration for the event, as a one-person roster.
+async fn my_roster(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    user: &CurrentUser,
+) -> ApiResult<(Roster, Uuid)> {
+    let event = visible_event(conn, slug, &MaybeUser(Some(user.clone()))).await?;
+    let (participant_id, category) = participants::visitor_registration(conn, event.id, user.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let roster = Roster {
+        event_id: event.id,
+        group: Group::Visitor(user.id),
+        category,
+        protocol_level: None,
+        places: 1,
+        full_code: "already_registered",
+    };
+    Ok((roster, participant_id))
+}
+
+/// Your own registration for the event, with its accreditation status.
+#[utoipa::path(
+    tag = "visitors",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
+    responses(
+        (status = 200, body = ParticipantView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event, or not registered for it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/visitors/me")]
+async fn my_registration(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    slug: web::Path<String>,
+) -> ApiResult<web::Json<ParticipantView>> {
+    let mut conn = state.pool.get().await?;
+    let (roster, id) = my_roster(&mut conn, &slug, &user).await?;
+    Ok(web::Json(
+        roster
+            .read(&mut conn, &state, &user, &ip, id, false)
+            .await?,
+    ))
+}
+
+/// Correct your own registration while it is pending, or answer an organizer's request for
+/// information (which puts it back in the queue): send the whole corrected participant.
+#[utoipa::path(
+    tag = "visitors",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
+    request_body = ParticipantInput,
+    responses(
+        (status = 200, body = ParticipantView),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event, or not registered for it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/events/{event}/visitors/me")]
+async fn correct_my_registration(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    ip: ClientIp,
+    slug: web::Path<String>,
+    body: web::Json<ParticipantInput>,
+) -> ApiResult<web::Json<ParticipantView>> {
+    let data = body.parse(Utc::now().date_naive())?;
+    let mut conn = state.pool.get().await?;
+    let (roster, id) = my_roster(&mut conn, &slug, &user).await?;
+    Ok(web::Json(
+        roster
+            .replace(&mut conn, &state, &user, &ip, id, &data)
+            .await?,
+    ))
 }

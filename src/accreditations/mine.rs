@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::auth::extract::CurrentUser;
 use crate::db::schema::{accreditations, badges, events, participants};
 use crate::error::{ApiResult, Problem};
+use crate::pagination::{Page, PageQuery};
 use crate::users::store as users;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,29 +61,41 @@ type Row = (
 #[utoipa::path(
     tag = "me",
     security(("bearer" = [])),
+    params(PageQuery),
     responses(
-        (status = 200, body = Vec<MyAccreditation>),
+        (status = 200, body = Page<MyAccreditation>),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid `limit` or `cursor` (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/accreditations")]
 pub async fn my_accreditations(
     state: web::Data<AppState>,
     user: CurrentUser,
-) -> ApiResult<web::Json<Vec<MyAccreditation>>> {
+    page: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<MyAccreditation>>> {
+    let page = page.parse::<Uuid>()?;
     let mut conn = state.pool.get().await?;
     let me = users::find(&mut conn, user.id).await?;
-    let mut query = accreditations::table
-        .inner_join(participants::table)
-        .inner_join(events::table)
-        .left_join(badges::table)
-        .filter(participants::user_id.eq(me.id))
-        .into_boxed();
     // Registered by someone else under my address: only once I proved the address is mine.
-    if me.email_verified_at.is_some() {
-        query = query.or_filter(participants::email.eq(me.email.clone()));
-    }
-    let rows: Vec<Row> = query
+    let verified_email = me.email_verified_at.is_some().then(|| me.email.clone());
+    let mine = || {
+        let query = accreditations::table
+            .inner_join(participants::table)
+            .inner_join(events::table)
+            .left_join(badges::table)
+            .into_boxed();
+        match verified_email.clone() {
+            Some(email) => query.filter(
+                participants::user_id
+                    .eq(me.id)
+                    .or(participants::email.eq(email)),
+            ),
+            None => query.filter(participants::user_id.eq(me.id)),
+        }
+    };
+    let total = mine().count().get_result(&mut conn).await?;
+    let mut rows = mine()
         .select((
             (
                 accreditations::id,
@@ -102,44 +115,39 @@ pub async fn my_accreditations(
             ),
             Option::<Badge>::as_select(),
         ))
-        .order(accreditations::created_at.desc())
-        .load(&mut conn)
-        .await?;
-    Ok(web::Json(
-        rows.into_iter()
-            .map(
-                |(
-                    (
-                        id,
-                        status,
-                        category,
-                        participant_id,
-                        first_name,
-                        last_name,
-                        organization,
-                        created_at,
-                    ),
-                    (slug, name, starts_on, ends_on),
-                    badge,
-                )| MyAccreditation {
-                    id,
-                    status: AccreditationStatus::from_db(&status),
-                    category: Category::from_db(&category),
-                    event: EventSummary {
-                        slug,
-                        name,
-                        starts_on,
-                        ends_on,
-                    },
-                    participant_id,
-                    first_name,
-                    last_name,
-                    organization,
-                    // A revoked badge is no badge.
-                    badge: badge.filter(|_| status == "approved").map(BadgeView::from),
-                    created_at,
-                },
-            )
-            .collect(),
-    ))
+        // Ids are UUIDv7: their order is creation order.
+        .order(accreditations::id.desc())
+        .limit(page.limit + 1);
+    if let Some(after) = page.after {
+        rows = rows.filter(accreditations::id.lt(after));
+    }
+    let rows: Vec<Row> = rows.load(&mut conn).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        total,
+        &page,
+        |((id, ..), ..)| *id,
+        |(
+            (id, status, category, participant_id, first_name, last_name, organization, created_at),
+            (slug, name, starts_on, ends_on),
+            badge,
+        )| MyAccreditation {
+            id,
+            status: AccreditationStatus::from_db(&status),
+            category: Category::from_db(&category),
+            event: EventSummary {
+                slug,
+                name,
+                starts_on,
+                ends_on,
+            },
+            participant_id,
+            first_name,
+            last_name,
+            organization,
+            // A revoked badge is no badge.
+            badge: badge.filter(|_| status == "approved").map(BadgeView::from),
+            created_at,
+        },
+    )))
 }

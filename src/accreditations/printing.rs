@@ -196,8 +196,21 @@ pub async fn badges_pdf(
     Ok(pdf_response(bytes, &format!("{}-badges.pdf", event.slug)))
 }
 
+/// All but the last four characters hidden.
+fn mask_document_number(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    let shown = chars.len().saturating_sub(4);
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < shown { '•' } else { *c })
+        .collect()
+}
+
 /// The invitation letter for a visa application, once approved (organizers; whoever registered
-/// the participant). It states the identity document, so producing it is an audited read.
+/// the participant). It states the identity document, so producing it is an audited read; the
+/// number is masked but for its last four characters unless the caller is an organizer or the
+/// holder.
 #[utoipa::path(
     tag = "accreditations",
     security(("bearer" = [])),
@@ -230,6 +243,13 @@ pub async fn invitation_letter(
         &participant.id_document_nonce,
         &participant.id_document_key_id,
     )?;
+    // Document numbers are for organizers' eyes and the holder's own: an exhibitor or a
+    // delegation lead printing the letter for someone gets it masked.
+    let number = if user.is_organizer() || participant.user_id == Some(user.id) {
+        number
+    } else {
+        mask_document_number(&number)
+    };
     conn.transaction::<_, ApiError, _>(async |conn| {
         AuditEntry::new(
             "participant.document_read",
@@ -262,4 +282,15 @@ pub async fn invitation_letter(
         bytes,
         &format!("invitation-{}.pdf", card.number),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_document_number;
+
+    #[test]
+    fn masked_numbers_keep_only_their_last_four_characters() {
+        assert_eq!(mask_document_number("U12345678"), "•••••5678");
+        assert_eq!(mask_document_number("Ab1"), "Ab1");
+    }
 }

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::badges::{Badge, BadgeView};
-use super::workflow::{self, Decision, Reviewer, Ruling};
+use super::workflow::{self, Decision, Outcome, Reviewer, Ruling};
 use super::{Accreditation, AccreditationStatus, Category};
 use crate::app::AppState;
 use crate::auth::extract::{ClientIp, MaybeUser, Organizer, Require};
@@ -479,6 +479,9 @@ pub struct BulkResult {
     pub id: Uuid,
     /// The status after the decision, when it was taken.
     pub status: Option<AccreditationStatus>,
+    /// An approval of a sensitive category recorded as the first of the two it needs: the
+    /// status stays `pending` until a different organizer approves.
+    pub first_approval: bool,
     /// Why it was not, as a problem `code` and `detail`.
     pub error: Option<BulkError>,
 }
@@ -542,6 +545,7 @@ async fn decide_many(
                 results.push(match outcome {
                     Ok(outcome) => BulkResult {
                         id: *id,
+                        first_approval: matches!(outcome, Outcome::FirstApproval(_)),
                         status: Some(outcome.accreditation().status()),
                         error: None,
                     },
@@ -549,6 +553,7 @@ async fn decide_many(
                     Err(e) => BulkResult {
                         id: *id,
                         status: None,
+                        first_approval: false,
                         error: Some(BulkError {
                             code: e.code().to_owned(),
                             detail: e.to_string(),

@@ -114,6 +114,22 @@ async fn lock(
         .await?)
 }
 
+/// Drops the first approvals given so far: they were given on what the reviewer saw, and a
+/// rejection, a request for information or a corrected participant makes that moot (otherwise
+/// the organizer who rejected could later approve alone, as the "second" pair of eyes).
+pub async fn forget_first_approvals(
+    conn: &mut AsyncPgConnection,
+    accreditation_id: Uuid,
+) -> QueryResult<()> {
+    diesel::delete(
+        accreditation_approvals::table
+            .filter(accreditation_approvals::accreditation_id.eq(accreditation_id)),
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 async fn set_status(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -215,6 +231,9 @@ pub async fn decide(
                 .await?;
             return Ok(Outcome::FirstApproval(bumped));
         }
+    }
+    if next != AccreditationStatus::Approved {
+        forget_first_approvals(conn, id).await?;
     }
     let decided = set_status(conn, id, next, organizer, reason).await?;
     let badge = if next == AccreditationStatus::Approved {

@@ -139,10 +139,10 @@ impl RoleSet for Organizer {
     const ROLES: &'static [Role] = &[Role::Admin, Role::Organizer];
 }
 
-/// Security staff at the entrances.
+/// Security staff at the entrances, and admins (who may do everything).
 pub struct GateAgent;
 impl RoleSet for GateAgent {
-    const ROLES: &'static [Role] = &[Role::GateAgent];
+    const ROLES: &'static [Role] = &[Role::Admin, Role::GateAgent];
 }
 
 /// An authenticated caller holding one of the roles of `R`; others get 403.

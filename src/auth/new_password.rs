@@ -1,6 +1,6 @@
 //! The password policy: 12 to 128 characters, not the account's email, not a common password.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use crate::users::EmailAddress;
 
@@ -43,10 +43,6 @@ impl NewPassword {
 
     pub fn into_secret(self) -> SecretString {
         self.0
-    }
-
-    pub fn expose(&self) -> &str {
-        self.0.expose_secret()
     }
 }
 

@@ -45,10 +45,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    badge_presence (badge_id) {
+    badge_presence (badge_id, zone) {
         badge_id -> Uuid,
         inside -> Bool,
         updated_at -> Timestamptz,
+        zone -> Text,
     }
 }
 

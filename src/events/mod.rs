@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::accreditations::Category;
 use crate::db::schema::events;
 use crate::error::ApiError;
 
@@ -110,6 +111,10 @@ pub struct EventView {
     pub auto_approve_public: bool,
     pub registration_opens_at: Option<DateTime<Utc>>,
     pub registration_closes_at: Option<DateTime<Utc>>,
+    /// Categories whose approval needs two different organizers ("four eyes").
+    pub sensitive_categories: Vec<Category>,
+    /// Categories whose badges open the demonstration range.
+    pub range_categories: Vec<Category>,
 }
 
 impl From<Event> for EventView {
@@ -126,8 +131,14 @@ impl From<Event> for EventView {
             auto_approve_public: event.auto_approve_public,
             registration_opens_at: event.registration_opens_at,
             registration_closes_at: event.registration_closes_at,
+            sensitive_categories: categories(&event.sensitive_categories),
+            range_categories: categories(&event.range_categories),
         }
     }
+}
+
+fn categories(stored: &[String]) -> Vec<Category> {
+    stored.iter().map(|c| Category::from_db(c)).collect()
 }
 
 /// An event slug: lower-case letters and digits in dash-separated words, at most 64 characters.

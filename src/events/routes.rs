@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::store::{self, EventChanges, NewEvent};
 use super::{Event, EventStatus, EventView, Slug};
+use crate::accreditations::Category;
 use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::extract::{Admin, ClientIp, MaybeUser, Require};
@@ -105,6 +106,20 @@ pub struct CreateEventRequest {
     auto_approve_public: bool,
     registration_opens_at: Option<DateTime<Utc>>,
     registration_closes_at: Option<DateTime<Utc>>,
+    /// Categories whose approval needs two different organizers (default: `delegation_member`,
+    /// `vip`, `media`).
+    sensitive_categories: Option<Vec<Category>>,
+    /// Categories whose badges open the demonstration range (default: `delegation_member`,
+    /// `vip`, `organizer_staff`).
+    range_categories: Option<Vec<Category>>,
+}
+
+/// A set of categories as stored: each once, in a stable order.
+fn category_set(categories: &[Category]) -> Vec<String> {
+    let mut names: Vec<String> = categories.iter().map(|c| c.as_str().to_owned()).collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The rules an event's dates must follow, whether created or changed.
@@ -210,6 +225,8 @@ async fn create_event(
                     auto_approve_public: body.auto_approve_public,
                     registration_opens_at: body.registration_opens_at,
                     registration_closes_at: body.registration_closes_at,
+                    sensitive_categories: body.sensitive_categories.as_deref().map(category_set),
+                    range_categories: body.range_categories.as_deref().map(category_set),
                 },
             )
             .await?;
@@ -240,6 +257,10 @@ pub struct UpdateEventRequest {
     #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     registration_closes_at: Option<Option<DateTime<Utc>>>,
+    /// Applies to decisions taken from now on.
+    sensitive_categories: Option<Vec<Category>>,
+    /// Applies to badges issued from now on.
+    range_categories: Option<Vec<Category>>,
 }
 
 /// Change an edition (admins); fields left out stay as they are.
@@ -308,13 +329,19 @@ async fn patch_event(
                     auto_approve_public: body.auto_approve_public,
                     registration_opens_at: body.registration_opens_at,
                     registration_closes_at: body.registration_closes_at,
+                    sensitive_categories: body.sensitive_categories.as_deref().map(category_set),
+                    range_categories: body.range_categories.as_deref().map(category_set),
                     updated_at: None,
                 },
             )
             .await?;
             AuditEntry::new("event.updated", "event", Some(event.id))
                 .by(admin.id, ip.as_string().as_deref())
-                .details(serde_json::json!({ "status": event.status }))
+                .details(serde_json::json!({
+                    "status": event.status,
+                    "sensitive_categories": event.sensitive_categories,
+                    "range_categories": event.range_categories,
+                }))
                 .record(conn)
                 .await?;
             Ok(event)

@@ -23,6 +23,9 @@ pub struct NewEvent<'a> {
     pub auto_approve_public: bool,
     pub registration_opens_at: Option<DateTime<Utc>>,
     pub registration_closes_at: Option<DateTime<Utc>>,
+    /// `None` keeps the database's default.
+    pub sensitive_categories: Option<Vec<String>>,
+    pub range_categories: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -37,6 +40,8 @@ pub struct EventChanges {
     pub auto_approve_public: Option<bool>,
     pub registration_opens_at: Option<Option<DateTime<Utc>>>,
     pub registration_closes_at: Option<Option<DateTime<Utc>>>,
+    pub sensitive_categories: Option<Vec<String>>,
+    pub range_categories: Option<Vec<String>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 

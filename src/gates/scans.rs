@@ -31,6 +31,15 @@ pub enum Direction {
     Out,
 }
 
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::In => "in",
+            Self::Out => "out",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -193,31 +202,94 @@ async fn judge(
     if !row.1.iter().any(|z| z == zone.as_str()) {
         return Ok(Some(DenialReason::ZoneNotAllowed));
     }
-    let inside: Option<bool> = badge_presence::table
-        .find(row.0)
-        .select(badge_presence::inside)
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?;
-    if direction == Direction::In && inside == Some(true) {
-        return Ok(Some(DenialReason::AlreadyInside));
-    }
-    let now_inside = direction == Direction::In;
-    diesel::insert_into(badge_presence::table)
+    // One atomic statement per scan: an entry only takes effect when the badge is not inside
+    // the zone already, so two gates scanning the same badge at once cannot both let it in.
+    let upsert = diesel::insert_into(badge_presence::table)
         .values((
             badge_presence::badge_id.eq(row.0),
-            badge_presence::inside.eq(now_inside),
+            badge_presence::zone.eq(zone.as_str()),
+            badge_presence::inside.eq(direction == Direction::In),
         ))
-        .on_conflict(badge_presence::badge_id)
+        .on_conflict((badge_presence::badge_id, badge_presence::zone))
         .do_update()
         .set((
-            badge_presence::inside.eq(now_inside),
+            badge_presence::inside.eq(direction == Direction::In),
             badge_presence::updated_at.eq(Utc::now()),
-        ))
-        .execute(conn)
-        .await?;
+        ));
+    let changed = match direction {
+        Direction::In => {
+            // `ON CONFLICT … DO UPDATE … WHERE`: spelled out, as `QueryDsl::filter` also applies.
+            diesel::query_dsl::methods::FilterDsl::filter(upsert, badge_presence::inside.eq(false))
+                .execute(conn)
+                .await?
+        }
+        Direction::Out => upsert.execute(conn).await?,
+    };
+    if changed == 0 {
+        return Ok(Some(DenialReason::AlreadyInside));
+    }
     Ok(None)
+}
+
+/// What a retry must repeat to be answered from the scan it repeats.
+struct ScanKey<'a> {
+    badge_id: Option<Uuid>,
+    gate: &'a str,
+    zone: Zone,
+    direction: Direction,
+}
+
+/// A scan already recorded under a `scan_id`.
+#[derive(Queryable)]
+struct EarlierScan {
+    event_id: Uuid,
+    badge_id: Option<Uuid>,
+    gate: String,
+    zone: String,
+    direction: String,
+    verdict: String,
+    reason: Option<String>,
+}
+
+type Recorded = (Option<Uuid>, String, Option<String>);
+
+async fn earlier_scan(
+    conn: &mut AsyncPgConnection,
+    scan_id: Uuid,
+) -> ApiResult<Option<EarlierScan>> {
+    Ok(scans::table
+        .find(scan_id)
+        .select((
+            scans::event_id,
+            scans::badge_id,
+            scans::gate,
+            scans::zone,
+            scans::direction,
+            scans::verdict,
+            scans::reason,
+        ))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+impl EarlierScan {
+    /// The first answer, when `request` really is a retry of this scan: a `scan_id` reused for
+    /// another badge, gate, zone, direction or event must not borrow its verdict.
+    fn answer_for(self, event: &Event, request: &ScanKey<'_>) -> ApiResult<Recorded> {
+        let same = self.event_id == event.id
+            && self.badge_id.is_none_or(|id| Some(id) == request.badge_id)
+            && self.gate == request.gate
+            && self.zone == request.zone.as_str()
+            && self.direction == request.direction.as_str();
+        if !same {
+            return Err(ApiError::Conflict {
+                code: "scan_id_reused",
+                detail: "This scan_id belongs to another scan; use a new one for each scan.".into(),
+            });
+        }
+        Ok((self.badge_id, self.verdict, self.reason))
+    }
 }
 
 /// Scan a badge at a gate (gate agents).
@@ -231,6 +303,7 @@ async fn judge(
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a gate agent", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The `scan_id` was used for another scan (`scan_id_reused`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/events/{event}/scans")]
@@ -243,19 +316,18 @@ pub async fn scan(
     let gate = text::required(&body.gate, 50).map_err(|e| ApiError::validation("gate", e))?;
     let scan_id = body.scan_id.unwrap_or_else(Uuid::now_v7);
     let claims: Option<BadgeClaims> = state.badge_keys.verify(&body.qr);
+    let request = ScanKey {
+        badge_id: claims.as_ref().map(|c| c.jti),
+        gate: &gate,
+        zone: body.zone,
+        direction: body.direction,
+    };
     let mut conn = state.pool.get().await?;
     let event = visible_event(&mut conn, &slug, &MaybeUser(Some(agent.user.clone()))).await?;
     let recorded = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            if let Some(earlier) = scans::table
-                .find(scan_id)
-                .filter(scans::event_id.eq(event.id))
-                .select((scans::badge_id, scans::verdict, scans::reason))
-                .first::<(Option<Uuid>, String, Option<String>)>(conn)
-                .await
-                .optional()?
-            {
-                return Ok(earlier);
+            if let Some(earlier) = earlier_scan(conn, scan_id).await? {
+                return earlier.answer_for(&event, &request);
             }
             let (badge_id, reason) = match &claims {
                 None => (None, Some(DenialReason::InvalidSignature)),
@@ -281,10 +353,7 @@ pub async fn scan(
                     scans::agent_id.eq(agent.id),
                     scans::gate.eq(&gate),
                     scans::zone.eq(body.zone.as_str()),
-                    scans::direction.eq(match body.direction {
-                        Direction::In => "in",
-                        Direction::Out => "out",
-                    }),
+                    scans::direction.eq(body.direction.as_str()),
                     scans::verdict.eq(verdict),
                     scans::reason.eq(reason.map(DenialReason::as_str)),
                 ))
@@ -310,13 +379,10 @@ pub async fn scan(
         Err(ApiError::Conflict {
             code: "duplicate_scan",
             ..
-        }) => {
-            scans::table
-                .find(scan_id)
-                .select((scans::badge_id, scans::verdict, scans::reason))
-                .first(&mut conn)
-                .await?
-        }
+        }) => earlier_scan(&mut conn, scan_id)
+            .await?
+            .ok_or_else(ApiError::not_found)?
+            .answer_for(&event, &request)?,
         other => other?,
     };
     let holder = match badge_id {

@@ -142,7 +142,7 @@ pub async fn stats(
         .inner_join(badges::table)
         .filter(badges::event_id.eq(event.id))
         .filter(badge_presence::inside.eq(true))
-        .count()
+        .select(diesel::dsl::count(badge_presence::badge_id).aggregate_distinct())
         .get_result(conn)
         .await?;
     Ok(web::Json(EventStats {

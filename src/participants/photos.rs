@@ -15,9 +15,14 @@ use image::imageops::FilterType;
 use image::{ImageFormat, ImageReader, Limits};
 use uuid::Uuid;
 
+use super::roster::{editable, not_editable};
+use crate::accreditations::AccreditationStatus;
 use crate::app::AppState;
-use crate::auth::extract::{CurrentUser, MaybeUser};
-use crate::db::schema::{delegations, exhibitors, participant_photos, participants};
+use crate::audit::AuditEntry;
+use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser};
+use crate::db::schema::{
+    accreditations, delegations, exhibitors, participant_photos, participants,
+};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::routes::visible_event;
 use crate::users::Role;
@@ -116,6 +121,7 @@ fn normalize(bytes: &[u8], declared: ImageFormat) -> ApiResult<(Vec<u8>, u32, u3
         (status = 204, description = "Stored as a 400 × 500 JPEG"),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such participant of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Decided already: only organizers may change the photo now (`not_editable`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than 5 MB (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not image/jpeg or image/png (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a real image, or too small (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
@@ -125,6 +131,7 @@ fn normalize(bytes: &[u8], declared: ImageFormat) -> ApiResult<(Vec<u8>, u32, u3
 pub async fn upload_photo(
     state: web::Data<AppState>,
     user: CurrentUser,
+    ip: ClientIp,
     request: HttpRequest,
     path: web::Path<(String, Uuid)>,
     mut payload: web::Payload,
@@ -143,6 +150,18 @@ pub async fn upload_photo(
     let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
     if !may_edit(&mut conn, event.id, id, &user).await? {
         return Err(ApiError::not_found());
+    }
+    // The photo is what a guard compares a face with: once a badge is decided, only an
+    // organizer may change it.
+    if !user.is_organizer() {
+        let status: String = accreditations::table
+            .filter(accreditations::participant_id.eq(id))
+            .select(accreditations::status)
+            .first(&mut conn)
+            .await?;
+        if !editable(AccreditationStatus::from_db(&status)) {
+            return Err(not_editable());
+        }
     }
     drop(conn);
 
@@ -164,6 +183,10 @@ pub async fn upload_photo(
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("image task panicked")))??;
 
     let mut conn = state.pool.get().await?;
+    AuditEntry::new("participant.photo_uploaded", "participant", Some(id))
+        .by(user.id, ip.as_string().as_deref())
+        .record(&mut conn)
+        .await?;
     diesel::insert_into(participant_photos::table)
         .values((
             participant_photos::participant_id.eq(id),

@@ -36,14 +36,16 @@ pub struct Roster {
     pub full_code: &'static str,
 }
 
-fn not_editable() -> ApiError {
+pub fn not_editable() -> ApiError {
     ApiError::Conflict {
         code: "not_editable",
         detail: "Only a person whose accreditation is still pending (or awaiting information) can be changed or withdrawn.".into(),
     }
 }
 
-fn editable(status: AccreditationStatus) -> bool {
+/// Whether the people who registered someone may still change them: once an organizer has
+/// decided, only organizers may.
+pub fn editable(status: AccreditationStatus) -> bool {
     matches!(
         status,
         AccreditationStatus::Pending | AccreditationStatus::InfoRequested

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::documents::SealedDocument;
 use super::{AccreditationSummary, Participant, ParticipantData};
-use crate::accreditations::{Accreditation, Category};
+use crate::accreditations::{Accreditation, Category, workflow};
 use crate::db::schema::{accreditations, participants};
 use crate::pagination::PageRequest;
 use crate::users::EmailAddress;
@@ -160,6 +160,7 @@ pub async fn replace(
             .returning(Accreditation::as_returning())
             .get_result(conn)
             .await?;
+    workflow::forget_first_approvals(conn, accreditation.id).await?;
     Ok((participant, accreditation))
 }
 
@@ -215,6 +216,23 @@ pub async fn list_group(
         .load(conn)
         .await?;
     Ok((rows, total))
+}
+
+/// The participant a person registered as themselves for an event, and its category.
+pub async fn visitor_registration(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<Option<(Uuid, Category)>> {
+    let found: Option<(Uuid, String)> = participants::table
+        .inner_join(accreditations::table)
+        .filter(participants::event_id.eq(event_id))
+        .filter(participants::user_id.eq(user_id))
+        .select((participants::id, accreditations::category))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.map(|(id, category)| (id, Category::from_db(&category))))
 }
 
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {

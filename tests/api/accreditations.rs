@@ -168,7 +168,11 @@ async fn decisions_follow_the_workflow_and_approval_issues_a_badge() {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine[0]["badge"]["number"], format!("B{yy}-TRD-000001"));
+    assert_eq!(mine["total"], 1);
+    assert_eq!(
+        mine["items"][0]["badge"]["number"],
+        format!("B{yy}-TRD-000001")
+    );
 
     let revoke = async |reason: &'static str| {
         app.post_as(
@@ -193,7 +197,10 @@ async fn decisions_follow_the_workflow_and_approval_issues_a_badge() {
         .json()
         .await
         .unwrap();
-    assert!(mine[0]["badge"].is_null(), "a revoked badge is no badge");
+    assert!(
+        mine["items"][0]["badge"].is_null(),
+        "a revoked badge is no badge"
+    );
     assert_eq!(audit_actions(&app, "accreditation.approved").await, 1);
     assert_eq!(audit_actions(&app, "accreditation.revoked").await, 1);
 
@@ -486,4 +493,78 @@ async fn the_queue_filters_sorts_pages_and_exports_csv() {
         "formulas are neutralised"
     );
     assert_eq!(&rows[2][3], "Ékué");
+}
+
+#[tokio::test]
+async fn a_first_approval_does_not_survive_a_request_for_information() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let first = app.user_with_roles(&[Role::Organizer]).await;
+    let second = app.user_with_roles(&[Role::Organizer]).await;
+    let (journalist, id) = visitor(&app, "media", "Coulibaly", "P5550002").await;
+
+    let once = approve(&app, &first, &id).await;
+    assert_eq!(once["approvals"], json!([first.id]));
+    let asked = decide(
+        &app,
+        &second,
+        &id,
+        json!({"decision": "request_info", "reason": "Which outlet?", "version": once["version"]}),
+    )
+    .await;
+    let asked: Value = asked.json().await.unwrap();
+    assert_eq!(asked["status"], "info_requested");
+    assert_eq!(asked["approvals"], json!([]), "the first approval is void");
+
+    // The journalist answers through their own registration, which goes back to the queue.
+    let mine = app
+        .get_as(&format!("{EVENT}/visitors/me"), &journalist.access_token)
+        .await;
+    assert_eq!(mine.status(), 200);
+    let mine: Value = mine.json().await.unwrap();
+    assert_eq!(mine["accreditation"]["status"], "info_requested");
+    let mut corrected = person("Coulibaly", "P5550002");
+    corrected["email"] = json!(journalist.email);
+    corrected["organization"] = json!("ORTM");
+    let answered = app
+        .request_as(
+            reqwest::Method::PUT,
+            &format!("{EVENT}/visitors/me"),
+            &journalist.access_token,
+        )
+        .json(&corrected)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    assert_eq!(get(&app, &second, &id).await["status"], "pending");
+
+    // The organizer who asked cannot now approve alone: it takes two fresh approvals.
+    let again = approve(&app, &second, &id).await;
+    assert_eq!(
+        (again["status"].as_str(), &again["approvals"]),
+        (Some("pending"), &json!([second.id]))
+    );
+    let decided = approve(&app, &first, &id).await;
+    assert_eq!(decided["status"], "approved");
+
+    let stranger = app.user_with_roles(&[Role::Visitor]).await;
+    assert_problem(
+        app.get_as(&format!("{EVENT}/visitors/me"), &stranger.access_token)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let late = app
+        .request_as(
+            reqwest::Method::PUT,
+            &format!("{EVENT}/visitors/me"),
+            &journalist.access_token,
+        )
+        .json(&corrected)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(late, 409, "not_editable").await;
 }

@@ -219,6 +219,73 @@ async fn a_retried_scan_counts_once_and_only_gate_agents_scan() {
     assert_problem(forbidden, 403, "forbidden").await;
 }
 
+#[tokio::test]
+async fn gates_racing_on_one_badge_let_it_in_once_per_zone() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let agent = app.user_with_roles(&[Role::GateAgent]).await;
+    let (_, id) = visitor(&app, "trade_visitor", "Dembélé", "G4000001").await;
+    let qr = approve(&app, &organizer, &id).await["badge"]["qr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verdicts = futures_util::future::join_all(
+        (0..8).map(|_| scan(&app, &agent, &qr, "exhibition_halls", "in")),
+    )
+    .await;
+    let mut reasons: Vec<&str> = verdicts.iter().map(reason).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [["allowed"].as_slice(), &["already_inside"; 7]].concat()
+    );
+
+    // Presence is per zone: inside the halls, the holder may still enter a conference room.
+    assert_eq!(
+        reason(&scan(&app, &agent, &qr, "conference_rooms", "in").await),
+        "allowed"
+    );
+    let stats: Value = app
+        .get_as(&format!("{EVENT}/stats"), &organizer.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["inside_now"], 1, "one person, in two zones");
+}
+
+#[tokio::test]
+async fn a_scan_id_answers_only_for_the_scan_it_named() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    // Admins may do everything, scanning included.
+    let admin = app.user_with_roles(&[Role::Admin]).await;
+    let (_, id) = visitor(&app, "trade_visitor", "Sidibé", "G5000001").await;
+    let qr = approve(&app, &organizer, &id).await["badge"]["qr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let scan_id = uuid::Uuid::new_v4();
+    let body = |direction: &str| json!({"qr": qr, "gate": "west", "zone": "exhibition_halls", "direction": direction, "scan_id": scan_id});
+    let first = app
+        .post_as(&format!("{EVENT}/scans"), &admin.access_token, &body("in"))
+        .await;
+    assert_eq!(first.status(), 200);
+    let reused = app
+        .post_as(&format!("{EVENT}/scans"), &admin.access_token, &body("out"))
+        .await;
+    assert_problem(reused, 409, "scan_id_reused").await;
+    let retried: Value = app
+        .post_as(&format!("{EVENT}/scans"), &admin.access_token, &body("in"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(retried["verdict"], "allowed");
+}
+
 /// Runs a command on a file and returns its standard output.
 fn run(program: &str, args: &[&str]) -> String {
     let output = std::process::Command::new(program)

@@ -61,7 +61,9 @@ async fn visitors_register_once_and_public_ones_may_be_approved_at_once() {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["next_cursor"], Value::Null);
+    let mine = &mine["items"];
     assert_eq!(
         (
             mine[0]["event"]["slug"].as_str(),
@@ -220,5 +222,25 @@ async fn photos_are_checked_resized_and_served_to_the_right_people() {
     assert_eq!(
         app.get_as(&path, &organizer.access_token).await.status(),
         200
+    );
+
+    // Once the badge is approved, the face a guard compares with is the organizers' to change.
+    let accreditation = registered["accreditation"]["id"].as_str().unwrap();
+    crate::accreditations::approve(&app, &organizer, accreditation).await;
+    assert_problem(
+        upload(me.access_token.clone(), "image/png", png(300, 300))
+            .await
+            .unwrap(),
+        409,
+        "not_editable",
+    )
+    .await;
+    let replaced = upload(organizer.access_token.clone(), "image/png", png(300, 300))
+        .await
+        .unwrap();
+    assert_eq!(replaced.status(), 204);
+    assert_eq!(
+        crate::auth::audit_actions(&app, "participant.photo_uploaded").await,
+        2
     );
 }
