@@ -28,6 +28,8 @@ use crate::email;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::participants::Participant;
+use crate::participants::roster::free_place;
+use crate::participants::store::Group;
 use crate::users::Role;
 use crate::users::store as users;
 
@@ -235,6 +237,9 @@ pub async fn decide(
     if next != AccreditationStatus::Approved {
         forget_first_approvals(conn, id).await?;
     }
+    if next == AccreditationStatus::Rejected {
+        free_place(conn, Group::of(&participant)).await?;
+    }
     let decided = set_status(conn, id, next, organizer, reason).await?;
     let badge = if next == AccreditationStatus::Approved {
         let category = decided.category();
@@ -313,6 +318,7 @@ pub async fn revoke(
         Some(reason),
     )
     .await?;
+    free_place(conn, Group::of(&participant)).await?;
     notify(conn, event, &participant, &revoked, Some(reason), None).await?;
     AuditEntry::new("accreditation.revoked", "accreditation", Some(id))
         .by(reviewer.user.id, reviewer.ip.as_string().as_deref())

@@ -151,6 +151,7 @@ pub struct DelegationView {
     pub arrival_on: Option<NaiveDate>,
     pub departure_on: Option<NaiveDate>,
     pub member_limit: i32,
+    /// Members holding or awaiting a badge: rejected and revoked ones give their place back.
     pub member_count: i32,
     pub lead_email: String,
     pub lead_name: String,

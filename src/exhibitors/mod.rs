@@ -208,6 +208,7 @@ pub struct ExhibitorView {
     pub status: ExhibitorStatus,
     pub booth: Option<Booth>,
     pub staff_quota: i32,
+    /// Staff holding or awaiting a badge: rejected and revoked ones give their place back.
     pub staff_count: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,

@@ -52,6 +52,17 @@ pub fn editable(status: AccreditationStatus) -> bool {
     )
 }
 
+/// Gives a place of `group`'s list back: a person withdrawn, rejected or revoked no longer
+/// counts against the exhibitor's quota or the delegation's limit.
+pub async fn free_place(conn: &mut AsyncPgConnection, group: Group) -> ApiResult<()> {
+    match group {
+        Group::Exhibitor(id) => exhibitors::release_staff_slot(conn, id).await?,
+        Group::Delegation(id) => delegations::release_member_slot(conn, id).await?,
+        Group::Visitor(_) => {}
+    }
+    Ok(())
+}
+
 impl Roster {
     /// Takes a place, atomically in the database; `false` when the list is full.
     async fn take_place(&self, conn: &mut AsyncPgConnection) -> ApiResult<bool> {
@@ -60,15 +71,6 @@ impl Roster {
             Group::Delegation(id) => delegations::take_member_slot(conn, id).await?,
             Group::Visitor(_) => true,
         })
-    }
-
-    async fn free_place(&self, conn: &mut AsyncPgConnection) -> ApiResult<()> {
-        match self.group {
-            Group::Exhibitor(id) => exhibitors::release_staff_slot(conn, id).await?,
-            Group::Delegation(id) => delegations::release_member_slot(conn, id).await?,
-            Group::Visitor(_) => {}
-        }
-        Ok(())
     }
 
     pub async fn list(
@@ -227,7 +229,7 @@ impl Roster {
                 return Err(not_editable());
             }
             store::delete(conn, id).await?;
-            self.free_place(conn).await?;
+            free_place(conn, self.group).await?;
             AuditEntry::new("participant.withdrawn", "participant", Some(id))
                 .by(actor.id, ip.as_string().as_deref())
                 .record(conn)

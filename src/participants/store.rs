@@ -24,6 +24,17 @@ pub enum Group {
     Visitor(Uuid),
 }
 
+impl Group {
+    /// The list `participant` was registered on.
+    pub fn of(participant: &Participant) -> Group {
+        match (participant.exhibitor_id, participant.delegation_id) {
+            (Some(exhibitor), _) => Group::Exhibitor(exhibitor),
+            (None, Some(delegation)) => Group::Delegation(delegation),
+            (None, None) => Group::Visitor(participant.registered_by),
+        }
+    }
+}
+
 /// A new participant's place: event, group, who registered them and their badge category.
 pub struct Registration {
     pub event_id: Uuid,

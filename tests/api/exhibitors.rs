@@ -468,6 +468,25 @@ async fn ten_concurrent_registrations_against_a_quota_of_three_give_three() {
     // The quota cannot drop below the staff registered.
     let shrink = booth(&app, &organizer, &id, "B-7", 4.0).await;
     assert_problem(shrink, 409, "quota_below_staff").await;
+
+    // A rejected staff member gives the place back, for someone else.
+    let rejected = staff["items"][0]["accreditation"]["id"].as_str().unwrap();
+    let decision = crate::accreditations::decide(
+        &app,
+        &organizer,
+        rejected,
+        json!({"decision": "reject", "reason": "Not an employee", "version": 1}),
+    )
+    .await;
+    assert_eq!(decision.status(), 200);
+    let replacement = app
+        .post_as(&path, &owner.access_token, &person("Yedek", "U10099"))
+        .await;
+    assert_eq!(replacement.status(), 201);
+    let full = app
+        .post_as(&path, &owner.access_token, &person("Fazla", "U10098"))
+        .await;
+    assert_problem(full, 409, "staff_quota_reached").await;
 }
 
 #[tokio::test]
