@@ -1,6 +1,8 @@
 //! `/api/v1/events/{event}/accreditations`: the organizers' review queue, decisions (one or
 //! many), revocation, and the CSV export.
 
+use std::collections::HashMap;
+
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -85,97 +87,131 @@ type Row = (Accreditation, Participant, Option<Badge>);
 /// A queue row with its name sort key, as the database computes it (for the cursor).
 type QueueRow = (Accreditation, Participant, Option<Badge>, String);
 
-/// Other registrations at the event with the same identity document, or the same name and date
-/// of birth; and whether one of them was rejected.
-async fn warnings(
-    conn: &mut AsyncPgConnection,
-    participant: &Participant,
-) -> ApiResult<Vec<Warning>> {
-    let name_key = format!("{} {}", participant.last_name, participant.first_name);
-    let others: Vec<(Vec<u8>, String)> = participants::table
-        .inner_join(accreditations::table)
-        .filter(participants::event_id.eq(participant.event_id))
-        .filter(participants::id.ne(participant.id))
-        .filter(
-            participants::id_document_hash
-                .eq(&participant.id_document_hash)
-                .or(search_key(
-                    participants::last_name
-                        .concat(" ")
-                        .concat(participants::first_name),
-                )
-                .eq(search_key(name_key))
-                .and(participants::date_of_birth.eq(participant.date_of_birth))),
-        )
-        .select((participants::id_document_hash, accreditations::status))
-        .limit(20)
-        .load(conn)
-        .await?;
-    let mut found = Vec::new();
-    if others
-        .iter()
-        .any(|(hash, _)| *hash == participant.id_document_hash)
-    {
-        found.push(Warning {
-            code: "same_document",
-            message: "Another registration for this event has the same identity document.".into(),
-        });
-    }
-    if others
-        .iter()
-        .any(|(hash, _)| *hash != participant.id_document_hash)
-    {
-        found.push(Warning {
-            code: "same_person",
-            message: "Another registration for this event has the same name and date of birth."
-                .into(),
-        });
-    }
-    if others.iter().any(|(_, status)| status == "rejected") {
-        found.push(Warning {
-            code: "previously_rejected",
-            message: "A matching registration for this event was rejected.".into(),
-        });
-    }
-    Ok(found)
+/// Which likely duplicates a participant has among the event's other registrations.
+#[derive(QueryableByName)]
+struct DuplicateFlags {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    participant_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    same_document: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    same_person: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    previously_rejected: bool,
 }
 
-async fn view(
+impl DuplicateFlags {
+    fn warnings(&self) -> Vec<Warning> {
+        let mut found = Vec::new();
+        if self.same_document {
+            found.push(Warning {
+                code: "same_document",
+                message: "Another registration for this event has the same identity document."
+                    .into(),
+            });
+        }
+        if self.same_person {
+            found.push(Warning {
+                code: "same_person",
+                message: "Another registration for this event has the same name and date of birth."
+                    .into(),
+            });
+        }
+        if self.previously_rejected {
+            found.push(Warning {
+                code: "previously_rejected",
+                message: "A matching registration for this event was rejected.".into(),
+            });
+        }
+        found
+    }
+}
+
+/// For each participant, other registrations at the event with the same identity document (by
+/// its keyed hash), or the same name and date of birth; and whether one of them was rejected.
+/// One query for a whole page, answered from `participants_document_idx` and
+/// `participants_event_name_idx`.
+async fn duplicate_flags(
     conn: &mut AsyncPgConnection,
-    (accreditation, participant, badge): Row,
-) -> ApiResult<AccreditationView> {
-    let approvals = accreditation_approvals::table
-        .filter(accreditation_approvals::accreditation_id.eq(accreditation.id))
-        .select(accreditation_approvals::organizer_id)
-        .load(conn)
-        .await?;
-    Ok(AccreditationView {
-        warnings: warnings(conn, &participant).await?,
-        id: accreditation.id,
-        status: accreditation.status(),
-        category: accreditation.category(),
-        version: accreditation.version,
-        protocol_level: accreditation.protocol_level,
-        registered_by: participant.registered_by,
-        exhibitor_id: participant.exhibitor_id,
-        delegation_id: participant.delegation_id,
-        approvals,
-        decision_reason: accreditation.decision_reason,
-        decided_at: accreditation.decided_at,
-        badge: badge.map(BadgeView::from),
-        created_at: accreditation.created_at,
-        participant: ParticipantSummary {
-            id: participant.id,
-            first_name: participant.first_name,
-            last_name: participant.last_name,
-            email: participant.email.map(String::from),
-            title: participant.title,
-            organization: participant.organization,
-            function: participant.function,
-            nationality: participant.nationality,
-            date_of_birth: participant.date_of_birth,
-        },
-    })
+    participant_ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, DuplicateFlags>> {
+    let flags: Vec<DuplicateFlags> = diesel::sql_query(
+        "SELECT p.id AS participant_id, \
+                bool_or(o.id_document_hash = p.id_document_hash) AS same_document, \
+                bool_or(o.id_document_hash IS DISTINCT FROM p.id_document_hash) AS same_person, \
+                bool_or(a.status = 'rejected') AS previously_rejected \
+         FROM participants p \
+         JOIN participants o ON o.event_id = p.event_id AND o.id <> p.id \
+          AND (o.id_document_hash = p.id_document_hash \
+               OR (search_key(o.last_name || ' ' || o.first_name) \
+                     = search_key(p.last_name || ' ' || p.first_name) \
+                   AND o.date_of_birth = p.date_of_birth)) \
+         JOIN accreditations a ON a.participant_id = o.id \
+         WHERE p.id = ANY($1) \
+         GROUP BY p.id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(participant_ids)
+    .load(conn)
+    .await?;
+    Ok(flags.into_iter().map(|f| (f.participant_id, f)).collect())
+}
+
+/// The views of `rows`, with their first approvals and warnings loaded in two queries whatever
+/// the number of rows.
+async fn views(conn: &mut AsyncPgConnection, rows: Vec<Row>) -> ApiResult<Vec<AccreditationView>> {
+    let ids: Vec<Uuid> = rows.iter().map(|(a, ..)| a.id).collect();
+    let participant_ids: Vec<Uuid> = rows.iter().map(|(_, p, _)| p.id).collect();
+    let mut approvals: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (accreditation, organizer) in accreditation_approvals::table
+        .filter(accreditation_approvals::accreditation_id.eq_any(&ids))
+        .select((
+            accreditation_approvals::accreditation_id,
+            accreditation_approvals::organizer_id,
+        ))
+        .load::<(Uuid, Uuid)>(conn)
+        .await?
+    {
+        approvals.entry(accreditation).or_default().push(organizer);
+    }
+    let flags = duplicate_flags(conn, &participant_ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(accreditation, participant, badge)| AccreditationView {
+            warnings: flags
+                .get(&participant.id)
+                .map(DuplicateFlags::warnings)
+                .unwrap_or_default(),
+            approvals: approvals.remove(&accreditation.id).unwrap_or_default(),
+            id: accreditation.id,
+            status: accreditation.status(),
+            category: accreditation.category(),
+            version: accreditation.version,
+            protocol_level: accreditation.protocol_level,
+            registered_by: participant.registered_by,
+            exhibitor_id: participant.exhibitor_id,
+            delegation_id: participant.delegation_id,
+            decision_reason: accreditation.decision_reason,
+            decided_at: accreditation.decided_at,
+            badge: badge.map(BadgeView::from),
+            created_at: accreditation.created_at,
+            participant: ParticipantSummary {
+                id: participant.id,
+                first_name: participant.first_name,
+                last_name: participant.last_name,
+                email: participant.email.map(String::from),
+                title: participant.title,
+                organization: participant.organization,
+                function: participant.function,
+                nationality: participant.nationality,
+                date_of_birth: participant.date_of_birth,
+            },
+        })
+        .collect())
+}
+
+async fn view(conn: &mut AsyncPgConnection, row: Row) -> ApiResult<AccreditationView> {
+    let mut one = views(conn, vec![row]).await?;
+    Ok(one.remove(0))
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -291,7 +327,11 @@ pub async fn matching_ids(
     event: &Event,
     query: &QueueQuery,
 ) -> ApiResult<Vec<Uuid>> {
-    let (rows, total) = find(conn, event, query, None).await?;
+    let at_most = PageRequest {
+        limit: BATCH_LIMIT,
+        after: None,
+    };
+    let (rows, total) = find(conn, event, query, Some(&at_most)).await?;
     if total > BATCH_LIMIT {
         return Err(ApiError::validation(
             "query",
@@ -337,14 +377,17 @@ async fn review_queue(
     let event = organizer_event(&mut conn, &slug, &organizer).await?;
     let (rows, total) = find(&mut conn, &event, &query, Some(&page)).await?;
     let by_name = query.sort.unwrap_or_default() == Sort::Name;
-    let mut items = Vec::with_capacity(rows.len());
-    for (accreditation, participant, badge, name) in rows {
-        let key = (if by_name { name } else { String::new() }, accreditation.id);
-        items.push((
-            key,
-            view(&mut conn, (accreditation, participant, badge)).await?,
-        ));
-    }
+    let (keys, rows): (Vec<_>, Vec<Row>) = rows
+        .into_iter()
+        .map(|(accreditation, participant, badge, name)| {
+            let key = (if by_name { name } else { String::new() }, accreditation.id);
+            (key, (accreditation, participant, badge))
+        })
+        .unzip();
+    let items: Vec<_> = keys
+        .into_iter()
+        .zip(views(&mut conn, rows).await?)
+        .collect();
     Ok(web::Json(Page::from_rows(
         items,
         total,
