@@ -167,7 +167,9 @@ async fn register_visitor(
                 category: category.as_str(),
                 approved,
             };
-            email::enqueue(conn, &me.email, me.locale(), &email).await?;
+            // Approved at once: the badge travels with the confirmation, as with any approval.
+            let badge = approved.then_some(created.1.id);
+            email::enqueue_with_badge(conn, &me.email, me.locale(), &email, badge).await?;
             AuditEntry::new("participant.registered", "participant", Some(id))
                 .by(user.id, ip.as_string().as_deref())
                 .details(

@@ -1,12 +1,13 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use serde_json::{Value, json};
 
 use crate::helpers::{SmtpSink, TestDb, manifest_dir};
 
-/// Runs the real binary with every crate logging at debug level, walks the account flows, and
-/// searches the whole log for the secrets that went through it.
+/// Runs the real binary with every crate logging at debug level, walks the account flows and a
+/// registration, and searches the whole log for the secrets that went through it.
 #[tokio::test]
 async fn logs_never_contain_passwords_or_tokens() {
     let db = TestDb::from_template().await;
@@ -103,6 +104,36 @@ async fn logs_never_contain_passwords_or_tokens() {
     )
     .await;
 
+    // Identity documents: a registration, and one with the number sent as a JSON number
+    // (a type error, whose message must not quote it).
+    let mut conn = AsyncPgConnection::establish(&db.url()).await.unwrap();
+    conn.batch_execute(
+        "INSERT INTO events (id, slug, name, venue, starts_on, ends_on, status, public_days) \
+         VALUES (gen_random_uuid(), 'log-check', 'Log Check', 'Bamako', current_date, \
+                 current_date + 2, 'open', '{}')",
+    )
+    .await
+    .unwrap();
+    let login: Value = post(
+        "/api/v1/auth/login",
+        json!({"email": email, "password": "Another-Secret-Timbuktu-1"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let visitor = |document: Value| {
+        client
+            .post(format!("{base}/api/v1/events/log-check/visitors"))
+            .bearer_auth(login["access_token"].as_str().unwrap())
+            .json(&json!({"category": "trade_visitor", "first_name": "Log", "last_name": "Check",
+                          "organization": "Logs", "nationality": "ML", "date_of_birth": "1980-01-01",
+                          "id_document_type": "passport", "id_document_number": document}))
+            .send()
+    };
+    assert_eq!(visitor(json!(918273645)).await.unwrap().status(), 422);
+    assert_eq!(visitor(json!("LOGDOC918273")).await.unwrap().status(), 201);
+
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -122,6 +153,8 @@ async fn logs_never_contain_passwords_or_tokens() {
         &verify_token,
         &reset_token,
         "forged.token.value",
+        "918273645",
+        "LOGDOC918273",
     ] {
         assert!(
             !logs.contains(secret),

@@ -55,6 +55,16 @@ async fn visitors_register_once_and_public_ones_may_be_approved_at_once() {
         approved["accreditation"]["status"], "approved",
         "auto_approve_public is on"
     );
+    let badge_mail = app.smtp.wait_for_mail_to(&public.email, 1).await;
+    assert_eq!(
+        badge_mail.attachments().len(),
+        1,
+        "the badge travels with the confirmation"
+    );
+    assert!(
+        mail.attachments().is_empty(),
+        "nothing to attach while pending"
+    );
     let mine: Value = app
         .get_as("/api/v1/me/accreditations", &public.access_token)
         .await
