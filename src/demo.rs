@@ -316,6 +316,8 @@ async fn event(conn: &mut AsyncPgConnection) -> anyhow::Result<Event> {
             registration_closes_at: None,
             sensitive_categories: None,
             range_categories: None,
+            // Bamako for the exhibition, Koulikoro for the live demonstrations.
+            zone_days: Some(serde_json::json!({ "demonstration_range": [day(26), day(27)] })),
         },
     )
     .await?;

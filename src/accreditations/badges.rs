@@ -27,7 +27,9 @@ use crate::events::Event;
 const ISSUER: &str = "bamex-badges";
 
 /// The places a badge can open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Zone {
     ExhibitionHalls,

@@ -144,6 +144,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         sensitive_categories -> Array<Text>,
         range_categories -> Array<Text>,
+        zone_days -> Jsonb,
     }
 }
 

@@ -3,6 +3,8 @@
 pub mod routes;
 pub mod store;
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -10,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accreditations::Category;
+use crate::accreditations::badges::Zone;
 use crate::db::schema::events;
 use crate::error::ApiError;
 
@@ -32,7 +35,12 @@ pub struct Event {
     pub updated_at: DateTime<Utc>,
     pub sensitive_categories: Vec<String>,
     pub range_categories: Vec<String>,
+    /// See [`Event::zone_days`].
+    pub zone_days: serde_json::Value,
 }
+
+/// The days some zones are open, when not every day of the event.
+pub type ZoneDays = BTreeMap<Zone, Vec<NaiveDate>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -84,6 +92,19 @@ impl Event {
         Ok(())
     }
 
+    /// The zones open on some days only (the demonstration range on the last days, say); a
+    /// zone left out is open every day of the event.
+    pub fn zone_days(&self) -> ZoneDays {
+        // Written only through `ZoneDays`, so it reads back.
+        serde_json::from_value(self.zone_days.clone()).unwrap_or_default()
+    }
+
+    pub fn zone_open_on(&self, zone: Zone, day: NaiveDate) -> bool {
+        self.zone_days()
+            .get(&zone)
+            .is_none_or(|days| days.contains(&day))
+    }
+
     /// The year in two digits, for badge numbers (`B26-…`).
     pub fn year_suffix(&self) -> String {
         self.starts_on.format("%y").to_string()
@@ -115,11 +136,15 @@ pub struct EventView {
     pub sensitive_categories: Vec<Category>,
     /// Categories whose badges open the demonstration range.
     pub range_categories: Vec<Category>,
+    /// Zones open on some days only; the others are open every day of the event.
+    #[schema(value_type = BTreeMap<String, Vec<NaiveDate>>, example = json!({"demonstration_range": ["2026-11-26", "2026-11-27"]}))]
+    pub zone_days: ZoneDays,
 }
 
 impl From<Event> for EventView {
     fn from(event: Event) -> Self {
         Self {
+            zone_days: event.zone_days(),
             status: event.status(),
             slug: event.slug,
             name: event.name,

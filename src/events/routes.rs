@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::store::{self, EventChanges, NewEvent};
-use super::{Event, EventStatus, EventView, Slug};
+use super::{Event, EventStatus, EventView, Slug, ZoneDays};
 use crate::accreditations::Category;
 use crate::app::AppState;
 use crate::audit::AuditEntry;
@@ -112,6 +112,9 @@ pub struct CreateEventRequest {
     /// Categories whose badges open the demonstration range (default: `delegation_member`,
     /// `vip`, `organizer_staff`).
     range_categories: Option<Vec<Category>>,
+    /// Zones open on some days only (default: every zone every day).
+    #[schema(value_type = Option<BTreeMap<String, Vec<NaiveDate>>>, example = json!({"demonstration_range": ["2026-11-26", "2026-11-27"]}))]
+    zone_days: Option<ZoneDays>,
 }
 
 /// A set of categories as stored: each once, in a stable order.
@@ -122,6 +125,20 @@ fn category_set(categories: &[Category]) -> Vec<String> {
     names
 }
 
+/// A zone schedule as stored, each zone's days sorted and once.
+fn zone_days_json(zone_days: &ZoneDays) -> serde_json::Value {
+    let tidy: ZoneDays = zone_days
+        .iter()
+        .map(|(zone, days)| {
+            let mut days = days.clone();
+            days.sort();
+            days.dedup();
+            (*zone, days)
+        })
+        .collect();
+    serde_json::to_value(tidy).unwrap_or_default()
+}
+
 /// The rules an event's dates must follow, whether created or changed.
 struct Schedule {
     starts_on: NaiveDate,
@@ -129,6 +146,7 @@ struct Schedule {
     public_days: Vec<NaiveDate>,
     opens: Option<DateTime<Utc>>,
     closes: Option<DateTime<Utc>>,
+    zone_days: ZoneDays,
 }
 
 impl Schedule {
@@ -149,6 +167,17 @@ impl Schedule {
             errors.push(FieldError::new(
                 "public_days",
                 "must fall between starts_on and ends_on",
+            ));
+        }
+        let during = |d: &NaiveDate| *d >= self.starts_on && *d <= self.ends_on;
+        if self
+            .zone_days
+            .values()
+            .any(|days| days.is_empty() || !days.iter().all(during))
+        {
+            errors.push(FieldError::new(
+                "zone_days",
+                "each zone listed needs days between starts_on and ends_on (leave a zone out to open it every day)",
             ));
         }
         if let (Some(opens), Some(closes)) = (self.opens, self.closes)
@@ -203,6 +232,7 @@ async fn create_event(
         public_days: public_days.clone(),
         opens: body.registration_opens_at,
         closes: body.registration_closes_at,
+        zone_days: body.zone_days.clone().unwrap_or_default(),
     }
     .check(&mut errors);
     let (Ok(slug), true) = (slug, errors.is_empty()) else {
@@ -227,6 +257,7 @@ async fn create_event(
                     registration_closes_at: body.registration_closes_at,
                     sensitive_categories: body.sensitive_categories.as_deref().map(category_set),
                     range_categories: body.range_categories.as_deref().map(category_set),
+                    zone_days: body.zone_days.as_ref().map(zone_days_json),
                 },
             )
             .await?;
@@ -261,6 +292,9 @@ pub struct UpdateEventRequest {
     sensitive_categories: Option<Vec<Category>>,
     /// Applies to badges issued from now on.
     range_categories: Option<Vec<Category>>,
+    /// Replaces the whole schedule; `{}` opens every zone every day.
+    #[schema(value_type = Option<BTreeMap<String, Vec<NaiveDate>>>)]
+    zone_days: Option<ZoneDays>,
 }
 
 /// Change an edition (admins); fields left out stay as they are.
@@ -311,6 +345,7 @@ async fn patch_event(
                 closes: body
                     .registration_closes_at
                     .unwrap_or(before.registration_closes_at),
+                zone_days: body.zone_days.clone().unwrap_or_else(|| before.zone_days()),
             }
             .check(&mut errors);
             if !errors.is_empty() {
@@ -331,6 +366,7 @@ async fn patch_event(
                     registration_closes_at: body.registration_closes_at,
                     sensitive_categories: body.sensitive_categories.as_deref().map(category_set),
                     range_categories: body.range_categories.as_deref().map(category_set),
+                    zone_days: body.zone_days.as_ref().map(zone_days_json),
                     updated_at: None,
                 },
             )

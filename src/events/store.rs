@@ -26,6 +26,7 @@ pub struct NewEvent<'a> {
     /// `None` keeps the database's default.
     pub sensitive_categories: Option<Vec<String>>,
     pub range_categories: Option<Vec<String>>,
+    pub zone_days: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -42,6 +43,7 @@ pub struct EventChanges {
     pub registration_closes_at: Option<Option<DateTime<Utc>>>,
     pub sensitive_categories: Option<Vec<String>>,
     pub range_categories: Option<Vec<String>>,
+    pub zone_days: Option<serde_json::Value>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 

@@ -183,6 +183,7 @@ fn holder(event: &Event, (row, has_photo): &(BadgeRow, bool)) -> Holder {
 /// The verdict for a badge whose signature is valid, updating presence on entries and exits.
 async fn judge(
     conn: &mut AsyncPgConnection,
+    event: &Event,
     found: &Option<(BadgeRow, bool)>,
     zone: Zone,
     direction: Direction,
@@ -196,11 +197,15 @@ async fn judge(
         _ => return Ok(Some(DenialReason::UnknownBadge)),
     }
     // Africa/Bamako is UTC all year: the UTC date is the local one.
-    if !row.2.contains(&Utc::now().date_naive()) {
+    let today = Utc::now().date_naive();
+    if !row.2.contains(&today) {
         return Ok(Some(DenialReason::NotValidToday));
     }
     if !row.1.iter().any(|z| z == zone.as_str()) {
         return Ok(Some(DenialReason::ZoneNotAllowed));
+    }
+    if !event.zone_open_on(zone, today) {
+        return Ok(Some(DenialReason::NotValidToday));
     }
     // One atomic statement per scan: an entry only takes effect when the badge is not inside
     // the zone already, so two gates scanning the same badge at once cannot both let it in.
@@ -336,7 +341,7 @@ pub async fn scan(
                 }
                 Some(claims) => {
                     let found = badge_of(conn, &event, claims.jti).await?;
-                    let reason = judge(conn, &found, body.zone, body.direction).await?;
+                    let reason = judge(conn, &event, &found, body.zone, body.direction).await?;
                     (found.map(|(row, _)| row.0), reason)
                 }
             };

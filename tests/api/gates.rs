@@ -286,6 +286,70 @@ async fn a_scan_id_answers_only_for_the_scan_it_named() {
     assert_eq!(retried["verdict"], "allowed");
 }
 
+#[tokio::test]
+async fn a_zone_open_on_some_days_only_turns_badges_away_on_the_others() {
+    let app = spawn_app().await;
+    let admin = event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let agent = app.user_with_roles(&[Role::GateAgent]).await;
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = (today + chrono::Duration::days(1)).to_string();
+    let outside = (today + chrono::Duration::days(9)).to_string();
+
+    let refused = app
+        .patch_as(
+            EVENT,
+            &admin.access_token,
+            &json!({"zone_days": {"demonstration_range": [outside]}}),
+        )
+        .await;
+    assert_problem(refused, 422, "validation_failed").await;
+    let unknown = app
+        .patch_as(
+            EVENT,
+            &admin.access_token,
+            &json!({"zone_days": {"koulikoro_beach": [tomorrow]}}),
+        )
+        .await;
+    assert_problem(unknown, 422, "validation_failed").await;
+
+    // Live demonstrations tomorrow only, and trade visitors invited to them.
+    let event: Value = app
+        .patch_as(
+            EVENT,
+            &admin.access_token,
+            &json!({"zone_days": {"demonstration_range": [tomorrow, tomorrow]},
+                    "range_categories": ["trade_visitor", "vip", "vip"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        event["zone_days"],
+        json!({"demonstration_range": [tomorrow]})
+    );
+    assert_eq!(event["range_categories"], json!(["trade_visitor", "vip"]));
+
+    let (_, id) = visitor(&app, "trade_visitor", "Maïga", "G6000001").await;
+    let badge = approve(&app, &organizer, &id).await["badge"].clone();
+    assert!(
+        badge["zones"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("demonstration_range"))
+    );
+    let qr = badge["qr"].as_str().unwrap();
+    assert_eq!(
+        reason(&scan(&app, &agent, qr, "demonstration_range", "in").await),
+        "not_valid_today"
+    );
+    assert_eq!(
+        reason(&scan(&app, &agent, qr, "exhibition_halls", "in").await),
+        "allowed"
+    );
+}
+
 /// Runs a command on a file and returns its standard output.
 fn run(program: &str, args: &[&str]) -> String {
     let output = std::process::Command::new(program)
