@@ -27,6 +27,7 @@ use crate::db::{self, DbPool};
 use crate::email::OutboxWorker;
 use crate::error::{self, ApiError};
 use crate::exhibitors::directory::{self, DirectoryCache};
+use crate::idempotency::{self, Idempotency};
 use crate::openapi::{self, RouteTable};
 use crate::participants::documents::DocumentVault;
 use crate::system::{self, ApiDocument};
@@ -43,6 +44,7 @@ pub struct AppState {
     pub documents: DocumentVault,
     pub badge_keys: BadgeKeys,
     pub directory_cache: DirectoryCache,
+    pub idempotency: Idempotency,
 }
 
 /// Every route of the service. Handlers are registered with `.service()` so that their
@@ -91,13 +93,14 @@ fn cors(origins: &[String]) -> Cors {
             header::CONTENT_TYPE,
             header::ACCEPT,
             header::ACCEPT_LANGUAGE,
-            header::HeaderName::from_static("idempotency-key"),
+            idempotency::KEY_HEADER,
             telemetry::REQUEST_ID_HEADER,
         ])
         .expose_headers([
             telemetry::REQUEST_ID_HEADER,
             header::RETRY_AFTER,
             header::LOCATION,
+            idempotency::REPLAYED_HEADER,
         ])
         .max_age(3600)
 }
@@ -112,7 +115,7 @@ pub struct Application {
 
 impl Application {
     /// Creates the database if needed, migrates it, binds the port (0 picks a free one) and
-    /// starts the outbox worker. The HTTP server starts serving once [`Self::run_until_stopped`]
+    /// starts the outbox worker and the sweep of expired idempotency keys. The HTTP server starts serving once [`Self::run_until_stopped`]
     /// is awaited.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         db::ensure_database(&settings.database).await?;
@@ -139,9 +142,15 @@ impl Application {
             documents: DocumentVault::new(&settings.documents),
             badge_keys: BadgeKeys::new(&settings.badges)?,
             directory_cache: directory::new_cache(),
+            idempotency: Idempotency::new(&settings),
             settings: Arc::new(settings),
         });
         tokio::spawn(forget_idle_limits(state.clone(), shutdown.clone()));
+        tokio::spawn(idempotency::run_sweeper(
+            pool.clone(),
+            state.settings.idempotency.ttl(),
+            shutdown.clone(),
+        ));
         let server = build_server(listener, state)?;
         tracing::info!(port, "listening");
         Ok(Self {
@@ -196,6 +205,9 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Re
             .into_utoipa_app()
             .map(|app| {
                 app.wrap(ErrorHandlers::new().default_handler(error::ensure_problem_json))
+                    // Outside the error handlers, so that what it stores is the final answer;
+                    // inside CORS and logging, so that a replay gets their headers and a span.
+                    .wrap(from_fn(idempotency::middleware))
                     .wrap(cors(&origins))
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .wrap(from_fn(telemetry::request_id))

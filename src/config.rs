@@ -66,6 +66,7 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     pub documents: DocumentSettings,
     pub badges: BadgeSettings,
+    pub idempotency: IdempotencySettings,
     pub log: LogSettings,
 }
 
@@ -179,6 +180,22 @@ pub struct RateLimitSettings {
     pub login_per_account_burst: u32,
     pub emails_per_account_per_hour: u32,
     pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencySettings {
+    pub ttl_hours: u32,
+    pub in_progress_timeout_seconds: u32,
+}
+
+impl IdempotencySettings {
+    pub fn ttl(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.ttl_hours.into())
+    }
+    pub fn in_progress_timeout(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.in_progress_timeout_seconds.into())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -302,6 +319,11 @@ impl Settings {
                 limits.emails_per_account_per_hour,
             ),
             ("auth.lockout_threshold", self.auth.lockout_threshold),
+            ("idempotency.ttl_hours", self.idempotency.ttl_hours),
+            (
+                "idempotency.in_progress_timeout_seconds",
+                self.idempotency.in_progress_timeout_seconds,
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(key, "must be at least 1"));

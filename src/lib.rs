@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod exhibitors;
 pub mod gates;
+pub mod idempotency;
 pub mod openapi;
 pub mod pagination;
 pub mod participants;

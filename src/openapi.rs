@@ -4,13 +4,18 @@
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{
+    ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, Required, Response, ResponseBuilder,
+};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use crate::error::{FieldError, PROBLEM_JSON, Problem};
+use crate::idempotency;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +45,7 @@ pub fn document() -> OpenApiDoc {
     // Applied after the merge so that they see every path.
     BearerScheme.modify(&mut doc);
     CommonErrors.modify(&mut doc);
+    IdempotencyKeyHeader.modify(&mut doc);
     doc
 }
 
@@ -147,6 +153,138 @@ impl Modify for CommonErrors {
             }
         }
     }
+}
+
+/// The `Idempotency-Key` header on every operation that takes it (the routes
+/// [`idempotency::covers`]), the answers it can give, and the header that marks a replay.
+struct IdempotencyKeyHeader;
+
+const IDEMPOTENCY_ERRORS: &[(&str, &str, &str)] = &[
+    (
+        "400",
+        "InvalidIdempotencyKey",
+        "The Idempotency-Key header is not 1 to 255 printable ASCII characters (`invalid_idempotency_key`).",
+    ),
+    (
+        "409",
+        "IdempotencyInProgress",
+        "A request with this Idempotency-Key is still running; retry in a moment (`idempotency_in_progress`).",
+    ),
+    (
+        "422",
+        "IdempotencyKeyReused",
+        "This Idempotency-Key was used for another request (other route, path or body) (`idempotency_key_reused`).",
+    ),
+];
+
+impl Modify for IdempotencyKeyHeader {
+    fn modify(&self, doc: &mut OpenApiDoc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        for (_, name, description) in IDEMPOTENCY_ERRORS {
+            components
+                .responses
+                .insert((*name).to_owned(), RefOr::T(problem_response(description)));
+        }
+        let shared = components.responses.clone();
+        let covered = doc
+            .paths
+            .paths
+            .iter_mut()
+            .filter(|(path, _)| idempotency::covers(path))
+            .filter_map(|(_, item)| item.post.as_mut());
+        for operation in covered {
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(RefOr::T(key_parameter()));
+            for (status, name, description) in IDEMPOTENCY_ERRORS {
+                let responses = &mut operation.responses.responses;
+                let Some(existing) = responses.get_mut(*status) else {
+                    responses.insert(
+                        (*status).to_owned(),
+                        RefOr::Ref(Ref::from_response_name(*name)),
+                    );
+                    continue;
+                };
+                // The status is documented already: its description gains this cause too.
+                let mut response = match existing {
+                    RefOr::T(response) => response.clone(),
+                    RefOr::Ref(reference) => {
+                        let name = reference
+                            .ref_location
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or_default();
+                        match shared.get(name) {
+                            Some(RefOr::T(response)) => response.clone(),
+                            _ => continue,
+                        }
+                    }
+                };
+                response.description = format!(
+                    "{}. Or: {description}",
+                    response.description.trim_end_matches('.')
+                );
+                *existing = RefOr::T(response);
+            }
+            let successes = operation
+                .responses
+                .responses
+                .iter_mut()
+                .filter(|(status, _)| status.starts_with('2'));
+            for (_, response) in successes {
+                if let RefOr::T(response) = response {
+                    response.headers.insert(
+                        idempotency::REPLAYED_HEADER.as_str().to_owned(),
+                        RefOr::T(
+                            HeaderBuilder::new()
+                                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                                .description(Some(
+                                    "`true` when this is the stored answer to an earlier \
+                                     request with the same Idempotency-Key.",
+                                ))
+                                .build(),
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn problem_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+fn key_parameter() -> Parameter {
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "A key of your choice (a UUID is best) that makes a retry safe: sent again with the \
+             same request within 24 hours (by default), it gets the first answer back (marked \
+             `Idempotent-Replayed: true`) and nothing runs twice. Keys are per account.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[ -~]+$")),
+        ))
+        .example(Some(serde_json::json!(
+            "5f0c2b7e-8a51-4d0f-9a57-3c1e2f4b6d88"
+        )))
+        .build()
 }
 
 fn operations_mut(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {

@@ -186,6 +186,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (principal, key) {
+        principal -> Text,
+        key -> Text,
+        method -> Text,
+        path -> Text,
+        fingerprint -> Bytea,
+        state -> Text,
+        status -> Nullable<Int2>,
+        content_type -> Nullable<Text>,
+        body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -345,6 +360,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     events,
     exhibitors,
+    idempotency_keys,
     login_failures,
     outbox,
     participant_photos,

@@ -9,6 +9,7 @@ mod delegations;
 mod errors;
 mod exhibitors;
 mod gates;
+mod idempotency;
 mod logs;
 mod openapi;
 mod outbox;

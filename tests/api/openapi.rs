@@ -183,3 +183,58 @@ async fn documented_routes_and_mounted_routes_are_the_same() {
         }
     }
 }
+
+/// The `Idempotency-Key` header is documented exactly where the service honours it.
+#[tokio::test]
+async fn the_idempotency_key_is_documented_where_it_is_accepted() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let takes_key = |path: &str| {
+        doc["paths"][path]["post"]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+    };
+    for path in [
+        "/api/v1/events/{event}/visitors",
+        "/api/v1/events",
+        "/api/v1/events/{event}/delegations",
+        "/api/v1/auth/register",
+    ] {
+        assert!(takes_key(path), "POST {path} documents no Idempotency-Key");
+    }
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/password/reset",
+        "/api/v1/events/{event}/scans",
+    ] {
+        assert!(
+            doc["paths"][path]["post"].is_object() && !takes_key(path),
+            "POST {path} documents an Idempotency-Key it ignores"
+        );
+    }
+    let responses = &doc["paths"]["/api/v1/events/{event}/visitors"]["post"]["responses"];
+    // Its own 409 (already registered) now also names the idempotency conflict.
+    assert!(
+        responses["409"]["description"].as_str().is_some_and(
+            |d| d.contains("already_registered") && d.contains("idempotency_in_progress")
+        ),
+        "{}",
+        responses["409"]
+    );
+    assert!(
+        responses["422"]["description"].as_str().is_some_and(
+            |d| d.contains("validation_failed") && d.contains("idempotency_key_reused")
+        ),
+        "{}",
+        responses["422"]
+    );
+    assert!(responses["201"]["headers"]["idempotent-replayed"].is_object());
+    // Where the operation had no 409, the shared answer is referenced.
+    assert_eq!(
+        doc["paths"]["/api/v1/events/{event}/delegations"]["post"]["responses"]["409"]["$ref"],
+        "#/components/responses/IdempotencyInProgress"
+    );
+}
