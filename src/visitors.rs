@@ -164,7 +164,7 @@ async fn register_visitor(
                 category: category.as_str(),
                 approved,
             };
-            email::enqueue(conn, &me.email, me.locale(), &email).await?;
+            email::enqueue_for_event(conn, event.id, &me.email, me.locale(), &email, None).await?;
             AuditEntry::new("participant.registered", "participant", Some(id))
                 .by(user.id, ip.as_string().as_deref())
                 .details(

@@ -56,7 +56,9 @@ pub struct ParticipantSummary {
     pub organization: String,
     pub function: Option<String>,
     pub nationality: String,
-    pub date_of_birth: NaiveDate,
+    pub date_of_birth: Option<NaiveDate>,
+    /// Set once the retention purge removed this person's data (names read `[purged]`).
+    pub anonymized_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,8 +70,8 @@ pub struct AccreditationView {
     pub version: i32,
     pub protocol_level: Option<String>,
     pub participant: ParticipantSummary,
-    /// The account that registered the participant.
-    pub registered_by: Uuid,
+    /// The account that registered the participant (null once anonymized).
+    pub registered_by: Option<Uuid>,
     pub exhibitor_id: Option<Uuid>,
     pub delegation_id: Option<Uuid>,
     /// Organizers who gave a first approval (sensitive categories need two).
@@ -86,13 +88,17 @@ type Row = (Accreditation, Participant, Option<Badge>);
 type QueueRow = (Accreditation, Participant, Option<Badge>, String);
 
 /// Other registrations at the event with the same identity document, or the same name and date
-/// of birth; and whether one of them was rejected.
+/// of birth; and whether one of them was rejected. None for an anonymized person: there is
+/// nothing left to compare (and all of them share the placeholder name).
 async fn warnings(
     conn: &mut AsyncPgConnection,
     participant: &Participant,
 ) -> ApiResult<Vec<Warning>> {
+    if participant.anonymized_at.is_some() {
+        return Ok(Vec::new());
+    }
     let name_key = format!("{} {}", participant.last_name, participant.first_name);
-    let others: Vec<(Vec<u8>, String)> = participants::table
+    let others: Vec<(Option<Vec<u8>>, String)> = participants::table
         .inner_join(accreditations::table)
         .filter(participants::event_id.eq(participant.event_id))
         .filter(participants::id.ne(participant.id))
@@ -174,6 +180,7 @@ async fn view(
             function: participant.function,
             nationality: participant.nationality,
             date_of_birth: participant.date_of_birth,
+            anonymized_at: participant.anonymized_at,
         },
     })
 }
@@ -434,6 +441,7 @@ pub struct DecisionRequest {
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Stale version (`conflict`), decided already (`invalid_transition`), or the same organizer twice (`four_eyes`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/events/{event}/accreditations/{id}/decision")]
@@ -584,6 +592,7 @@ pub struct RevokeRequest {
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not approved (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/events/{event}/accreditations/{id}/revoke")]

@@ -99,19 +99,23 @@ pub struct Ruling<'a> {
     pub version: Option<i32>,
 }
 
+/// The accreditation and its participant, locked for a decision; a purged person is no longer
+/// decided on (there is nobody left to tell, nor anything to check).
 async fn lock(
     conn: &mut AsyncPgConnection,
     event: &Event,
     id: Uuid,
 ) -> ApiResult<(Accreditation, Participant)> {
-    Ok(accreditations::table
+    let (accreditation, participant): (Accreditation, Participant) = accreditations::table
         .inner_join(participants::table)
         .filter(accreditations::event_id.eq(event.id))
         .filter(accreditations::id.eq(id))
         .select((Accreditation::as_select(), Participant::as_select()))
         .for_update()
         .first(conn)
-        .await?)
+        .await?;
+    participant.ensure_not_anonymized()?;
+    Ok((accreditation, participant))
 }
 
 async fn set_status(
@@ -144,7 +148,10 @@ async fn notify(
     reason: Option<&str>,
     badge_number: Option<&str>,
 ) -> ApiResult<()> {
-    let registrant = users::find(conn, participant.registered_by).await?;
+    let registered_by = participant
+        .registered_by
+        .ok_or_else(crate::retention::purged)?;
+    let registrant = users::find(conn, registered_by).await?;
     let to = participant
         .email
         .clone()
@@ -159,7 +166,7 @@ async fn notify(
     };
     let badge =
         (accreditation.status() == AccreditationStatus::Approved).then_some(accreditation.id);
-    email::enqueue_with_badge(conn, &to, registrant.locale(), &update, badge).await?;
+    email::enqueue_for_event(conn, event.id, &to, registrant.locale(), &update, badge).await?;
     Ok(())
 }
 

@@ -31,6 +31,8 @@ pub struct Event {
     pub updated_at: DateTime<Utc>,
     pub sensitive_categories: Vec<String>,
     pub range_categories: Vec<String>,
+    /// When the retention purge removed the personal data of its participants.
+    pub personal_data_purged_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -68,13 +70,15 @@ impl Event {
     }
 
     /// Applications and registrations are taken only while the event is open and inside its
-    /// registration window.
+    /// registration window — and never once its personal data was purged, since the purge does
+    /// not come back for people registered later.
     pub fn check_registration_open(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
         let before = self.registration_opens_at.is_some_and(|opens| now < opens);
         let after = self
             .registration_closes_at
             .is_some_and(|closes| now >= closes);
-        if self.status() != EventStatus::Open || before || after {
+        let purged = self.personal_data_purged_at.is_some();
+        if self.status() != EventStatus::Open || before || after || purged {
             return Err(ApiError::Conflict {
                 code: "registration_closed",
                 detail: format!("{} is not taking registrations now.", self.name),
@@ -110,6 +114,9 @@ pub struct EventView {
     pub auto_approve_public: bool,
     pub registration_opens_at: Option<DateTime<Utc>>,
     pub registration_closes_at: Option<DateTime<Utc>>,
+    /// Set once the retention period after the event has passed and its participants' personal
+    /// data was purged: their names read `[purged]` from then on.
+    pub personal_data_purged_at: Option<DateTime<Utc>>,
 }
 
 impl From<Event> for EventView {
@@ -126,6 +133,7 @@ impl From<Event> for EventView {
             auto_approve_public: event.auto_approve_public,
             registration_opens_at: event.registration_opens_at,
             registration_closes_at: event.registration_closes_at,
+            personal_data_purged_at: event.personal_data_purged_at,
         }
     }
 }

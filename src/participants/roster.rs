@@ -123,7 +123,15 @@ impl Roster {
                         category: self.category.as_str(),
                         approved: false,
                     };
-                    email::enqueue(conn, &confirmation.to, confirmation.locale, &email).await?;
+                    email::enqueue_for_event(
+                        conn,
+                        self.event_id,
+                        &confirmation.to,
+                        confirmation.locale,
+                        &email,
+                        None,
+                    )
+                    .await?;
                 }
                 AuditEntry::new("participant.registered", "participant", Some(id))
                     .by(actor.id, ip.as_string().as_deref())
@@ -140,7 +148,7 @@ impl Roster {
     }
 
     /// One person of the list. With `office`, the identity document number is decrypted and
-    /// the read recorded in the audit trail.
+    /// the read recorded in the audit trail (unless it was purged: nothing is read then).
     pub async fn read(
         &self,
         conn: &mut AsyncPgConnection,
@@ -152,7 +160,7 @@ impl Roster {
     ) -> ApiResult<ParticipantView> {
         conn.transaction::<_, ApiError, _>(async |conn| {
             let (participant, accreditation) = store::lock_in_group(conn, self.group, id).await?;
-            let number = if office {
+            let number = if office && participant.anonymized_at.is_none() {
                 AuditEntry::new(
                     "participant.document_read",
                     "participant",
@@ -161,12 +169,7 @@ impl Roster {
                 .by(actor.id, ip.as_string().as_deref())
                 .record(conn)
                 .await?;
-                Some(state.documents.open(
-                    participant.id,
-                    &participant.id_document_ciphertext,
-                    &participant.id_document_nonce,
-                    &participant.id_document_key_id,
-                )?)
+                participant.open_document(&state.documents)?
             } else {
                 None
             };
@@ -192,7 +195,9 @@ impl Roster {
         let sealed = state.documents.seal(id, &data.id_document_number)?;
         let (participant, accreditation) = conn
             .transaction::<_, ApiError, _>(async |conn| {
-                let (_, accreditation) = store::lock_in_group(conn, self.group, id).await?;
+                let (participant, accreditation) =
+                    store::lock_in_group(conn, self.group, id).await?;
+                participant.ensure_not_anonymized()?;
                 if !editable(accreditation.status()) {
                     return Err(not_editable());
                 }

@@ -13,6 +13,7 @@ mod logs;
 mod openapi;
 mod outbox;
 mod permissions;
+mod retention;
 mod system;
 mod users;
 mod visitors;
