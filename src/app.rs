@@ -1,5 +1,5 @@
-//! `Application::build`: database, state, middleware, routes and background worker, shared by
-//! `main` and the integration tests.
+//! `Application::build`: database, state, middleware, routes and background loops (outbox,
+//! retention purge), shared by `main` and the integration tests.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -32,7 +32,9 @@ use crate::openapi::{self, RouteTable};
 use crate::participants::documents::DocumentVault;
 use crate::system::{self, ApiDocument};
 use crate::telemetry::{self, RequestSpan};
-use crate::{accreditations, auth, delegations, events, exhibitors, gates, users, visitors};
+use crate::{
+    accreditations, auth, delegations, events, exhibitors, gates, retention, users, visitors,
+};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -110,13 +112,14 @@ pub struct Application {
     server: Server,
     pool: DbPool,
     worker: JoinHandle<()>,
+    purge: JoinHandle<()>,
     shutdown: CancellationToken,
 }
 
 impl Application {
     /// Creates the database if needed, migrates it, binds the port (0 picks a free one) and
-    /// starts the outbox worker and the sweep of expired idempotency keys. The HTTP server starts serving once [`Self::run_until_stopped`]
-    /// is awaited.
+    /// starts the outbox worker, the sweep of expired idempotency keys and the hourly retention
+    /// purge. The HTTP server starts serving once [`Self::run_until_stopped`] is awaited.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         db::ensure_database(&settings.database).await?;
         db::run_migrations(settings.database.url.expose_secret()).await?;
@@ -133,6 +136,11 @@ impl Application {
         let shutdown = CancellationToken::new();
         let worker = OutboxWorker::new(pool.clone(), &settings.email)?;
         let worker = tokio::spawn(worker.run(shutdown.clone()));
+        let purge = tokio::spawn(retention::run(
+            pool.clone(),
+            settings.retention.purge_after_days,
+            shutdown.clone(),
+        ));
 
         let state = web::Data::new(AppState {
             pool: pool.clone(),
@@ -158,6 +166,7 @@ impl Application {
             server,
             pool,
             worker,
+            purge,
             shutdown,
         })
     }
@@ -171,11 +180,12 @@ impl Application {
     }
 
     /// Serves until SIGTERM/SIGINT (or the server handle stops it): in-flight requests finish,
-    /// then the outbox worker stops.
+    /// then the outbox worker and the purge loop stop (a purge under way finishes first).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = self.server.await;
         self.shutdown.cancel();
         let _ = self.worker.await;
+        let _ = self.purge.await;
         served.context("HTTP server failed")
     }
 }

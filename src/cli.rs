@@ -1,4 +1,4 @@
-//! The operator commands behind `bamex migrate | create-admin | seed-demo`.
+//! The operator commands behind `bamex migrate | create-admin | seed-demo | purge`.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -10,9 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::audit::AuditEntry;
 use crate::auth::password;
 use crate::config::Settings;
-use crate::db;
 use crate::users::store::{self as users, NewUser};
 use crate::users::{EmailAddress, Locale, Role};
+use crate::{db, retention};
 
 /// Creates the database when missing and applies pending migrations.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
@@ -91,6 +91,38 @@ pub async fn create_admin(settings: &Settings, email: &str, name: &str) -> anyho
         println!(
             "made {} admin and set its password ({})",
             user.email, user.id
+        );
+    }
+    Ok(())
+}
+
+/// Purges the personal data of the events whose retention period is over (see `retention.rs`),
+/// or with `dry_run` only lists them.
+pub async fn purge(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
+    let mut conn = connect(settings).await?;
+    let today = Utc::now().date_naive();
+    let days = settings.retention.purge_after_days;
+    if dry_run {
+        let due = retention::due_events(&mut conn, today, days).await?;
+        if due.is_empty() {
+            println!("no event ended more than {days} days ago with personal data left");
+        }
+        for event in due {
+            println!(
+                "would purge {} (ended {}): {} participants",
+                event.slug, event.ends_on, event.participants
+            );
+        }
+        return Ok(());
+    }
+    let purged = retention::purge_due(&mut conn, today, days).await?;
+    if purged.is_empty() {
+        println!("no event ended more than {days} days ago with personal data left");
+    }
+    for event in purged {
+        println!(
+            "purged {}: {} participants anonymized, {} emails deleted",
+            event.slug, event.participants, event.emails_deleted
         );
     }
     Ok(())

@@ -67,6 +67,7 @@ pub struct Settings {
     pub documents: DocumentSettings,
     pub badges: BadgeSettings,
     pub idempotency: IdempotencySettings,
+    pub retention: RetentionSettings,
     pub log: LogSettings,
 }
 
@@ -169,6 +170,13 @@ pub struct BadgeSettings {
     pub active_key: String,
     pub keys: std::collections::BTreeMap<String, SecretString>,
     pub valid_days_after_event: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days after an event's last day (`ends_on`) after which its personal data is purged.
+    pub purge_after_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -368,6 +376,21 @@ impl Settings {
                     "names `{}`, which is not in badges.keys",
                     self.badges.active_key
                 ),
+            ));
+        }
+        let retention_days = self.retention.purge_after_days;
+        if !(1..=3650).contains(&retention_days) {
+            return Err(invalid(
+                "retention.purge_after_days",
+                "must be 1 to 3650 days",
+            ));
+        }
+        // Purging the holder of a badge that still opens the gates would leave the guards a
+        // photo-less, nameless badge to judge.
+        if retention_days <= self.badges.valid_days_after_event {
+            return Err(invalid(
+                "retention.purge_after_days",
+                "must be more than badges.valid_days_after_event (badges still verify until then)",
             ));
         }
         let secrets = documents

@@ -28,6 +28,13 @@ enum Command {
     },
     /// Load demo data (idempotent).
     SeedDemo,
+    /// Purge the personal data of events whose retention period is over (the service also does
+    /// it every hour).
+    Purge {
+        /// Only print which events would be purged, with their participant counts.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[tokio::main]
@@ -46,6 +53,7 @@ async fn main() -> ExitCode {
         Command::Migrate => cli::migrate(&settings).await,
         Command::CreateAdmin { email, name } => cli::create_admin(&settings, &email, &name).await,
         Command::SeedDemo => cli::seed_demo(&settings).await,
+        Command::Purge { dry_run } => cli::purge(&settings, dry_run).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -169,7 +169,7 @@ async fn register_visitor(
             };
             // Approved at once: the badge travels with the confirmation, as with any approval.
             let badge = approved.then_some(created.1.id);
-            email::enqueue_with_badge(conn, &me.email, me.locale(), &email, badge).await?;
+            email::enqueue_for_event(conn, event.id, &me.email, me.locale(), &email, badge).await?;
             AuditEntry::new("participant.registered", "participant", Some(id))
                 .by(user.id, ip.as_string().as_deref())
                 .details(

@@ -240,7 +240,8 @@ pub struct Badge {
     pub number: String,
     pub zones: Vec<String>,
     pub valid_days: Vec<NaiveDate>,
-    pub token: String,
+    /// `None` once the event's personal data was purged.
+    pub token: Option<String>,
     pub prints: i32,
 }
 
@@ -251,8 +252,9 @@ pub struct BadgeView {
     pub number: String,
     pub zones: Vec<Zone>,
     pub valid_days: Vec<NaiveDate>,
-    /// Compact JWS (EdDSA); its `kid` is in `/.well-known/jwks.json`.
-    pub qr: String,
+    /// Compact JWS (EdDSA); its `kid` is in `/.well-known/jwks.json`. Null once the event's
+    /// personal data was purged.
+    pub qr: Option<String>,
     pub prints: i32,
 }
 

@@ -21,9 +21,17 @@ use crate::events::routes::visible_event;
 use crate::participants::Participant;
 use crate::participants::photos::may_edit;
 
-type CardRow = (Participant, String, String, String, String, Option<Vec<u8>>);
+type CardRow = (
+    Participant,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<Vec<u8>>,
+);
 
-/// The printable card of an approved accreditation; `None` without a live badge.
+/// The printable card of an approved accreditation; `None` without a live badge (or once the
+/// holder's personal data was purged, which takes the signed QR with it).
 pub async fn card(
     conn: &mut AsyncPgConnection,
     accreditation_id: Uuid,
@@ -46,11 +54,12 @@ pub async fn card(
         .await
         .optional()?;
     Ok(
-        row.map(|(participant, category, number, qr, event_name, photo)| {
+        row.and_then(|(participant, category, number, qr, event_name, photo)| {
+            let qr = qr.filter(|_| participant.anonymized_at.is_none())?;
             let country = CountryCode::parse(&participant.nationality)
                 .map(|c| c.name().to_owned())
                 .unwrap_or(participant.nationality.clone());
-            BadgeCard {
+            Some(BadgeCard {
                 event_name,
                 holder_name: format!(
                     "{} {}",
@@ -63,7 +72,7 @@ pub async fn card(
                 number,
                 qr,
                 photo,
-            }
+            })
         }),
     )
 }
@@ -96,6 +105,7 @@ async fn count_prints(conn: &mut AsyncPgConnection, accreditation_ids: &[Uuid]) 
 
 /// The participant of an accreditation at `event`, if `user` may print for them: organizers,
 /// and whoever registered the person (their exhibitor's account, delegation's lead, themselves).
+/// A purged person answers 410 `personal_data_purged` to those who could print before.
 async fn printable(
     conn: &mut AsyncPgConnection,
     event: &Event,
@@ -112,6 +122,7 @@ async fn printable(
     if !may_edit(conn, event.id, participant.id, user).await? {
         return Err(ApiError::not_found());
     }
+    participant.ensure_not_anonymized()?;
     Ok(participant)
 }
 
@@ -135,6 +146,7 @@ fn no_badge() -> ApiError {
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not approved (`no_badge`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/events/{event}/accreditations/{id}/badge.pdf")]
@@ -167,6 +179,7 @@ pub async fn badge_pdf(
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No approved accreditation matches (`no_badge`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/events/{event}/badges.pdf")]
@@ -178,6 +191,9 @@ pub async fn badges_pdf(
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let event = visible_event(&mut conn, &slug, &MaybeUser(Some(organizer.user.clone()))).await?;
+    if event.personal_data_purged_at.is_some() {
+        return Err(crate::retention::purged());
+    }
     let ids = super::routes::matching_ids(&mut conn, &event, &query).await?;
     let mut cards = Vec::new();
     let mut printed = Vec::new();
@@ -223,6 +239,7 @@ fn mask_document_number(number: &str) -> String {
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not approved (`no_badge`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/events/{event}/accreditations/{id}/invitation-letter.pdf")]
@@ -237,12 +254,9 @@ pub async fn invitation_letter(
     let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
     let participant = printable(&mut conn, &event, id, &user).await?;
     let card = card(&mut conn, id).await?.ok_or_else(no_badge)?;
-    let number = state.documents.open(
-        participant.id,
-        &participant.id_document_ciphertext,
-        &participant.id_document_nonce,
-        &participant.id_document_key_id,
-    )?;
+    let number = participant
+        .open_document(&state.documents)?
+        .ok_or_else(crate::retention::purged)?;
     // Document numbers are for organizers' eyes and the holder's own: an exhibitor or a
     // delegation lead printing the letter for someone gets it masked.
     let number = if user.is_organizer() || participant.user_id == Some(user.id) {
@@ -270,8 +284,14 @@ pub async fn invitation_letter(
         dates: format!("{} au {}", event.starts_on, event.ends_on),
         holder_name: card.holder_name,
         nationality: card.country,
-        date_of_birth: participant.date_of_birth.to_string(),
-        document: format!("{} {number}", participant.id_document_type),
+        date_of_birth: participant
+            .date_of_birth
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        document: format!(
+            "{} {number}",
+            participant.id_document_type.unwrap_or_default()
+        ),
         organization: card.organization,
         category: card.category.as_str().to_owned(),
         badge_number: card.number.clone(),

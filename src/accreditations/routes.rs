@@ -58,7 +58,9 @@ pub struct ParticipantSummary {
     pub organization: String,
     pub function: Option<String>,
     pub nationality: String,
-    pub date_of_birth: NaiveDate,
+    pub date_of_birth: Option<NaiveDate>,
+    /// Set once the retention purge removed this person's data (names read `[purged]`).
+    pub anonymized_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,8 +72,8 @@ pub struct AccreditationView {
     pub version: i32,
     pub protocol_level: Option<String>,
     pub participant: ParticipantSummary,
-    /// The account that registered the participant.
-    pub registered_by: Uuid,
+    /// The account that registered the participant (null once anonymized).
+    pub registered_by: Option<Uuid>,
     pub exhibitor_id: Option<Uuid>,
     pub delegation_id: Option<Uuid>,
     /// Organizers who gave a first approval (sensitive categories need two).
@@ -130,7 +132,8 @@ impl DuplicateFlags {
 /// For each participant, other registrations at the event with the same identity document (by
 /// its keyed hash), or the same name and date of birth; and whether one of them was rejected.
 /// One query for a whole page, answered from `participants_document_idx` and
-/// `participants_event_name_idx`.
+/// `participants_event_name_idx`. Anonymized people have none: there is nothing left to compare
+/// (and they all share the placeholder name).
 async fn duplicate_flags(
     conn: &mut AsyncPgConnection,
     participant_ids: &[Uuid],
@@ -147,7 +150,7 @@ async fn duplicate_flags(
                      = search_key(p.last_name || ' ' || p.first_name) \
                    AND o.date_of_birth = p.date_of_birth)) \
          JOIN accreditations a ON a.participant_id = o.id \
-         WHERE p.id = ANY($1) \
+         WHERE p.id = ANY($1) AND p.anonymized_at IS NULL AND o.anonymized_at IS NULL \
          GROUP BY p.id",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(participant_ids)
@@ -204,6 +207,7 @@ async fn views(conn: &mut AsyncPgConnection, rows: Vec<Row>) -> ApiResult<Vec<Ac
                 function: participant.function,
                 nationality: participant.nationality,
                 date_of_birth: participant.date_of_birth,
+                anonymized_at: participant.anonymized_at,
             },
         })
         .collect())
@@ -477,6 +481,7 @@ pub struct DecisionRequest {
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Stale version (`conflict`), decided already (`invalid_transition`), or the same organizer twice (`four_eyes`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/events/{event}/accreditations/{id}/decision")]
@@ -632,6 +637,7 @@ pub struct RevokeRequest {
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not approved (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/events/{event}/accreditations/{id}/revoke")]

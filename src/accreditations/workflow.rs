@@ -101,19 +101,23 @@ pub struct Ruling<'a> {
     pub version: Option<i32>,
 }
 
+/// The accreditation and its participant, locked for a decision; a purged person is no longer
+/// decided on (there is nobody left to tell, nor anything to check).
 async fn lock(
     conn: &mut AsyncPgConnection,
     event: &Event,
     id: Uuid,
 ) -> ApiResult<(Accreditation, Participant)> {
-    Ok(accreditations::table
+    let (accreditation, participant): (Accreditation, Participant) = accreditations::table
         .inner_join(participants::table)
         .filter(accreditations::event_id.eq(event.id))
         .filter(accreditations::id.eq(id))
         .select((Accreditation::as_select(), Participant::as_select()))
         .for_update()
         .first(conn)
-        .await?)
+        .await?;
+    participant.ensure_not_anonymized()?;
+    Ok((accreditation, participant))
 }
 
 /// Drops the first approvals given so far: they were given on what the reviewer saw, and a
@@ -162,7 +166,10 @@ async fn notify(
     reason: Option<&str>,
     badge_number: Option<&str>,
 ) -> ApiResult<()> {
-    let registrant = users::find(conn, participant.registered_by).await?;
+    let registered_by = participant
+        .registered_by
+        .ok_or_else(crate::retention::purged)?;
+    let registrant = users::find(conn, registered_by).await?;
     let to = participant
         .email
         .clone()
@@ -177,7 +184,7 @@ async fn notify(
     };
     let badge =
         (accreditation.status() == AccreditationStatus::Approved).then_some(accreditation.id);
-    email::enqueue_with_badge(conn, &to, registrant.locale(), &update, badge).await?;
+    email::enqueue_for_event(conn, event.id, &to, registrant.locale(), &update, badge).await?;
     Ok(())
 }
 
@@ -237,8 +244,10 @@ pub async fn decide(
     if next != AccreditationStatus::Approved {
         forget_first_approvals(conn, id).await?;
     }
-    if next == AccreditationStatus::Rejected {
-        free_place(conn, Group::of(&participant)).await?;
+    if next == AccreditationStatus::Rejected
+        && let Some(group) = Group::with_places(&participant)
+    {
+        free_place(conn, group).await?;
     }
     let decided = set_status(conn, id, next, organizer, reason).await?;
     let badge = if next == AccreditationStatus::Approved {
@@ -318,7 +327,9 @@ pub async fn revoke(
         Some(reason),
     )
     .await?;
-    free_place(conn, Group::of(&participant)).await?;
+    if let Some(group) = Group::with_places(&participant) {
+        free_place(conn, group).await?;
+    }
     notify(conn, event, &participant, &revoked, Some(reason), None).await?;
     AuditEntry::new("accreditation.revoked", "accreditation", Some(id))
         .by(reviewer.user.id, reviewer.ip.as_string().as_deref())

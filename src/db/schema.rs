@@ -70,7 +70,7 @@ diesel::table! {
         zones -> Array<Text>,
         valid_days -> Array<Date>,
         key_id -> Text,
-        token -> Text,
+        token -> Nullable<Text>,
         expires_at -> Timestamptz,
         prints -> Int4,
         created_at -> Timestamptz,
@@ -104,7 +104,7 @@ diesel::table! {
         departure_on -> Nullable<Date>,
         member_limit -> Int4,
         member_count -> Int4,
-        lead_email -> Citext,
+        lead_email -> Nullable<Citext>,
         lead_name -> Text,
         lead_id -> Nullable<Uuid>,
         status -> Text,
@@ -144,6 +144,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         sensitive_categories -> Array<Text>,
         range_categories -> Array<Text>,
+        personal_data_purged_at -> Nullable<Timestamptz>,
         zone_days -> Jsonb,
     }
 }
@@ -225,6 +226,7 @@ diesel::table! {
         created_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
         badge_accreditation_id -> Nullable<Uuid>,
+        event_id -> Nullable<Uuid>,
     }
 }
 
@@ -235,7 +237,7 @@ diesel::table! {
     participants (id) {
         id -> Uuid,
         event_id -> Uuid,
-        registered_by -> Uuid,
+        registered_by -> Nullable<Uuid>,
         exhibitor_id -> Nullable<Uuid>,
         first_name -> Text,
         last_name -> Text,
@@ -244,12 +246,12 @@ diesel::table! {
         organization -> Text,
         function -> Nullable<Text>,
         nationality -> Text,
-        date_of_birth -> Date,
-        id_document_type -> Text,
-        id_document_ciphertext -> Bytea,
-        id_document_nonce -> Bytea,
-        id_document_key_id -> Text,
-        id_document_hash -> Bytea,
+        date_of_birth -> Nullable<Date>,
+        id_document_type -> Nullable<Text>,
+        id_document_ciphertext -> Nullable<Bytea>,
+        id_document_nonce -> Nullable<Bytea>,
+        id_document_key_id -> Nullable<Text>,
+        id_document_hash -> Nullable<Bytea>,
         search_text -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
@@ -257,6 +259,7 @@ diesel::table! {
         user_id -> Nullable<Uuid>,
         media_outlet -> Nullable<Text>,
         press_card_number -> Nullable<Text>,
+        anonymized_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -92,7 +92,12 @@ pub async fn accept(
     // the transaction checks again on locked rows.
     let invitation = check(store::find_invitation(&mut conn, &token, false).await?)?;
     let delegation = store::find_by_id(&mut conn, invitation.delegation_id).await?;
-    let existing = users::find_by_email(&mut conn, &delegation.lead_email).await?;
+    // The purge deletes invitations with the address, so a live link always has one.
+    let lead_email = delegation
+        .lead_email
+        .clone()
+        .ok_or_else(crate::retention::purged)?;
+    let existing = users::find_by_email(&mut conn, &lead_email).await?;
     let new_account = match &existing {
         Some(account) => match &viewer.0 {
             None => {
@@ -119,7 +124,7 @@ pub async fn accept(
                 "password",
                 NewPassword::parse(
                     body.password.as_deref().unwrap_or_default(),
-                    Some(&delegation.lead_email),
+                    Some(&lead_email),
                 ),
             );
             let (name, password) = v.finish(|| Some((name?, password?)))?;
@@ -134,7 +139,7 @@ pub async fn accept(
             let user = match (&new_account, &existing) {
                 (Some((name, hash)), _) => {
                     let mut new_user = NewUser::new(
-                        &delegation.lead_email,
+                        &lead_email,
                         name.as_str(),
                         Locale::default(),
                         &[Role::DelegationLead],

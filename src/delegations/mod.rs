@@ -117,7 +117,8 @@ pub struct Delegation {
     pub departure_on: Option<NaiveDate>,
     pub member_limit: i32,
     pub member_count: i32,
-    pub lead_email: EmailAddress,
+    /// `None` once the retention purge removed it (and `lead_name` reads `[purged]`).
+    pub lead_email: Option<EmailAddress>,
     pub lead_name: String,
     pub lead_id: Option<Uuid>,
     pub status: String,
@@ -153,7 +154,8 @@ pub struct DelegationView {
     pub member_limit: i32,
     /// Members holding or awaiting a badge: rejected and revoked ones give their place back.
     pub member_count: i32,
-    pub lead_email: String,
+    /// Null once the event's personal data was purged.
+    pub lead_email: Option<String>,
     pub lead_name: String,
     /// Whether the lead has accepted the invitation.
     pub lead_accepted: bool,
@@ -175,7 +177,7 @@ impl From<Delegation> for DelegationView {
             departure_on: d.departure_on,
             member_limit: d.member_limit,
             member_count: d.member_count,
-            lead_email: d.lead_email.into(),
+            lead_email: d.lead_email.map(String::from),
             lead_name: d.lead_name,
             created_at: d.created_at,
         }

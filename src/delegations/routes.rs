@@ -63,6 +63,10 @@ async fn invite(
     delegation: &Delegation,
     locale: Locale,
 ) -> ApiResult<()> {
+    let lead_email = delegation
+        .lead_email
+        .as_ref()
+        .ok_or_else(crate::retention::purged)?;
     let token =
         store::issue_invitation(conn, delegation.id, Duration::days(INVITATION_DAYS.into()))
             .await?;
@@ -70,9 +74,10 @@ async fn invite(
         .settings
         .application
         .frontend_link(&format!("invitations/{token}"), None);
-    email::enqueue(
+    email::enqueue_for_event(
         conn,
-        &delegation.lead_email,
+        event.id,
+        lead_email,
         locale,
         &DelegationInvitation {
             lead_name: &delegation.lead_name,
@@ -81,6 +86,7 @@ async fn invite(
             link: &link,
             days: INVITATION_DAYS,
         },
+        None,
     )
     .await?;
     Ok(())
@@ -434,6 +440,7 @@ pub struct ResendInvitationRequest {
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delegation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The lead already accepted (`invitation_accepted`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/events/{event}/delegations/{id}/invitation")]

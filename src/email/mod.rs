@@ -6,6 +6,6 @@ pub mod outbox;
 pub mod templates;
 pub mod worker;
 
-pub use outbox::{enqueue, enqueue_with_badge};
+pub use outbox::{enqueue, enqueue_for_event};
 pub use templates::EmailTemplate;
 pub use worker::OutboxWorker;

@@ -34,25 +34,49 @@ struct NewOutboxMessage<'a> {
     body_text: &'a str,
     body_html: &'a str,
     badge_accreditation_id: Option<Uuid>,
+    event_id: Option<Uuid>,
 }
 
 /// Renders `email` in the recipient's language and queues it. Call it inside the transaction
-/// of the change that causes the email: both happen, or neither does.
+/// of the change that causes the email: both happen, or neither does. For an email about an
+/// account; one about an event's people goes through [`enqueue_for_event`].
 pub async fn enqueue<T: EmailTemplate>(
     conn: &mut AsyncPgConnection,
     recipient: &EmailAddress,
     locale: Locale,
     email: &T,
 ) -> anyhow::Result<Uuid> {
-    enqueue_with_badge(conn, recipient, locale, email, None).await
+    insert(conn, recipient, locale, email, None, None).await
 }
 
-/// Like [`enqueue`], with the badge of an accreditation attached as a PDF when it is sent.
-pub async fn enqueue_with_badge<T: EmailTemplate>(
+/// Like [`enqueue`], for an email caused by something at an event: tagged with the event so that
+/// the retention purge deletes it with the event's personal data (its subject names people).
+/// With `badge_accreditation_id`, that accreditation's badge is attached as a PDF when it is sent.
+pub async fn enqueue_for_event<T: EmailTemplate>(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    recipient: &EmailAddress,
+    locale: Locale,
+    email: &T,
+    badge_accreditation_id: Option<Uuid>,
+) -> anyhow::Result<Uuid> {
+    insert(
+        conn,
+        recipient,
+        locale,
+        email,
+        Some(event_id),
+        badge_accreditation_id,
+    )
+    .await
+}
+
+async fn insert<T: EmailTemplate>(
     conn: &mut AsyncPgConnection,
     recipient: &EmailAddress,
     locale: Locale,
     email: &T,
+    event_id: Option<Uuid>,
     badge_accreditation_id: Option<Uuid>,
 ) -> anyhow::Result<Uuid> {
     let rendered = templates::render(locale, email)?;
@@ -67,6 +91,7 @@ pub async fn enqueue_with_badge<T: EmailTemplate>(
             body_text: &rendered.text,
             body_html: &rendered.html,
             badge_accreditation_id,
+            event_id,
         })
         .execute(conn)
         .await?;

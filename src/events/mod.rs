@@ -35,6 +35,8 @@ pub struct Event {
     pub updated_at: DateTime<Utc>,
     pub sensitive_categories: Vec<String>,
     pub range_categories: Vec<String>,
+    /// When the retention purge removed the personal data of its participants.
+    pub personal_data_purged_at: Option<DateTime<Utc>>,
     /// See [`Event::zone_days`].
     pub zone_days: serde_json::Value,
 }
@@ -77,13 +79,15 @@ impl Event {
     }
 
     /// Applications and registrations are taken only while the event is open and inside its
-    /// registration window.
+    /// registration window — and never once its personal data was purged, since the purge does
+    /// not come back for people registered later.
     pub fn check_registration_open(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
         let before = self.registration_opens_at.is_some_and(|opens| now < opens);
         let after = self
             .registration_closes_at
             .is_some_and(|closes| now >= closes);
-        if self.status() != EventStatus::Open || before || after {
+        let purged = self.personal_data_purged_at.is_some();
+        if self.status() != EventStatus::Open || before || after || purged {
             return Err(ApiError::Conflict {
                 code: "registration_closed",
                 detail: format!("{} is not taking registrations now.", self.name),
@@ -139,6 +143,9 @@ pub struct EventView {
     /// Zones open on some days only; the others are open every day of the event.
     #[schema(value_type = BTreeMap<String, Vec<NaiveDate>>, example = json!({"demonstration_range": ["2026-11-26", "2026-11-27"]}))]
     pub zone_days: ZoneDays,
+    /// Set once the retention period after the event has passed and its participants' personal
+    /// data was purged: their names read `[purged]` from then on.
+    pub personal_data_purged_at: Option<DateTime<Utc>>,
 }
 
 impl From<Event> for EventView {
@@ -158,6 +165,7 @@ impl From<Event> for EventView {
             registration_closes_at: event.registration_closes_at,
             sensitive_categories: categories(&event.sensitive_categories),
             range_categories: categories(&event.range_categories),
+            personal_data_purged_at: event.personal_data_purged_at,
         }
     }
 }

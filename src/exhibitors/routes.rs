@@ -586,7 +586,8 @@ async fn review(
                         event: &event.name,
                         reason: reason.as_deref(),
                     };
-                    email::enqueue(conn, &owner.email, owner.locale(), &email).await?;
+                    email::enqueue_for_event(conn, event.id, &owner.email, owner.locale(), &email, None)
+                        .await?;
                 }
                 ExhibitorStatus::Rejected => {
                     let email = ExhibitorRejected {
@@ -595,7 +596,8 @@ async fn review(
                         event: &event.name,
                         reason: reason.as_deref().unwrap_or_default(),
                     };
-                    email::enqueue(conn, &owner.email, owner.locale(), &email).await?;
+                    email::enqueue_for_event(conn, event.id, &owner.email, owner.locale(), &email, None)
+                        .await?;
                 }
                 ExhibitorStatus::Pending => {}
             }

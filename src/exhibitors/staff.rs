@@ -157,6 +157,7 @@ pub async fn get_staff(
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such staff member of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/events/{event}/exhibitors/{id}/staff/{staff_id}")]

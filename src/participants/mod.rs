@@ -138,12 +138,14 @@ impl ParticipantInput {
     }
 }
 
+/// A participant as stored. The fields that are optional here are always present until the
+/// retention purge anonymizes the person (`anonymized_at`); a check constraint holds both ways.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = participants, check_for_backend(diesel::pg::Pg))]
 pub struct Participant {
     pub id: Uuid,
     pub event_id: Uuid,
-    pub registered_by: Uuid,
+    pub registered_by: Option<Uuid>,
     pub exhibitor_id: Option<Uuid>,
     pub first_name: String,
     pub last_name: String,
@@ -152,15 +154,38 @@ pub struct Participant {
     pub organization: String,
     pub function: Option<String>,
     pub nationality: String,
-    pub date_of_birth: NaiveDate,
-    pub id_document_type: String,
-    pub id_document_ciphertext: Vec<u8>,
-    pub id_document_nonce: Vec<u8>,
-    pub id_document_key_id: String,
-    pub id_document_hash: Vec<u8>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub id_document_type: Option<String>,
+    pub id_document_ciphertext: Option<Vec<u8>>,
+    pub id_document_nonce: Option<Vec<u8>>,
+    pub id_document_key_id: Option<String>,
+    pub id_document_hash: Option<Vec<u8>>,
     pub created_at: DateTime<Utc>,
     pub delegation_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
+    pub anonymized_at: Option<DateTime<Utc>>,
+}
+
+impl Participant {
+    /// Refuses to act on a person whose personal data was purged (410 `personal_data_purged`).
+    pub fn ensure_not_anonymized(&self) -> ApiResult<()> {
+        match self.anonymized_at {
+            Some(_) => Err(crate::retention::purged()),
+            None => Ok(()),
+        }
+    }
+
+    /// The identity document number, decrypted; `None` once anonymized.
+    pub fn open_document(&self, vault: &documents::DocumentVault) -> ApiResult<Option<String>> {
+        let (Some(ciphertext), Some(nonce), Some(key_id)) = (
+            &self.id_document_ciphertext,
+            &self.id_document_nonce,
+            &self.id_document_key_id,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(vault.open(self.id, ciphertext, nonce, key_id)?))
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -172,7 +197,8 @@ pub struct AccreditationSummary {
 }
 
 /// A participant as the API shows it. The document number appears only on a single record read
-/// by an organizer (and that read is audited).
+/// by an organizer (and that read is audited). Once the retention purge anonymized the person
+/// (`anonymized_at`), names read `[purged]` and date of birth and document type are null.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ParticipantView {
     pub id: Uuid,
@@ -183,12 +209,13 @@ pub struct ParticipantView {
     pub organization: String,
     pub function: Option<String>,
     pub nationality: String,
-    pub date_of_birth: NaiveDate,
-    pub id_document_type: DocumentType,
+    pub date_of_birth: Option<NaiveDate>,
+    pub id_document_type: Option<DocumentType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_document_number: Option<String>,
     pub accreditation: AccreditationSummary,
     pub created_at: DateTime<Utc>,
+    pub anonymized_at: Option<DateTime<Utc>>,
 }
 
 impl ParticipantView {
@@ -203,10 +230,14 @@ impl ParticipantView {
             function: participant.function,
             nationality: participant.nationality,
             date_of_birth: participant.date_of_birth,
-            id_document_type: DocumentType::from_db(&participant.id_document_type),
+            id_document_type: participant
+                .id_document_type
+                .as_deref()
+                .map(DocumentType::from_db),
             id_document_number: None,
             accreditation,
             created_at: participant.created_at,
+            anonymized_at: participant.anonymized_at,
         }
     }
 }

@@ -46,7 +46,7 @@ pub async fn may_edit(
         return Ok(true);
     }
     let (registered_by, own_account, exhibitor_owner, delegation_lead): (
-        Uuid,
+        Option<Uuid>,
         Option<Uuid>,
         Option<Uuid>,
         Option<Uuid>,
@@ -63,13 +63,25 @@ pub async fn may_edit(
         ))
         .first(conn)
         .await?;
-    Ok([
-        Some(registered_by),
-        own_account,
-        exhibitor_owner,
-        delegation_lead,
-    ]
-    .contains(&Some(user.id)))
+    Ok([registered_by, own_account, exhibitor_owner, delegation_lead].contains(&Some(user.id)))
+}
+
+/// A purged person's photo is gone for good: say so (410) rather than "no photo yet" (404).
+async fn ensure_not_anonymized(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    participant_id: Uuid,
+) -> ApiResult<()> {
+    let anonymized: Option<chrono::DateTime<Utc>> = participants::table
+        .filter(participants::event_id.eq(event_id))
+        .filter(participants::id.eq(participant_id))
+        .select(participants::anonymized_at)
+        .first(conn)
+        .await?;
+    match anonymized {
+        Some(_) => Err(crate::retention::purged()),
+        None => Ok(()),
+    }
 }
 
 fn invalid_image(detail: &str) -> ApiError {
@@ -122,6 +134,7 @@ fn normalize(bytes: &[u8], declared: ImageFormat) -> ApiResult<(Vec<u8>, u32, u3
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such participant of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Decided already: only organizers may change the photo now (`not_editable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than 5 MB (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not image/jpeg or image/png (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a real image, or too small (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
@@ -151,6 +164,7 @@ pub async fn upload_photo(
     if !may_edit(&mut conn, event.id, id, &user).await? {
         return Err(ApiError::not_found());
     }
+    ensure_not_anonymized(&mut conn, event.id, id).await?;
     // The photo is what a guard compares a face with: once a badge is decided, only an
     // organizer may change it.
     if !user.is_organizer() {
@@ -219,6 +233,7 @@ pub async fn upload_photo(
         (status = 200, description = "The photo", content_type = "image/jpeg"),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such participant of the caller's, or no photo", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/events/{event}/participants/{id}/photo")]
@@ -233,6 +248,7 @@ pub async fn get_photo(
     if !(user.has(Role::GateAgent) || may_edit(&mut conn, event.id, id, &user).await?) {
         return Err(ApiError::not_found());
     }
+    ensure_not_anonymized(&mut conn, event.id, id).await?;
     let jpeg: Vec<u8> = participant_photos::table
         .inner_join(participants::table)
         .filter(participants::event_id.eq(event.id))

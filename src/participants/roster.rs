@@ -127,7 +127,15 @@ impl Roster {
                         category: self.category.as_str(),
                         approved: false,
                     };
-                    email::enqueue(conn, &confirmation.to, confirmation.locale, &email).await?;
+                    email::enqueue_for_event(
+                        conn,
+                        self.event_id,
+                        &confirmation.to,
+                        confirmation.locale,
+                        &email,
+                        None,
+                    )
+                    .await?;
                 }
                 AuditEntry::new("participant.registered", "participant", Some(id))
                     .by(actor.id, ip.as_string().as_deref())
@@ -144,7 +152,7 @@ impl Roster {
     }
 
     /// One person of the list. With `office`, the identity document number is decrypted and
-    /// the read recorded in the audit trail.
+    /// the read recorded in the audit trail (unless it was purged: nothing is read then).
     pub async fn read(
         &self,
         conn: &mut AsyncPgConnection,
@@ -156,7 +164,7 @@ impl Roster {
     ) -> ApiResult<ParticipantView> {
         conn.transaction::<_, ApiError, _>(async |conn| {
             let (participant, accreditation) = store::lock_in_group(conn, self.group, id).await?;
-            let number = if office {
+            let number = if office && participant.anonymized_at.is_none() {
                 AuditEntry::new(
                     "participant.document_read",
                     "participant",
@@ -165,12 +173,7 @@ impl Roster {
                 .by(actor.id, ip.as_string().as_deref())
                 .record(conn)
                 .await?;
-                Some(state.documents.open(
-                    participant.id,
-                    &participant.id_document_ciphertext,
-                    &participant.id_document_nonce,
-                    &participant.id_document_key_id,
-                )?)
+                participant.open_document(&state.documents)?
             } else {
                 None
             };
@@ -196,7 +199,9 @@ impl Roster {
         let sealed = state.documents.seal(id, &data.id_document_number)?;
         let (participant, accreditation) = conn
             .transaction::<_, ApiError, _>(async |conn| {
-                let (_, accreditation) = store::lock_in_group(conn, self.group, id).await?;
+                let (participant, accreditation) =
+                    store::lock_in_group(conn, self.group, id).await?;
+                participant.ensure_not_anonymized()?;
                 if !editable(accreditation.status()) {
                     return Err(not_editable());
                 }

@@ -25,12 +25,13 @@ pub enum Group {
 }
 
 impl Group {
-    /// The list `participant` was registered on.
-    pub fn of(participant: &Participant) -> Group {
+    /// The exhibitor's or delegation's list whose limited places `participant` takes one of;
+    /// `None` for a visitor, who registered themselves.
+    pub fn with_places(participant: &Participant) -> Option<Group> {
         match (participant.exhibitor_id, participant.delegation_id) {
-            (Some(exhibitor), _) => Group::Exhibitor(exhibitor),
-            (None, Some(delegation)) => Group::Delegation(delegation),
-            (None, None) => Group::Visitor(participant.registered_by),
+            (Some(exhibitor), _) => Some(Group::Exhibitor(exhibitor)),
+            (None, Some(delegation)) => Some(Group::Delegation(delegation)),
+            (None, None) => None,
         }
     }
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use crate::exhibitors::{EVENT, open_event, person};
 use crate::helpers::{PASSWORD, TestApp, TestUser, assert_problem, spawn_app};
 
-fn delegation(lead_email: &str, limit: i64) -> Value {
+pub fn delegation(lead_email: &str, limit: i64) -> Value {
     json!({"country": "TR", "name": "Ministry of National Defence of Türkiye", "kind": "government",
            "protocol_level": "vip", "arrival_on": "2026-11-23", "departure_on": "2026-11-27",
            "member_limit": limit, "lead_email": lead_email, "lead_name": "Col. Emre Aydın", "lead_locale": "en"})
@@ -49,7 +49,7 @@ async fn accept(
 }
 
 /// A delegation whose new lead accepted and signed in.
-async fn active_delegation(
+pub async fn active_delegation(
     app: &TestApp,
     organizer: &TestUser,
     lead_email: &str,

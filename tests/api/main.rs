@@ -14,6 +14,7 @@ mod logs;
 mod openapi;
 mod outbox;
 mod permissions;
+mod retention;
 mod system;
 mod users;
 mod visitors;

@@ -138,7 +138,7 @@ async fn journalists_give_their_outlet_and_press_card_and_wait_for_review() {
     .await;
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
     });
