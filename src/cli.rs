@@ -115,16 +115,24 @@ pub async fn purge(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let purged = retention::purge_due(&mut conn, today, days).await?;
-    if purged.is_empty() {
+    let run = retention::purge_due(&mut conn, today, days).await?;
+    if run.purged.is_empty() && run.failed.is_empty() {
         println!("no event ended more than {days} days ago with personal data left");
     }
-    for event in purged {
+    for event in run.purged {
         println!(
             "purged {}: {} participants anonymized, {} emails deleted",
             event.slug, event.participants, event.emails_deleted
         );
     }
+    for error in &run.failed {
+        eprintln!("{error:#}");
+    }
+    anyhow::ensure!(
+        run.failed.is_empty(),
+        "{} event(s) could not be purged; the next run tries again",
+        run.failed.len()
+    );
     Ok(())
 }
 

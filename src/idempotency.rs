@@ -1,12 +1,13 @@
-//! `Idempotency-Key` on creating requests (Stripe's contract): a client that sends a POST again
+//! `Idempotency-Key` on creating requests: a client that sends a POST again
 //! with the key of an earlier one — because the answer got lost, say — gets that first answer
 //! back, marked `Idempotent-Replayed: true`, and nothing runs twice.
 //!
 //! A key belongs to its caller (the user id of the bearer token, or `anonymous`) and lives
 //! `idempotency.ttl_hours`. The middleware reserves it, runs the handler, then stores the answer;
 //! it holds no pooled connection while the handler runs, so a slow handler cannot starve the pool.
-//! Answers a retry could fix (5xx, 409 conflicts, 429) are not stored: their key is released and
-//! the retry runs for real.
+//! Answers a retry could fix (5xx, 401, 403, 404, 409, 410, 429) are not stored: their key is
+//! released and the retry runs for real. Callers without a token may use keys on the two routes
+//! open to them (register, accept an invitation) only.
 
 use actix_web::body::{self, BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -37,6 +38,11 @@ pub const REPLAYED_HEADER: HeaderName = HeaderName::from_static("idempotent-repl
 /// The principal of callers without a bearer token: they share one key space, so their keys
 /// should be random (a UUID).
 const ANONYMOUS: &str = "anonymous";
+/// The covered routes that callers without a token may use.
+const OPEN_TO_ANONYMOUS: [&str; 2] = [
+    "/api/v1/auth/register",
+    "/api/v1/invitations/{token}/accept",
+];
 const IN_PROGRESS: &str = "in_progress";
 const COMPLETED: &str = "completed";
 /// Request and response bodies are buffered up to this size. A larger request is refused (every
@@ -132,9 +138,11 @@ pub async fn middleware(
     };
     let principal = match req.extract::<MaybeUser>().await {
         Ok(MaybeUser(Some(user))) => user.id.to_string(),
-        Ok(MaybeUser(None)) => ANONYMOUS.to_owned(),
-        // An invalid or expired token: the handler answers 401 as it always does.
-        Err(_) => return pass(req, next).await,
+        // Without a token, keys are kept only where signing in is not needed: elsewhere the
+        // handler answers 401 anyway, and nobody should fill the table for free.
+        Ok(MaybeUser(None)) if OPEN_TO_ANONYMOUS.contains(&route.as_str()) => ANONYMOUS.to_owned(),
+        // No token, or an invalid or expired one: the handler answers as it always does.
+        Ok(MaybeUser(None)) | Err(_) => return pass(req, next).await,
     };
     let state = req
         .app_data::<Data<AppState>>()
@@ -305,8 +313,17 @@ fn answer_again(attempt: &Attempt, earlier: Earlier) -> Result<HttpResponse, Api
 fn worth_keeping(status: StatusCode) -> bool {
     status.is_success()
         || (status.is_client_error()
-            && status != StatusCode::CONFLICT
-            && status != StatusCode::TOO_MANY_REQUESTS)
+            // Answers that change without the request changing: a token refreshed, a role
+            // granted, an event published, a conflict gone, a limit reset.
+            && ![
+                StatusCode::UNAUTHORIZED,
+                StatusCode::FORBIDDEN,
+                StatusCode::NOT_FOUND,
+                StatusCode::CONFLICT,
+                StatusCode::GONE,
+                StatusCode::TOO_MANY_REQUESTS,
+            ]
+            .contains(&status))
 }
 
 /// Runs the handler with the key reserved, then stores its answer or releases the key.

@@ -272,7 +272,8 @@ fn key_parameter() -> Parameter {
         .description(Some(
             "A key of your choice (a UUID is best) that makes a retry safe: sent again with the \
              same request within 24 hours (by default), it gets the first answer back (marked \
-             `Idempotent-Replayed: true`) and nothing runs twice. Keys are per account.",
+             `Idempotent-Replayed: true`) and nothing runs twice. Keys are per account; without a \
+             token, only registering and accepting an invitation take one.",
         ))
         .schema(Some(
             ObjectBuilder::new()

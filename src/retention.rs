@@ -98,21 +98,30 @@ pub async fn due_events(
     Ok(found)
 }
 
-/// Purges every event that is due, each in its own transaction: one that fails leaves those
-/// before it purged, and the next run tries it again.
+/// What one purge run did: the events purged, and the errors of those it could not purge.
+#[derive(Debug, Default)]
+pub struct PurgeRun {
+    pub purged: Vec<Purged>,
+    pub failed: Vec<anyhow::Error>,
+}
+
+/// Purges every event that is due, each in its own transaction: one that fails is reported and
+/// left for the next run, and does not hold back the events after it.
 pub async fn purge_due(
     conn: &mut AsyncPgConnection,
     today: NaiveDate,
     after_days: u32,
-) -> anyhow::Result<Vec<Purged>> {
-    let mut done = Vec::new();
+) -> anyhow::Result<PurgeRun> {
+    let mut run = PurgeRun::default();
     for event in due_events(conn, today, after_days).await? {
-        let purged = purge_event(conn, event.id)
-            .await
-            .with_context(|| format!("purging the personal data of {}", event.slug))?;
-        done.extend(purged);
+        match purge_event(conn, event.id).await {
+            Ok(purged) => run.purged.extend(purged),
+            Err(e) => run
+                .failed
+                .push(e.context(format!("purging the personal data of {}", event.slug))),
+        }
     }
-    Ok(done)
+    Ok(run)
 }
 
 /// Anonymizes the people of one event, in one transaction; `None` when it was purged already.
@@ -199,7 +208,10 @@ pub async fn purge_event(
         // Scans keep gate, zone, direction, verdict and time (entries per gate and day) but no
         // longer tell whose badge moved where.
         diesel::update(scans::table.filter(scans::event_id.eq(event_id)))
-            .set(scans::badge_id.eq(None::<Uuid>))
+            .set((
+                scans::badge_id.eq(None::<Uuid>),
+                scans::qr_digest.eq(None::<Vec<u8>>),
+            ))
             .execute(conn)
             .await?;
         let event_delegations = || {
@@ -317,7 +329,11 @@ pub async fn run(pool: DbPool, after_days: u32, shutdown: CancellationToken) {
 
 async fn pass(pool: &DbPool, after_days: u32) -> anyhow::Result<()> {
     let mut conn = pool.get().await.context("no database connection")?;
-    for purged in purge_due(&mut conn, Utc::now().date_naive(), after_days).await? {
+    let run = purge_due(&mut conn, Utc::now().date_naive(), after_days).await?;
+    for error in &run.failed {
+        tracing::error!(error = format!("{error:#}"), "an event could not be purged");
+    }
+    for purged in run.purged {
         tracing::info!(
             event = %purged.slug,
             participants = purged.participants,

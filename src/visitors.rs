@@ -16,6 +16,7 @@ use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser};
 use crate::email;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::events::routes::visible_event;
+use crate::events::store as events;
 use crate::participants::emails::RegistrationReceived;
 use crate::participants::roster::Roster;
 use crate::participants::store::{self as participants, Group, Registration};
@@ -147,6 +148,7 @@ async fn register_visitor(
     let sealed = state.documents.seal(id, &data.id_document_number)?;
     let (participant, accreditation) = conn
         .transaction::<_, ApiError, _>(async |conn| {
+            events::lock_open_for_registration(conn, event.id).await?;
             let registration = Registration {
                 event_id: event.id,
                 registered_by: user.id,

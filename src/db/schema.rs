@@ -310,6 +310,7 @@ diesel::table! {
         verdict -> Text,
         reason -> Nullable<Text>,
         scanned_at -> Timestamptz,
+        qr_digest -> Nullable<Bytea>,
     }
 }
 

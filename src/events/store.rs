@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::Event;
 use crate::db::schema::events;
+use crate::error::ApiResult;
 use crate::pagination::PageRequest;
 
 #[derive(Debug, Insertable)]
@@ -67,6 +68,22 @@ pub async fn insert_if_absent(
         .execute(conn)
         .await
         .map(|inserted| inserted == 1)
+}
+
+/// Re-reads the event under a share lock, inside the transaction that registers someone: the
+/// retention purge locks the row for update, so a registration either commits before the purge
+/// (and is purged with the rest) or waits, sees the purge and is refused.
+pub async fn lock_open_for_registration(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> ApiResult<()> {
+    let event: Event = events::table
+        .find(event_id)
+        .select(Event::as_select())
+        .for_share()
+        .first(conn)
+        .await?;
+    event.check_registration_open(Utc::now())
 }
 
 pub async fn find_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Event> {

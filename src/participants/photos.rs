@@ -8,15 +8,16 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt;
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
 use image::{ImageFormat, ImageReader, Limits};
 use uuid::Uuid;
 
+use super::Participant;
 use super::roster::{editable, not_editable};
-use crate::accreditations::AccreditationStatus;
+use crate::accreditations::{Accreditation, workflow};
 use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser};
@@ -66,22 +67,38 @@ pub async fn may_edit(
     Ok([registered_by, own_account, exhibitor_owner, delegation_lead].contains(&Some(user.id)))
 }
 
-/// A purged person's photo is gone for good: say so (410) rather than "no photo yet" (404).
-async fn ensure_not_anonymized(
+/// A participant of the event with their accreditation; locked for a change with `lock`.
+async fn with_accreditation(
     conn: &mut AsyncPgConnection,
     event_id: Uuid,
     participant_id: Uuid,
-) -> ApiResult<()> {
-    let anonymized: Option<chrono::DateTime<Utc>> = participants::table
+    lock: bool,
+) -> ApiResult<(Participant, Accreditation)> {
+    let query = participants::table
+        .inner_join(accreditations::table)
         .filter(participants::event_id.eq(event_id))
         .filter(participants::id.eq(participant_id))
-        .select(participants::anonymized_at)
-        .first(conn)
-        .await?;
-    match anonymized {
-        Some(_) => Err(crate::retention::purged()),
-        None => Ok(()),
+        .select((Participant::as_select(), Accreditation::as_select()));
+    Ok(if lock {
+        query.for_update().first(conn).await?
+    } else {
+        query.first(conn).await?
+    })
+}
+
+/// Whether `user` may replace this person's photo now. A purged person's photo is gone for
+/// good (410). The photo is what a guard compares a face with: once a badge is decided, only
+/// an organizer may change it.
+fn photo_change_allowed(
+    participant: &Participant,
+    accreditation: &Accreditation,
+    user: &CurrentUser,
+) -> ApiResult<()> {
+    participant.ensure_not_anonymized()?;
+    if !user.is_organizer() && !editable(accreditation.status()) {
+        return Err(not_editable());
     }
+    Ok(())
 }
 
 fn invalid_image(detail: &str) -> ApiError {
@@ -164,19 +181,9 @@ pub async fn upload_photo(
     if !may_edit(&mut conn, event.id, id, &user).await? {
         return Err(ApiError::not_found());
     }
-    ensure_not_anonymized(&mut conn, event.id, id).await?;
-    // The photo is what a guard compares a face with: once a badge is decided, only an
-    // organizer may change it.
-    if !user.is_organizer() {
-        let status: String = accreditations::table
-            .filter(accreditations::participant_id.eq(id))
-            .select(accreditations::status)
-            .first(&mut conn)
-            .await?;
-        if !editable(AccreditationStatus::from_db(&status)) {
-            return Err(not_editable());
-        }
-    }
+    // Checked before reading up to 5 MB, and again under lock once the image is ready.
+    let (participant, accreditation) = with_accreditation(&mut conn, event.id, id, false).await?;
+    photo_change_allowed(&participant, &accreditation, &user)?;
     drop(conn);
 
     let mut body = web::BytesMut::new();
@@ -197,27 +204,43 @@ pub async fn upload_photo(
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("image task panicked")))??;
 
     let mut conn = state.pool.get().await?;
-    AuditEntry::new("participant.photo_uploaded", "participant", Some(id))
-        .by(user.id, ip.as_string().as_deref())
-        .record(&mut conn)
-        .await?;
-    diesel::insert_into(participant_photos::table)
-        .values((
-            participant_photos::participant_id.eq(id),
-            participant_photos::jpeg.eq(&jpeg),
-            participant_photos::width.eq(width as i32),
-            participant_photos::height.eq(height as i32),
-        ))
-        .on_conflict(participant_photos::participant_id)
-        .do_update()
-        .set((
-            participant_photos::jpeg.eq(&jpeg),
-            participant_photos::width.eq(width as i32),
-            participant_photos::height.eq(height as i32),
-            participant_photos::updated_at.eq(Utc::now()),
-        ))
-        .execute(&mut conn)
-        .await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let (participant, accreditation) = with_accreditation(conn, event.id, id, true).await?;
+        photo_change_allowed(&participant, &accreditation, &user)?;
+        diesel::insert_into(participant_photos::table)
+            .values((
+                participant_photos::participant_id.eq(id),
+                participant_photos::jpeg.eq(&jpeg),
+                participant_photos::width.eq(width as i32),
+                participant_photos::height.eq(height as i32),
+            ))
+            .on_conflict(participant_photos::participant_id)
+            .do_update()
+            .set((
+                participant_photos::jpeg.eq(&jpeg),
+                participant_photos::width.eq(width as i32),
+                participant_photos::height.eq(height as i32),
+                participant_photos::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .await?;
+        // A new face is a change of the application: a decision or first approval made on
+        // the old one must not carry over.
+        diesel::update(accreditations::table.find(accreditation.id))
+            .set((
+                accreditations::version.eq(accreditations::version + 1),
+                accreditations::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .await?;
+        workflow::forget_first_approvals(conn, accreditation.id).await?;
+        AuditEntry::new("participant.photo_uploaded", "participant", Some(id))
+            .by(user.id, ip.as_string().as_deref())
+            .record(conn)
+            .await?;
+        Ok(())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -248,7 +271,10 @@ pub async fn get_photo(
     if !(user.has(Role::GateAgent) || may_edit(&mut conn, event.id, id, &user).await?) {
         return Err(ApiError::not_found());
     }
-    ensure_not_anonymized(&mut conn, event.id, id).await?;
+    with_accreditation(&mut conn, event.id, id, false)
+        .await?
+        .0
+        .ensure_not_anonymized()?;
     let jpeg: Vec<u8> = participant_photos::table
         .inner_join(participants::table)
         .filter(participants::event_id.eq(event.id))

@@ -15,6 +15,7 @@ use crate::auth::extract::{ClientIp, CurrentUser};
 use crate::delegations::store as delegations;
 use crate::email;
 use crate::error::{ApiError, ApiResult};
+use crate::events::store as events;
 use crate::exhibitors::store as exhibitors;
 use crate::pagination::{Page, PageQuery};
 use crate::users::{EmailAddress, Locale};
@@ -103,6 +104,7 @@ impl Roster {
         let sealed = state.documents.seal(id, &data.id_document_number)?;
         let (participant, accreditation) = conn
             .transaction::<_, ApiError, _>(async |conn| {
+                events::lock_open_for_registration(conn, self.event_id).await?;
                 if !self.take_place(conn).await? {
                     return Err(ApiError::Conflict {
                         code: self.full_code,

@@ -20,6 +20,20 @@ async fn scan(app: &TestApp, agent: &TestUser, qr: &str, zone: &str, direction: 
     response.json().await.unwrap()
 }
 
+/// A trade visitor approved by `organizer`: their badge's QR.
+async fn trade_visitor_qr(
+    app: &TestApp,
+    organizer: &TestUser,
+    last_name: &str,
+    document: &str,
+) -> String {
+    let (_, id) = visitor(app, "trade_visitor", last_name, document).await;
+    approve(app, organizer, &id).await["badge"]["qr"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn reason(result: &Value) -> &str {
     result["reason"].as_str().unwrap_or("allowed")
 }
@@ -180,11 +194,7 @@ async fn a_retried_scan_counts_once_and_only_gate_agents_scan() {
     event_from_today(&app).await;
     let organizer = app.user_with_roles(&[Role::Organizer]).await;
     let agent = app.user_with_roles(&[Role::GateAgent]).await;
-    let (_, id) = visitor(&app, "trade_visitor", "Retry", "G3000001").await;
-    let qr = approve(&app, &organizer, &id).await["badge"]["qr"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let qr = trade_visitor_qr(&app, &organizer, "Retry", "G3000001").await;
     let scan_id = uuid::Uuid::new_v4();
     let body = json!({"qr": qr, "gate": "south", "zone": "exhibition_halls", "direction": "in", "scan_id": scan_id});
     let first: Value = app
@@ -225,11 +235,7 @@ async fn gates_racing_on_one_badge_let_it_in_once_per_zone() {
     event_from_today(&app).await;
     let organizer = app.user_with_roles(&[Role::Organizer]).await;
     let agent = app.user_with_roles(&[Role::GateAgent]).await;
-    let (_, id) = visitor(&app, "trade_visitor", "Dembélé", "G4000001").await;
-    let qr = approve(&app, &organizer, &id).await["badge"]["qr"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let qr = trade_visitor_qr(&app, &organizer, "Dembélé", "G4000001").await;
     let verdicts = futures_util::future::join_all(
         (0..8).map(|_| scan(&app, &agent, &qr, "exhibition_halls", "in")),
     )
@@ -262,11 +268,7 @@ async fn a_scan_id_answers_only_for_the_scan_it_named() {
     let organizer = app.user_with_roles(&[Role::Organizer]).await;
     // Admins may do everything, scanning included.
     let admin = app.user_with_roles(&[Role::Admin]).await;
-    let (_, id) = visitor(&app, "trade_visitor", "Sidibé", "G5000001").await;
-    let qr = approve(&app, &organizer, &id).await["badge"]["qr"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let qr = trade_visitor_qr(&app, &organizer, "Sidibé", "G5000001").await;
     let scan_id = uuid::Uuid::new_v4();
     let body = |direction: &str| json!({"qr": qr, "gate": "west", "zone": "exhibition_halls", "direction": direction, "scan_id": scan_id});
     let first = app
@@ -284,6 +286,22 @@ async fn a_scan_id_answers_only_for_the_scan_it_named() {
         .await
         .unwrap();
     assert_eq!(retried["verdict"], "allowed");
+
+    // A denial without a badge binds its scan_id too: another QR under it is refused.
+    let garbage = json!({"qr": "garbage", "gate": "west", "zone": "exhibition_halls", "direction": "out", "scan_id": uuid::Uuid::new_v4()});
+    let denied: Value = app
+        .post_as(&format!("{EVENT}/scans"), &admin.access_token, &garbage)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reason(&denied), "invalid_signature");
+    let mut other_qr = garbage.clone();
+    other_qr["qr"] = json!(qr);
+    let refused = app
+        .post_as(&format!("{EVENT}/scans"), &admin.access_token, &other_qr)
+        .await;
+    assert_problem(refused, 409, "scan_id_reused").await;
 }
 
 #[tokio::test]

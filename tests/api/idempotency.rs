@@ -388,6 +388,16 @@ async fn secrets_scans_and_bad_tokens_are_left_alone() {
     )
     .await;
     assert_problem(bad, 401, "invalid_token").await;
+    // No token on a route that needs one: nothing kept either, whoever sends it.
+    let anonymous = post_with_key(
+        &app,
+        &format!("{EVENT}/visitors"),
+        None,
+        "visit-2",
+        &visitor(),
+    )
+    .await;
+    assert_problem(anonymous, 401, "unauthenticated").await;
     assert_eq!(stored_keys(&app).await, 0);
 }
 
