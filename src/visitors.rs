@@ -20,7 +20,9 @@ use crate::events::store as events;
 use crate::participants::emails::RegistrationReceived;
 use crate::participants::roster::Roster;
 use crate::participants::store::{self as participants, Group, Registration};
-use crate::participants::{AccreditationSummary, ParticipantInput, ParticipantView};
+use crate::participants::{
+    AccreditationSummary, ParticipantData, ParticipantInput, ParticipantView,
+};
 use crate::users::store as users;
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -92,6 +94,37 @@ fn press_field(value: Option<&str>, max: usize) -> Result<String, String> {
     }
 }
 
+impl VisitorRequest {
+    /// The person and, for media, the outlet and press card; every invalid field at once.
+    fn parse(&self) -> ApiResult<(ParticipantData, Option<(String, String)>)> {
+        let mut errors = Vec::new();
+        let data = match self.person.parse(Utc::now().date_naive()) {
+            Ok(data) => Some(data),
+            Err(ApiError::Validation(invalid)) => {
+                errors.extend(invalid);
+                None
+            }
+            Err(other) => return Err(other),
+        };
+        let press = if self.category == VisitorCategory::Media {
+            let mut field = |name: &str, value: Option<&str>, max| {
+                press_field(value, max)
+                    .map_err(|message| errors.push(FieldError::new(name, message)))
+                    .ok()
+            };
+            let outlet = field("media_outlet", self.media_outlet.as_deref(), 200);
+            let card = field("press_card_number", self.press_card_number.as_deref(), 50);
+            outlet.zip(card)
+        } else {
+            None
+        };
+        match (data, errors.is_empty()) {
+            (Some(data), true) => Ok((data, press)),
+            _ => Err(ApiError::Validation(errors)),
+        }
+    }
+}
+
 /// Register yourself for the event (one registration per person and event).
 #[utoipa::path(
     tag = "visitors",
@@ -113,30 +146,7 @@ async fn register_visitor(
     slug: web::Path<String>,
     body: web::Json<VisitorRequest>,
 ) -> ApiResult<HttpResponse> {
-    let mut errors = Vec::new();
-    let data = match body.person.parse(Utc::now().date_naive()) {
-        Ok(data) => Some(data),
-        Err(ApiError::Validation(invalid)) => {
-            errors.extend(invalid);
-            None
-        }
-        Err(other) => return Err(other),
-    };
-    let press = if body.category == VisitorCategory::Media {
-        let mut field = |name: &str, value: Option<&str>, max| {
-            press_field(value, max)
-                .map_err(|message| errors.push(FieldError::new(name, message)))
-                .ok()
-        };
-        let outlet = field("media_outlet", body.media_outlet.as_deref(), 200);
-        let card = field("press_card_number", body.press_card_number.as_deref(), 50);
-        outlet.zip(card)
-    } else {
-        None
-    };
-    let (Some(data), true) = (data, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
-    };
+    let (data, press) = body.parse()?;
     let category = Category::from(body.category);
 
     let mut conn = state.pool.get().await?;
@@ -237,12 +247,13 @@ async fn my_registration(
 }
 
 /// Correct your own registration while it is pending, or answer an organizer's request for
-/// information (which puts it back in the queue): send the whole corrected participant.
+/// information (which puts it back in the queue): send the whole registration again, in the same
+/// category (journalists with their outlet and press card).
 #[utoipa::path(
     tag = "visitors",
     security(("bearer" = [])),
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
-    request_body = ParticipantInput,
+    request_body = VisitorRequest,
     responses(
         (status = 200, body = ParticipantView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
@@ -257,14 +268,23 @@ async fn correct_my_registration(
     user: CurrentUser,
     ip: ClientIp,
     slug: web::Path<String>,
-    body: web::Json<ParticipantInput>,
+    body: web::Json<VisitorRequest>,
 ) -> ApiResult<web::Json<ParticipantView>> {
-    let data = body.parse(Utc::now().date_naive())?;
+    let (data, press) = body.parse()?;
     let mut conn = state.pool.get().await?;
     let (roster, id) = my_roster(&mut conn, &slug, &user).await?;
-    Ok(web::Json(
-        roster
-            .replace(&mut conn, &state, &user, &ip, id, &data)
-            .await?,
-    ))
+    if Category::from(body.category) != roster.category {
+        return Err(ApiError::validation(
+            "category",
+            format!("must stay {}", roster.category.as_str()),
+        ));
+    }
+    let view = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let view = roster.replace(conn, &state, &user, &ip, id, &data).await?;
+            participants::set_press(conn, id, press).await?;
+            Ok(view)
+        })
+        .await?;
+    Ok(web::Json(view))
 }

@@ -230,6 +230,23 @@ pub async fn list_group(
     Ok((rows, total))
 }
 
+/// Sets a journalist's outlet and press card (`None` for other visitors).
+pub async fn set_press(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    press: Option<(String, String)>,
+) -> QueryResult<()> {
+    let (media_outlet, press_card_number) = press.unzip();
+    diesel::update(participants::table.find(id))
+        .set((
+            participants::media_outlet.eq(media_outlet),
+            participants::press_card_number.eq(press_card_number),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// The participant a person registered as themselves for an event, and its category.
 pub async fn visitor_registration(
     conn: &mut AsyncPgConnection,

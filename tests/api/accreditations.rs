@@ -525,7 +525,22 @@ async fn a_first_approval_does_not_survive_a_request_for_information() {
     assert_eq!(mine["accreditation"]["status"], "info_requested");
     let mut corrected = person("Coulibaly", "P5550002");
     corrected["email"] = json!(journalist.email);
-    corrected["organization"] = json!("ORTM");
+    corrected["category"] = json!("media");
+    corrected["media_outlet"] = json!("ORTM");
+    corrected["press_card_number"] = json!("ML-0002");
+    let mut other_category = corrected.clone();
+    other_category["category"] = json!("trade_visitor");
+    let refused = app
+        .request_as(
+            reqwest::Method::PUT,
+            &format!("{EVENT}/visitors/me"),
+            &journalist.access_token,
+        )
+        .json(&other_category)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(refused, 422, "validation_failed").await;
     let answered = app
         .request_as(
             reqwest::Method::PUT,
