@@ -22,7 +22,7 @@ use super::Category;
 use crate::config::BadgeSettings;
 use crate::db::schema::{badge_sequences, badges};
 use crate::error::{ApiError, ApiResult};
-use crate::events::Event;
+use crate::events::{Event, ZoneDays};
 
 const ISSUER: &str = "bamex-badges";
 
@@ -141,6 +141,10 @@ pub struct BadgeClaims {
     pub cat: Category,
     pub zones: Vec<Zone>,
     pub days: Vec<NaiveDate>,
+    /// Those of `zones` open on some of `days` only (the event's schedule when the badge was
+    /// issued), so that a gate offline can refuse the range on a day without demonstrations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub zone_days: ZoneDays,
     pub iat: i64,
     pub exp: i64,
 }
@@ -307,6 +311,11 @@ pub async fn issue(
         cat: category,
         zones: zones.clone(),
         days: days.clone(),
+        zone_days: event
+            .zone_days()
+            .into_iter()
+            .filter(|(zone, _)| zones.contains(zone))
+            .collect(),
         iat: Utc::now().timestamp(),
         exp: expires_at.timestamp(),
     };
@@ -364,6 +373,7 @@ mod tests {
             num: "B26-VIP-000001".into(),
             cat: Category::Vip,
             zones: vec![Zone::VipLounge],
+            zone_days: ZoneDays::new(),
             days: vec![],
             iat: Utc::now().timestamp(),
             exp: Utc::now().timestamp() + 3600,

@@ -358,6 +358,13 @@ async fn a_zone_open_on_some_days_only_turns_badges_away_on_the_others() {
             .contains(&json!("demonstration_range"))
     );
     let qr = badge["qr"].as_str().unwrap();
+    // The schedule travels in the signed QR, for gates checking offline.
+    let claims: Value =
+        serde_json::from_slice(&B64.decode(qr.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        claims["zone_days"],
+        json!({"demonstration_range": [tomorrow]})
+    );
     assert_eq!(
         reason(&scan(&app, &agent, qr, "demonstration_range", "in").await),
         "not_valid_today"
