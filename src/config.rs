@@ -393,6 +393,13 @@ impl Settings {
                 "must be more than badges.valid_days_after_event (badges still verify until then)",
             ));
         }
+        // Stored answers name the people registered; they must be gone before the purge.
+        if u64::from(self.idempotency.ttl_hours) >= u64::from(retention_days) * 24 {
+            return Err(invalid(
+                "idempotency.ttl_hours",
+                "must be shorter than retention.purge_after_days (stored answers hold personal data)",
+            ));
+        }
         let secrets = documents
             .keys
             .values()

@@ -268,7 +268,7 @@ pub async fn purge_event(
 /// the free-text reasons, nor the person's own account as the actor (a visitor registering
 /// themselves would be named by it).
 async fn scrub_audit_trail(conn: &mut AsyncPgConnection, event_id: Uuid) -> QueryResult<usize> {
-    diesel::sql_query(
+    let people = diesel::sql_query(
         "UPDATE audit_records SET \
              client_ip = NULL, \
              actor_id = CASE WHEN actor_id IN (SELECT user_id FROM participants \
@@ -284,7 +284,20 @@ async fn scrub_audit_trail(conn: &mut AsyncPgConnection, event_id: Uuid) -> Quer
     .bind::<diesel::sql_types::Uuid, _>(event_id)
     .bind::<Text, _>(PLACEHOLDER)
     .execute(conn)
-    .await
+    .await?;
+    // A delegation's records: the lead's own acceptance names their account, and every one
+    // keeps where it came from.
+    let delegations = diesel::sql_query(
+        "UPDATE audit_records SET client_ip = NULL, \
+             actor_id = CASE WHEN action = 'delegation.invitation_accepted' THEN NULL \
+                        ELSE actor_id END \
+         WHERE target_type = 'delegation' \
+           AND target_id IN (SELECT id FROM delegations WHERE event_id = $1)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(event_id)
+    .execute(conn)
+    .await?;
+    Ok(people + delegations)
 }
 
 /// Deletes the emails the event caused, sent or not: their subjects and recipients name people.

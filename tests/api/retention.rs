@@ -353,6 +353,17 @@ async fn an_ended_event_loses_its_personal_data_and_keeps_its_statistics() {
         .await
         .unwrap();
     assert_eq!(own_registrations, 0);
+    let acceptances: Vec<(Option<uuid::Uuid>, Option<String>)> = audit_records::table
+        .filter(audit_records::action.eq("delegation.invitation_accepted"))
+        .select((audit_records::actor_id, audit_records::client_ip))
+        .load(&mut app.conn().await)
+        .await
+        .unwrap();
+    assert_eq!(
+        acceptances,
+        [(None, None)],
+        "the lead's acceptance names neither them nor where from"
+    );
 
     // The organizers' figures are what they were.
     assert_eq!(stats(&app, organizer).await, before);
@@ -511,4 +522,19 @@ async fn a_retention_period_shorter_than_badge_validity_is_refused() {
             && stderr.contains("badges.valid_days_after_event"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn stored_idempotent_answers_must_expire_before_the_purge() {
+    let output = run_bamex(
+        &["purge", "--dry-run"],
+        &[
+            ("BAMEX__RETENTION__PURGE_AFTER_DAYS", "2"),
+            ("BAMEX__IDEMPOTENCY__TTL_HOURS", "48"),
+        ],
+        None,
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("idempotency.ttl_hours"), "{stderr}");
 }
