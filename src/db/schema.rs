@@ -24,6 +24,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    accreditation_counts (event_id, status, category) {
+        event_id -> Uuid,
+        status -> Text,
+        category -> Text,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     accreditation_approvals (accreditation_id, organizer_id) {
         accreditation_id -> Uuid,
         organizer_id -> Uuid,
@@ -354,6 +363,7 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accreditation_approvals,
+    accreditation_counts,
     accreditations,
     audit_records,
     badge_presence,

@@ -136,33 +136,33 @@ async fn badge_of(
     event: &Event,
     badge_id: Uuid,
 ) -> ApiResult<Option<(BadgeRow, bool)>> {
-    let row: Option<BadgeRow> = badges::table
-        .inner_join(accreditations::table.inner_join(participants::table))
+    let row: Option<(BadgeRow, Option<Uuid>)> = badges::table
+        .inner_join(
+            accreditations::table
+                .inner_join(participants::table.left_join(participant_photos::table)),
+        )
         .filter(badges::id.eq(badge_id))
         .filter(badges::event_id.eq(event.id))
         .select((
-            badges::id,
-            badges::zones,
-            badges::valid_days,
-            badges::number,
-            accreditations::status,
-            accreditations::category,
-            participants::first_name,
-            participants::last_name,
-            participants::organization,
-            participants::nationality,
-            participants::id,
+            (
+                badges::id,
+                badges::zones,
+                badges::valid_days,
+                badges::number,
+                accreditations::status,
+                accreditations::category,
+                participants::first_name,
+                participants::last_name,
+                participants::organization,
+                participants::nationality,
+                participants::id,
+            ),
+            participant_photos::participant_id.nullable(),
         ))
         .first(conn)
         .await
         .optional()?;
-    let Some(row) = row else { return Ok(None) };
-    let has_photo = diesel::select(diesel::dsl::exists(
-        participant_photos::table.filter(participant_photos::participant_id.eq(row.10)),
-    ))
-    .get_result(conn)
-    .await?;
-    Ok(Some((row, has_photo)))
+    Ok(row.map(|(row, photo)| (row, photo.is_some())))
 }
 
 fn holder(event: &Event, (row, has_photo): &(BadgeRow, bool)) -> Holder {
@@ -334,10 +334,13 @@ pub async fn scan(
     let event = visible_event(&mut conn, &slug, &MaybeUser(Some(agent.user.clone()))).await?;
     let recorded = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            if let Some(earlier) = earlier_scan(conn, scan_id).await? {
-                return earlier.answer_for(&event, &request);
+            // Only a scanner's own id can have been used before (ours are fresh UUIDv7s).
+            if body.scan_id.is_some()
+                && let Some(earlier) = earlier_scan(conn, scan_id).await?
+            {
+                return Ok((earlier.answer_for(&event, &request)?, None));
             }
-            let (badge_id, reason) = match &claims {
+            let (found, reason) = match &claims {
                 None => (None, Some(DenialReason::InvalidSignature)),
                 Some(claims) if claims.evt != event.slug => {
                     (None, Some(DenialReason::UnknownBadge))
@@ -345,9 +348,10 @@ pub async fn scan(
                 Some(claims) => {
                     let found = badge_of(conn, &event, claims.jti).await?;
                     let reason = judge(conn, &event, &found, body.zone, body.direction).await?;
-                    (found.map(|(row, _)| row.0), reason)
+                    (found, reason)
                 }
             };
+            let badge_id = found.as_ref().map(|(row, _)| row.0);
             let verdict = if reason.is_none() {
                 "allowed"
             } else {
@@ -377,28 +381,33 @@ pub async fn scan(
                     detail: "This scan was recorded by a concurrent request.".into(),
                 });
             }
-            Ok((
+            let recorded = (
                 badge_id,
                 verdict.to_owned(),
                 reason.map(|r| r.as_str().to_owned()),
-            ))
+            );
+            Ok((recorded, found.map(|found| holder(&event, &found))))
         })
         .await;
-    let (badge_id, verdict, reason) = match recorded {
+    let ((badge_id, verdict, reason), fresh_holder) = match recorded {
         Err(ApiError::Conflict {
             code: "duplicate_scan",
             ..
-        }) => earlier_scan(&mut conn, scan_id)
-            .await?
-            .ok_or_else(ApiError::not_found)?
-            .answer_for(&event, &request)?,
+        }) => {
+            let earlier = earlier_scan(&mut conn, scan_id)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            (earlier.answer_for(&event, &request)?, None)
+        }
         other => other?,
     };
-    let holder = match badge_id {
-        Some(id) => badge_of(&mut conn, &event, id)
+    // A replay answers with the holder as they are now.
+    let holder = match (fresh_holder, badge_id) {
+        (Some(fresh), _) => Some(fresh),
+        (None, Some(id)) => badge_of(&mut conn, &event, id)
             .await?
             .map(|found| holder(&event, &found)),
-        None => None,
+        (None, None) => None,
     };
     Ok(web::Json(ScanResult {
         scan_id,

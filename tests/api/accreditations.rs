@@ -583,3 +583,82 @@ async fn a_first_approval_does_not_survive_a_request_for_information() {
         .unwrap();
     assert_problem(late, 409, "not_editable").await;
 }
+
+#[tokio::test]
+async fn queue_totals_follow_every_change() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let mut ids = Vec::new();
+    for (n, category) in ["trade_visitor", "media", "trade_visitor", "public_visitor"]
+        .into_iter()
+        .enumerate()
+    {
+        ids.push(
+            visitor(&app, category, &format!("Total{n}"), &format!("C100000{n}"))
+                .await
+                .1,
+        );
+    }
+    // Mixed categories in one bulk, a revocation and a request for information.
+    app.post_as(
+        &format!("{EVENT}/accreditations/decisions"),
+        &organizer.access_token,
+        &json!({"ids": [ids[2], ids[1], ids[0]], "decision": "approve"}),
+    )
+    .await;
+    app.post_as(
+        &format!("{EVENT}/accreditations/{}/revoke", ids[0]),
+        &organizer.access_token,
+        &json!({"reason": "Lost"}),
+    )
+    .await;
+    let page = |query: &'static str| {
+        let app = &app;
+        let token = organizer.access_token.clone();
+        async move {
+            app.get_as(&format!("{EVENT}/accreditations{query}"), &token)
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    for (query, expected) in [
+        ("", 4),
+        ("?status=approved", 2),
+        ("?status=revoked", 1),
+        ("?status=pending", 1),
+        ("?category=trade_visitor", 2),
+        ("?status=approved&category=public_visitor", 1),
+        ("?status=pending&category=media", 1),
+        ("?q=total1", 1),
+    ] {
+        let answer = page(query).await;
+        assert_eq!(answer["total"], expected, "{query}");
+        assert_eq!(
+            answer["items"].as_array().unwrap().len(),
+            expected,
+            "{query}"
+        );
+    }
+    // The counters the totals come from agree with a real count.
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let drift: i64 = diesel::sql_query(
+        "SELECT count(*) AS drift FROM accreditation_counts c FULL JOIN \
+           (SELECT event_id, status, category, count(*) AS n FROM accreditations GROUP BY 1, 2, 3) a \
+           USING (event_id, status, category) WHERE coalesce(c.n, 0) <> coalesce(a.n, 0)",
+    )
+    .get_result::<Drift>(&mut app.conn().await)
+    .await
+    .unwrap()
+    .drift;
+    assert_eq!(drift, 0);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Drift {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    drift: i64,
+}
