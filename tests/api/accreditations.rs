@@ -643,7 +643,6 @@ async fn queue_totals_follow_every_change() {
         );
     }
     // The counters the totals come from agree with a real count.
-    use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     let drift: i64 = diesel::sql_query(
         "SELECT count(*) AS drift FROM accreditation_counts c FULL JOIN \
