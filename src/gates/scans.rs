@@ -7,7 +7,7 @@
 use actix_web::{post, web};
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -17,9 +17,7 @@ use crate::accreditations::badges::{BadgeClaims, Zone};
 use crate::accreditations::{AccreditationStatus, Category};
 use crate::app::AppState;
 use crate::auth::extract::{GateAgent, MaybeUser, Require};
-use crate::db::schema::{
-    accreditations, badge_presence, badges, participant_photos, participants, scans,
-};
+use crate::db::schema::{accreditations, badges, participant_photos, participants, scans};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::Event;
 use crate::events::routes::visible_event;
@@ -181,60 +179,121 @@ fn holder(event: &Event, (row, has_photo): &(BadgeRow, bool)) -> Holder {
     }
 }
 
-/// The verdict for a badge whose signature is valid, updating presence on entries and exits.
-async fn judge(
-    conn: &mut AsyncPgConnection,
+/// The verdict for a badge whose signature is valid, as far as it can be told without presence:
+/// `Err` is a denial, `Ok` a badge that may pass here today if it is not inside already.
+fn judge(
     event: &Event,
     found: &Option<(BadgeRow, bool)>,
     zone: Zone,
-    direction: Direction,
-) -> ApiResult<Option<DenialReason>> {
+) -> Result<Uuid, DenialReason> {
     let Some((row, _)) = found else {
-        return Ok(Some(DenialReason::UnknownBadge));
+        return Err(DenialReason::UnknownBadge);
     };
     match AccreditationStatus::from_db(&row.4) {
         AccreditationStatus::Approved => {}
-        AccreditationStatus::Revoked => return Ok(Some(DenialReason::Revoked)),
-        _ => return Ok(Some(DenialReason::UnknownBadge)),
+        AccreditationStatus::Revoked => return Err(DenialReason::Revoked),
+        _ => return Err(DenialReason::UnknownBadge),
     }
     // Africa/Bamako is UTC all year: the UTC date is the local one.
     let today = Utc::now().date_naive();
     if !row.2.contains(&today) {
-        return Ok(Some(DenialReason::NotValidToday));
+        return Err(DenialReason::NotValidToday);
     }
     if !row.1.iter().any(|z| z == zone.as_str()) {
-        return Ok(Some(DenialReason::ZoneNotAllowed));
+        return Err(DenialReason::ZoneNotAllowed);
     }
     if !event.zone_open_on(zone, today) {
-        return Ok(Some(DenialReason::NotValidToday));
+        return Err(DenialReason::NotValidToday);
     }
-    // One atomic statement per scan: an entry only takes effect when the badge is not inside
-    // the zone already, so two gates scanning the same badge at once cannot both let it in.
-    let upsert = diesel::insert_into(badge_presence::table)
+    Ok(row.0)
+}
+
+/// A scan as it is recorded.
+struct NewScan<'a> {
+    id: Uuid,
+    event_id: Uuid,
+    agent_id: Uuid,
+    gate: &'a str,
+    zone: Zone,
+    direction: Direction,
+    qr_digest: &'a [u8],
+}
+
+#[derive(QueryableByName)]
+struct Written {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    verdict: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    reason: Option<String>,
+}
+
+/// Records a denial decided without presence; `None` when the scan id was taken meanwhile.
+async fn record_denial(
+    conn: &mut AsyncPgConnection,
+    new_scan: &NewScan<'_>,
+    badge_id: Option<Uuid>,
+    reason: DenialReason,
+) -> ApiResult<Option<(String, Option<String>)>> {
+    Ok(diesel::insert_into(scans::table)
         .values((
-            badge_presence::badge_id.eq(row.0),
-            badge_presence::zone.eq(zone.as_str()),
-            badge_presence::inside.eq(direction == Direction::In),
+            scans::id.eq(new_scan.id),
+            scans::event_id.eq(new_scan.event_id),
+            scans::badge_id.eq(badge_id),
+            scans::agent_id.eq(new_scan.agent_id),
+            scans::gate.eq(new_scan.gate),
+            scans::zone.eq(new_scan.zone.as_str()),
+            scans::direction.eq(new_scan.direction.as_str()),
+            scans::verdict.eq("denied"),
+            scans::reason.eq(reason.as_str()),
+            scans::qr_digest.eq(new_scan.qr_digest),
         ))
-        .on_conflict((badge_presence::badge_id, badge_presence::zone))
-        .do_update()
-        .set((
-            badge_presence::inside.eq(direction == Direction::In),
-            badge_presence::updated_at.eq(Utc::now()),
-        ));
-    let changed = match direction {
-        Direction::In => {
-            // `ON CONFLICT … DO UPDATE … WHERE`: spelled out, as `QueryDsl::filter` also applies.
-            diesel::query_dsl::methods::FilterDsl::filter(upsert, badge_presence::inside.eq(false))
-                .execute(conn)
-                .await?
-        }
-        Direction::Out => upsert.execute(conn).await?,
-    };
-    if changed == 0 {
-        return Ok(Some(DenialReason::AlreadyInside));
-    }
-    Ok(None)
+        .on_conflict(scans::id)
+        .do_nothing()
+        .returning((scans::verdict, scans::reason))
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+/// Moves the badge in or out of the zone and records the scan, in one statement: an entry only
+/// takes effect when the badge is not inside the zone already, so two gates scanning the same
+/// badge at once cannot both let it in (anti-passback); an exit always does. `None` when the
+/// scan id was taken meanwhile.
+async fn record_passage(
+    conn: &mut AsyncPgConnection,
+    new_scan: &NewScan<'_>,
+    badge_id: Uuid,
+) -> ApiResult<Option<(String, Option<String>)>> {
+    use diesel::sql_types::{Bool, Bytea, Text, Uuid as SqlUuid};
+    let written: Vec<Written> = diesel::sql_query(
+        "WITH presence AS ( \
+             INSERT INTO badge_presence (badge_id, zone, inside) VALUES ($1, $2, $3) \
+             ON CONFLICT (badge_id, zone) DO UPDATE \
+                 SET inside = EXCLUDED.inside, updated_at = now() \
+                 WHERE NOT badge_presence.inside OR NOT EXCLUDED.inside \
+             RETURNING 1), \
+         passed AS (SELECT EXISTS (SELECT 1 FROM presence) AS allowed) \
+         INSERT INTO scans (id, event_id, badge_id, agent_id, gate, zone, direction, \
+                            verdict, reason, qr_digest) \
+         SELECT $4, $5, $1, $6, $7, $2, $8, \
+                CASE WHEN allowed THEN 'allowed' ELSE 'denied' END, \
+                CASE WHEN allowed THEN NULL ELSE 'already_inside' END, $9 \
+         FROM passed \
+         ON CONFLICT (id) DO NOTHING \
+         RETURNING verdict, reason",
+    )
+    .bind::<SqlUuid, _>(badge_id)
+    .bind::<Text, _>(new_scan.zone.as_str())
+    .bind::<Bool, _>(new_scan.direction == Direction::In)
+    .bind::<SqlUuid, _>(new_scan.id)
+    .bind::<SqlUuid, _>(new_scan.event_id)
+    .bind::<SqlUuid, _>(new_scan.agent_id)
+    .bind::<Text, _>(new_scan.gate)
+    .bind::<Text, _>(new_scan.direction.as_str())
+    .bind::<Bytea, _>(new_scan.qr_digest)
+    .load(conn)
+    .await?;
+    Ok(written.into_iter().next().map(|w| (w.verdict, w.reason)))
 }
 
 /// What a retry must repeat to be answered from the scan it repeats.
@@ -332,81 +391,64 @@ pub async fn scan(
     };
     let mut conn = state.pool.get().await?;
     let event = visible_event(&mut conn, &slug, &MaybeUser(Some(agent.user.clone()))).await?;
-    let recorded = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            // Only a scanner's own id can have been used before (ours are fresh UUIDv7s).
-            if body.scan_id.is_some()
-                && let Some(earlier) = earlier_scan(conn, scan_id).await?
-            {
-                return Ok((earlier.answer_for(&event, &request)?, None));
-            }
-            let (found, reason) = match &claims {
-                None => (None, Some(DenialReason::InvalidSignature)),
-                Some(claims) if claims.evt != event.slug => {
-                    (None, Some(DenialReason::UnknownBadge))
-                }
-                Some(claims) => {
-                    let found = badge_of(conn, &event, claims.jti).await?;
-                    let reason = judge(conn, &event, &found, body.zone, body.direction).await?;
-                    (found, reason)
-                }
-            };
-            let badge_id = found.as_ref().map(|(row, _)| row.0);
-            let verdict = if reason.is_none() {
-                "allowed"
-            } else {
-                "denied"
-            };
-            let inserted = diesel::insert_into(scans::table)
-                .values((
-                    scans::id.eq(scan_id),
-                    scans::event_id.eq(event.id),
-                    scans::badge_id.eq(badge_id),
-                    scans::agent_id.eq(agent.id),
-                    scans::gate.eq(&gate),
-                    scans::zone.eq(body.zone.as_str()),
-                    scans::direction.eq(body.direction.as_str()),
-                    scans::verdict.eq(verdict),
-                    scans::reason.eq(reason.map(DenialReason::as_str)),
-                    scans::qr_digest.eq(&request.qr_digest),
-                ))
-                .on_conflict(scans::id)
-                .do_nothing()
-                .execute(conn)
-                .await?;
-            if inserted == 0 {
-                // The same scan_id arrived twice at once: undo this one, answer from the other.
-                return Err(ApiError::Conflict {
-                    code: "duplicate_scan",
-                    detail: "This scan was recorded by a concurrent request.".into(),
-                });
-            }
-            let recorded = (
-                badge_id,
-                verdict.to_owned(),
-                reason.map(|r| r.as_str().to_owned()),
-            );
-            Ok((recorded, found.map(|found| holder(&event, &found))))
-        })
-        .await;
-    let ((badge_id, verdict, reason), fresh_holder) = match recorded {
-        Err(ApiError::Conflict {
-            code: "duplicate_scan",
-            ..
-        }) => {
-            let earlier = earlier_scan(&mut conn, scan_id)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
-            (earlier.answer_for(&event, &request)?, None)
-        }
-        other => other?,
+    // Only a scanner's own id can have been used before (ours are fresh UUIDv7s).
+    if body.scan_id.is_some()
+        && let Some(earlier) = earlier_scan(&mut conn, scan_id).await?
+    {
+        let (badge_id, verdict, reason) = earlier.answer_for(&event, &request)?;
+        return answer(&mut conn, &event, scan_id, badge_id, &verdict, reason, None).await;
+    }
+    let found = match &claims {
+        Some(claims) if claims.evt == event.slug => badge_of(&mut conn, &event, claims.jti).await?,
+        _ => None,
     };
-    // A replay answers with the holder as they are now.
-    let holder = match (fresh_holder, badge_id) {
-        (Some(fresh), _) => Some(fresh),
-        (None, Some(id)) => badge_of(&mut conn, &event, id)
+    let badge_id = found.as_ref().map(|(row, _)| row.0);
+    let new_scan = NewScan {
+        id: scan_id,
+        event_id: event.id,
+        agent_id: agent.id,
+        gate: &gate,
+        zone: body.zone,
+        direction: body.direction,
+        qr_digest: &request.qr_digest,
+    };
+    let written = match claims {
+        None => record_denial(&mut conn, &new_scan, None, DenialReason::InvalidSignature).await?,
+        Some(_) => match judge(&event, &found, body.zone) {
+            Err(reason) => record_denial(&mut conn, &new_scan, badge_id, reason).await?,
+            Ok(badge) => record_passage(&mut conn, &new_scan, badge).await?,
+        },
+    };
+    let Some((verdict, reason)) = written else {
+        // The same scan_id arrived twice at once: answer from the one that was recorded.
+        let earlier = earlier_scan(&mut conn, scan_id)
             .await?
-            .map(|found| holder(&event, &found)),
+            .ok_or_else(ApiError::not_found)?;
+        let (badge_id, verdict, reason) = earlier.answer_for(&event, &request)?;
+        return answer(&mut conn, &event, scan_id, badge_id, &verdict, reason, None).await;
+    };
+    let holder = found.map(|found| holder(&event, &found));
+    answer(
+        &mut conn, &event, scan_id, badge_id, &verdict, reason, holder,
+    )
+    .await
+}
+
+/// The answer to a scan; a replay's holder is read as they are now.
+async fn answer(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    scan_id: Uuid,
+    badge_id: Option<Uuid>,
+    verdict: &str,
+    reason: Option<String>,
+    holder: Option<Holder>,
+) -> ApiResult<web::Json<ScanResult>> {
+    let holder = match (holder, badge_id) {
+        (Some(holder), _) => Some(holder),
+        (None, Some(id)) => badge_of(conn, event, id)
+            .await?
+            .map(|found| self::holder(event, &found)),
         (None, None) => None,
     };
     Ok(web::Json(ScanResult {
