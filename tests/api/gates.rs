@@ -97,6 +97,57 @@ async fn a_badge_qr_verifies_offline_with_the_published_keys() {
     assert!(claims["exp"].as_i64().unwrap() > chrono::Utc::now().timestamp());
 }
 
+/// README's offline check, run as written there with PyJWT, on the JWKS the server publishes.
+const OFFLINE_CHECK: &str = r#"
+import json, sys
+import jwt
+jwks = json.loads(sys.argv[1])
+keys = {k["kid"]: jwt.PyJWK(k) for k in jwks["keys"]}
+qr = sys.argv[2]
+kid = jwt.get_unverified_header(qr)["kid"]
+claims = jwt.decode(qr, keys[kid], algorithms=["EdDSA"], issuer="bamex-badges")
+print(json.dumps(claims))
+"#;
+
+#[tokio::test]
+async fn a_gate_offline_verifies_badges_with_pyjwt_as_the_readme_shows() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let (_, id) = visitor(&app, "trade_visitor", "Ouattara", "G7000001").await;
+    let badge = approve(&app, &organizer, &id).await["badge"].clone();
+    let jwks = app
+        .get("/.well-known/jwks.json")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let check = |qr: String| {
+        std::process::Command::new("python3")
+            .args(["-c", OFFLINE_CHECK, &jwks, &qr])
+            .output()
+            .expect("python3 runs (scripts/ensure-test-tools installs PyJWT)")
+    };
+    let verified = check(badge["qr"].as_str().unwrap().to_owned());
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let claims: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(claims["num"], badge["number"]);
+    assert_eq!(claims["evt"], "bamex-2026");
+
+    let qr = badge["qr"].as_str().unwrap();
+    let mut parts: Vec<String> = qr.split('.').map(str::to_owned).collect();
+    let mut forged: Value = serde_json::from_slice(&B64.decode(&parts[1]).unwrap()).unwrap();
+    forged["zones"] = json!(["vip_lounge"]);
+    parts[1] = B64.encode(forged.to_string());
+    let refused = check(parts.join("."));
+    assert!(!refused.status.success(), "a forged badge fails the check");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("InvalidSignatureError"));
+}
+
 #[tokio::test]
 async fn gates_allow_deny_and_remember_who_is_inside() {
     let app = spawn_app().await;
