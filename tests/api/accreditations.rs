@@ -495,6 +495,19 @@ async fn the_queue_filters_sorts_pages_and_exports_csv() {
     assert_eq!(&rows[2][3], "Ékué");
 }
 
+/// `PUT …/visitors/me`: a visitor corrects their own registration.
+async fn correct_my_registration(app: &TestApp, me: &TestUser, body: &Value) -> reqwest::Response {
+    app.request_as(
+        reqwest::Method::PUT,
+        &format!("{EVENT}/visitors/me"),
+        &me.access_token,
+    )
+    .json(body)
+    .send()
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn a_first_approval_does_not_survive_a_request_for_information() {
     let app = spawn_app().await;
@@ -530,27 +543,9 @@ async fn a_first_approval_does_not_survive_a_request_for_information() {
     corrected["press_card_number"] = json!("ML-0002");
     let mut other_category = corrected.clone();
     other_category["category"] = json!("trade_visitor");
-    let refused = app
-        .request_as(
-            reqwest::Method::PUT,
-            &format!("{EVENT}/visitors/me"),
-            &journalist.access_token,
-        )
-        .json(&other_category)
-        .send()
-        .await
-        .unwrap();
+    let refused = correct_my_registration(&app, &journalist, &other_category).await;
     assert_problem(refused, 422, "validation_failed").await;
-    let answered = app
-        .request_as(
-            reqwest::Method::PUT,
-            &format!("{EVENT}/visitors/me"),
-            &journalist.access_token,
-        )
-        .json(&corrected)
-        .send()
-        .await
-        .unwrap();
+    let answered = correct_my_registration(&app, &journalist, &corrected).await;
     assert_eq!(answered.status(), 200);
     assert_eq!(get(&app, &second, &id).await["status"], "pending");
 
@@ -571,16 +566,7 @@ async fn a_first_approval_does_not_survive_a_request_for_information() {
         "not_found",
     )
     .await;
-    let late = app
-        .request_as(
-            reqwest::Method::PUT,
-            &format!("{EVENT}/visitors/me"),
-            &journalist.access_token,
-        )
-        .json(&corrected)
-        .send()
-        .await
-        .unwrap();
+    let late = correct_my_registration(&app, &journalist, &corrected).await;
     assert_problem(late, 409, "not_editable").await;
 }
 

@@ -34,6 +34,14 @@ async fn trade_visitor_qr(
         .to_owned()
 }
 
+async fn stats(app: &TestApp, organizer: &TestUser) -> Value {
+    app.get_as(&format!("{EVENT}/stats"), &organizer.access_token)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 fn reason(result: &Value) -> &str {
     result["reason"].as_str().unwrap_or("allowed")
 }
@@ -225,12 +233,7 @@ async fn gates_allow_deny_and_remember_who_is_inside() {
         "revoked"
     );
 
-    let stats: Value = app
-        .get_as(&format!("{EVENT}/stats"), &organizer.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stats = stats(&app, &organizer).await;
     assert_eq!(
         stats["entries_per_gate"],
         json!([{"key": "north-1", "count": 2}])
@@ -266,12 +269,7 @@ async fn a_retried_scan_counts_once_and_only_gate_agents_scan() {
         "the retry is not an `already_inside`"
     );
     assert_eq!(again["scan_id"], scan_id.to_string());
-    let stats: Value = app
-        .get_as(&format!("{EVENT}/stats"), &organizer.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stats = stats(&app, &organizer).await;
     assert_eq!(stats["entries_per_gate"][0]["count"], 1);
 
     let forbidden = app
@@ -303,12 +301,7 @@ async fn gates_racing_on_one_badge_let_it_in_once_per_zone() {
         reason(&scan(&app, &agent, &qr, "conference_rooms", "in").await),
         "allowed"
     );
-    let stats: Value = app
-        .get_as(&format!("{EVENT}/stats"), &organizer.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stats = stats(&app, &organizer).await;
     assert_eq!(stats["inside_now"], 1, "one person, in two zones");
 }
 
