@@ -199,10 +199,28 @@ fn parse_key(req: &ServiceRequest) -> Result<String, ApiError> {
         (1..=255).contains(&key.len()) && key.bytes().all(|b| (b' '..=b'~').contains(&b))
     })
     .map(str::to_owned)
-    .ok_or_else(|| ApiError::BadRequest {
+    .ok_or_else(invalid_key)
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::BadRequest {
         code: "invalid_idempotency_key",
         detail: "Idempotency-Key must be one header of 1 to 255 printable ASCII characters.".into(),
-    })
+    }
+}
+
+fn reused() -> ApiError {
+    ApiError::Unprocessable {
+        code: "idempotency_key_reused",
+        detail: "This Idempotency-Key was used for another request (other route, path or body); \
+                 use a new key for a new request."
+            .into(),
+    }
+}
+
+/// The problems the middleware answers itself, for the OpenAPI document.
+pub fn problems() -> [ApiError; 3] {
+    [invalid_key(), in_progress(), reused()]
 }
 
 /// Reads the body to fingerprint it, then puts it back for the handler.
@@ -283,13 +301,7 @@ fn answer_again(attempt: &Attempt, earlier: Earlier) -> Result<HttpResponse, Api
     if (&earlier.method, &earlier.path, &earlier.fingerprint)
         != (&attempt.method, &attempt.path, &attempt.fingerprint)
     {
-        return Err(ApiError::Unprocessable {
-            code: "idempotency_key_reused",
-            detail:
-                "This Idempotency-Key was used for another request (other route, path or body); \
-                use a new key for a new request."
-                    .into(),
-        });
+        return Err(reused());
     }
     let (COMPLETED, Some(status), Some(body)) =
         (earlier.state.as_str(), earlier.status, earlier.body)

@@ -159,31 +159,32 @@ impl Modify for CommonErrors {
 /// [`idempotency::covers`]), the answers it can give, and the header that marks a replay.
 struct IdempotencyKeyHeader;
 
-const IDEMPOTENCY_ERRORS: &[(&str, &str, &str)] = &[
-    (
-        "400",
-        "InvalidIdempotencyKey",
-        "The Idempotency-Key header is not 1 to 255 printable ASCII characters (`invalid_idempotency_key`).",
-    ),
-    (
-        "409",
-        "IdempotencyInProgress",
-        "A request with this Idempotency-Key is still running; retry in a moment (`idempotency_in_progress`).",
-    ),
-    (
-        "422",
-        "IdempotencyKeyReused",
-        "This Idempotency-Key was used for another request (other route, path or body) (`idempotency_key_reused`).",
-    ),
-];
+/// Each problem the middleware answers: its status, a component name made of its code
+/// (`idempotency_key_reused` → `IdempotencyKeyReused`) and its description.
+fn idempotency_errors() -> Vec<(String, String, String)> {
+    idempotency::problems()
+        .iter()
+        .map(|problem| {
+            let name = problem
+                .code()
+                .split('_')
+                .map(|word| word[..1].to_uppercase() + &word[1..])
+                .collect();
+            let description = format!("{} (`{}`)", problem, problem.code());
+            let status = actix_web::ResponseError::status_code(problem);
+            (status.as_str().to_owned(), name, description)
+        })
+        .collect()
+}
 
 impl Modify for IdempotencyKeyHeader {
     fn modify(&self, doc: &mut OpenApiDoc) {
         let components = doc.components.get_or_insert_with(Default::default);
-        for (_, name, description) in IDEMPOTENCY_ERRORS {
+        let errors = idempotency_errors();
+        for (_, name, description) in &errors {
             components
                 .responses
-                .insert((*name).to_owned(), RefOr::T(problem_response(description)));
+                .insert(name.clone(), RefOr::T(problem_response(description)));
         }
         let shared = components.responses.clone();
         let covered = doc
@@ -197,12 +198,12 @@ impl Modify for IdempotencyKeyHeader {
                 .parameters
                 .get_or_insert_with(Vec::new)
                 .push(RefOr::T(key_parameter()));
-            for (status, name, description) in IDEMPOTENCY_ERRORS {
+            for (status, name, description) in &errors {
                 let responses = &mut operation.responses.responses;
-                let Some(existing) = responses.get_mut(*status) else {
+                let Some(existing) = responses.get_mut(status.as_str()) else {
                     responses.insert(
-                        (*status).to_owned(),
-                        RefOr::Ref(Ref::from_response_name(*name)),
+                        status.clone(),
+                        RefOr::Ref(Ref::from_response_name(name.as_str())),
                     );
                     continue;
                 };
