@@ -154,6 +154,10 @@ impl Application {
             settings: Arc::new(settings),
         });
         tokio::spawn(forget_idle_limits(state.clone(), shutdown.clone()));
+        tokio::spawn(accreditations::routes::run_count_folding(
+            pool.clone(),
+            shutdown.clone(),
+        ));
         tokio::spawn(idempotency::run_sweeper(
             pool.clone(),
             state.settings.idempotency.ttl(),

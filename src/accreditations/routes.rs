@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -18,6 +19,7 @@ use super::{Accreditation, AccreditationStatus, Category};
 use crate::app::AppState;
 use crate::auth::extract::{ClientIp, MaybeUser, Organizer, Require};
 use crate::country::CountryCode;
+use crate::db::DbPool;
 use crate::db::schema::{
     accreditation_approvals, accreditation_counts, accreditations, badges, participants,
 };
@@ -259,7 +261,7 @@ fn sort_key() -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
 }
 
 /// How many accreditations of the event have `status` and `category` (either may be any), from
-/// the counters the database keeps (`accreditation_counts`).
+/// the counts a trigger keeps (`accreditation_counts`, folded by [`run_count_folding`]).
 async fn counted(
     conn: &mut AsyncPgConnection,
     event: &Event,
@@ -281,6 +283,32 @@ async fn counted(
         ))
         .first(conn)
         .await?)
+}
+
+const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The service's loop that folds the count rows the trigger appends, so that a total sums a few
+/// rows. Errors are logged and the loop goes on.
+pub async fn run_count_folding(pool: DbPool, shutdown: CancellationToken) {
+    loop {
+        let folded = async {
+            let mut conn = pool.get().await?;
+            diesel::sql_query("SELECT fold_accreditation_counts()")
+                .execute(&mut conn)
+                .await?;
+            Ok::<_, ApiError>(())
+        };
+        if let Err(e) = folded.await {
+            tracing::error!(
+                error = e.log_message(),
+                "could not fold the accreditation counts"
+            );
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(FOLD_EVERY) => {}
+        }
+    }
 }
 
 /// The accreditations of an event matching `query`, as rows, with the total.
@@ -633,19 +661,8 @@ async fn decide_many(
     };
     let results = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            // Decided category by category: the status counters are then locked in the same
-            // order by every bulk decision, which therefore cannot deadlock with another.
-            let categories: HashMap<Uuid, String> = accreditations::table
-                .filter(accreditations::id.eq_any(&body.ids))
-                .select((accreditations::id, accreditations::category))
-                .load::<(Uuid, String)>(conn)
-                .await?
-                .into_iter()
-                .collect();
-            let mut order: Vec<usize> = (0..body.ids.len()).collect();
-            order.sort_by_key(|&i| (categories.get(&body.ids[i]), body.ids[i]));
             let mut results = Vec::with_capacity(body.ids.len());
-            for id in order.into_iter().map(|i| &body.ids[i]) {
+            for id in &body.ids {
                 // A savepoint per id: a refused one rolls back alone.
                 let outcome = conn
                     .transaction::<_, ApiError, _>(async |conn| {
@@ -671,8 +688,6 @@ async fn decide_many(
                     },
                 });
             }
-            // One result per id, in the order they were sent.
-            results.sort_by_key(|r| body.ids.iter().position(|id| *id == r.id));
             Ok(results)
         })
         .await?;

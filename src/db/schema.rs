@@ -24,7 +24,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    accreditation_counts (event_id, status, category) {
+    accreditation_counts (id) {
+        id -> Int8,
         event_id -> Uuid,
         status -> Text,
         category -> Text,

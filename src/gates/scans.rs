@@ -7,7 +7,7 @@
 use actix_web::{post, web};
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -296,6 +296,35 @@ async fn record_passage(
     Ok(written.into_iter().next().map(|w| (w.verdict, w.reason)))
 }
 
+/// [`record_passage`] for a scanner's own `scan_id`, which may arrive twice at once (or be
+/// reused for another scan): the request whose scan record loses also has its presence change
+/// undone, in one transaction.
+async fn record_passage_once(
+    conn: &mut AsyncPgConnection,
+    new_scan: &NewScan<'_>,
+    badge_id: Uuid,
+) -> ApiResult<Option<(String, Option<String>)>> {
+    let lost = || ApiError::Conflict {
+        code: "duplicate_scan",
+        detail: "This scan was recorded by a concurrent request.".into(),
+    };
+    let written = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            record_passage(conn, new_scan, badge_id)
+                .await?
+                .ok_or_else(lost)
+        })
+        .await;
+    match written {
+        Ok(written) => Ok(Some(written)),
+        Err(ApiError::Conflict {
+            code: "duplicate_scan",
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// What a retry must repeat to be answered from the scan it repeats.
 struct ScanKey<'a> {
     qr_digest: Vec<u8>,
@@ -416,7 +445,10 @@ pub async fn scan(
         None => record_denial(&mut conn, &new_scan, None, DenialReason::InvalidSignature).await?,
         Some(_) => match judge(&event, &found, body.zone) {
             Err(reason) => record_denial(&mut conn, &new_scan, badge_id, reason).await?,
-            Ok(badge) => record_passage(&mut conn, &new_scan, badge).await?,
+            Ok(badge) if body.scan_id.is_none() => {
+                record_passage(&mut conn, &new_scan, badge).await?
+            }
+            Ok(badge) => record_passage_once(&mut conn, &new_scan, badge).await?,
         },
     };
     let Some((verdict, reason)) = written else {

@@ -235,8 +235,9 @@ impl Roster {
             if !editable(accreditation.status()) {
                 return Err(not_editable());
             }
-            store::delete(conn, id).await?;
+            // The list's row first, as a registration takes it: one lock order for both.
             free_place(conn, self.group).await?;
+            store::delete(conn, id).await?;
             AuditEntry::new("participant.withdrawn", "participant", Some(id))
                 .by(actor.id, ip.as_string().as_deref())
                 .record(conn)
