@@ -27,6 +27,7 @@ use crate::db::{self, DbPool};
 use crate::email::OutboxWorker;
 use crate::error::{self, ApiError};
 use crate::exhibitors::directory::{self, DirectoryCache};
+use crate::gates::recorder::ScanRecorder;
 use crate::idempotency::{self, Idempotency};
 use crate::openapi::{self, RouteTable};
 use crate::participants::documents::DocumentVault;
@@ -47,6 +48,7 @@ pub struct AppState {
     pub badge_keys: BadgeKeys,
     pub directory_cache: DirectoryCache,
     pub idempotency: Idempotency,
+    pub scan_recorder: ScanRecorder,
 }
 
 /// Every route of the service. Handlers are registered with `.service()` so that their
@@ -151,6 +153,7 @@ impl Application {
             badge_keys: BadgeKeys::new(&settings.badges)?,
             directory_cache: directory::new_cache(),
             idempotency: Idempotency::new(&settings),
+            scan_recorder: ScanRecorder::start(pool.clone(), settings.gates.recorder_lanes),
             settings: Arc::new(settings),
         });
         tokio::spawn(forget_idle_limits(state.clone(), shutdown.clone()));

@@ -68,6 +68,7 @@ pub struct Settings {
     pub badges: BadgeSettings,
     pub idempotency: IdempotencySettings,
     pub retention: RetentionSettings,
+    pub gates: GateSettings,
     pub log: LogSettings,
 }
 
@@ -177,6 +178,14 @@ pub struct BadgeSettings {
 pub struct RetentionSettings {
     /// Days after an event's last day (`ends_on`) after which its personal data is purged.
     pub purge_after_days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSettings {
+    /// Scans are recorded in batches by this many lanes at once (a badge always in the same
+    /// lane); see `gates/recorder.rs`.
+    pub recorder_lanes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -376,6 +385,13 @@ impl Settings {
                     "names `{}`, which is not in badges.keys",
                     self.badges.active_key
                 ),
+            ));
+        }
+        // Each lane holds a database connection while it records a batch.
+        if !(1..=self.database.max_connections / 2).contains(&self.gates.recorder_lanes) {
+            return Err(invalid(
+                "gates.recorder_lanes",
+                "must be 1 to half of database.max_connections",
             ));
         }
         let retention_days = self.retention.purge_after_days;

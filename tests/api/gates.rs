@@ -306,6 +306,112 @@ async fn gates_racing_on_one_badge_let_it_in_once_per_zone() {
 }
 
 #[tokio::test]
+async fn scans_arriving_together_are_each_judged_on_their_own() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let agent = app.user_with_roles(&[Role::GateAgent]).await;
+    let mut qrs = Vec::new();
+    for (i, name) in ["Coulibaly", "Diarra", "Traoré", "Konaté", "Sangaré"]
+        .into_iter()
+        .enumerate()
+    {
+        qrs.push(trade_visitor_qr(&app, &organizer, name, &format!("G60000{i:02}")).await);
+    }
+    let (_, revoked) = visitor(&app, "trade_visitor", "Maïga", "G6000099").await;
+    let revoked_qr = approve(&app, &organizer, &revoked).await["badge"]["qr"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_as(
+        &format!("{EVENT}/accreditations/{revoked}/revoke"),
+        &organizer.access_token,
+        &json!({"reason": "stolen"}),
+    )
+    .await;
+
+    // Five entries, each twice, a revoked badge, a forgery and a wrong zone, all at once: the
+    // recorder takes them in batches, and each gets the answer it would get alone.
+    let burst = |direction: &'static str| {
+        let mut scans: Vec<(String, &str)> = qrs
+            .iter()
+            .flat_map(|qr| {
+                [
+                    (qr.clone(), "exhibition_halls"),
+                    (qr.clone(), "exhibition_halls"),
+                ]
+            })
+            .collect();
+        scans.push((revoked_qr.clone(), "exhibition_halls"));
+        scans.push(("forged.qr.code".to_owned(), "exhibition_halls"));
+        scans.push((qrs[0].clone(), "vip_lounge"));
+        let app = &app;
+        let agent = &agent;
+        futures_util::future::join_all(scans.into_iter().map(move |(qr, zone)| async move {
+            (qr.clone(), scan(app, agent, &qr, zone, direction).await)
+        }))
+    };
+    let entries = burst("in").await;
+    for qr in &qrs {
+        let mut verdicts: Vec<&str> = entries
+            .iter()
+            .filter(|(scanned, result)| scanned == qr && result["reason"] != "zone_not_allowed")
+            .map(|(_, result)| reason(result))
+            .collect();
+        verdicts.sort();
+        assert_eq!(
+            verdicts,
+            ["allowed", "already_inside"],
+            "one entry per badge"
+        );
+    }
+    let mut others: Vec<&str> = entries[10..].iter().map(|(_, r)| reason(r)).collect();
+    others.sort();
+    assert_eq!(others, ["invalid_signature", "revoked", "zone_not_allowed"]);
+    let holders: Vec<&str> = entries[..10]
+        .iter()
+        .map(|(_, r)| r["holder"]["name"].as_str().unwrap())
+        .collect();
+    assert!(holders.contains(&"Ayşe Sangaré"), "{holders:?}");
+    assert_eq!(stats(&app, &organizer).await["inside_now"], 5);
+
+    // Exits always pass, and reset presence.
+    let exits = burst("out").await;
+    assert!(exits[..10].iter().all(|(_, r)| r["verdict"] == "allowed"));
+    assert_eq!(stats(&app, &organizer).await["inside_now"], 0);
+}
+
+#[tokio::test]
+async fn retries_racing_their_first_scan_count_once() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let agent = app.user_with_roles(&[Role::GateAgent]).await;
+    let qr = trade_visitor_qr(&app, &organizer, "Cissé", "G7000001").await;
+    let scan_id = uuid::Uuid::new_v4();
+    let body = json!({"qr": qr, "gate": "east", "zone": "exhibition_halls", "direction": "in", "scan_id": scan_id});
+    let answers = futures_util::future::join_all((0..6).map(|_| async {
+        let response = app
+            .post_as(&format!("{EVENT}/scans"), &agent.access_token, &body)
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()
+    }))
+    .await;
+    for answer in &answers {
+        assert_eq!(answer["scan_id"], scan_id.to_string());
+        assert_eq!(reason(answer), "allowed", "a retry is not `already_inside`");
+        assert_eq!(answer["holder"]["name"], "Ayşe Cissé");
+    }
+    let stats = stats(&app, &organizer).await;
+    assert_eq!(
+        stats["entries_per_gate"],
+        json!([{"key": "east", "count": 1}])
+    );
+    assert_eq!(stats["inside_now"], 1);
+}
+
+#[tokio::test]
 async fn a_scan_id_answers_only_for_the_scan_it_named() {
     let app = spawn_app().await;
     event_from_today(&app).await;

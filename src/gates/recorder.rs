@@ -1,0 +1,567 @@
+//! Scans are decided and recorded in batches. At the gates' busiest minutes hundreds of scans a
+//! second arrive; one durable write per scan would make the database, not the gates, set the
+//! pace (see BENCHMARKS.md). So each request hands its scan to a lane, and the lane takes every
+//! scan waiting when it is free: one query reads their events, one their badges, one statement
+//! moves all their badges in or out and records them all, one commit makes them durable.
+//!
+//! Each batch holds at most one scan per badge and zone (and per `scan_id`): later ones wait
+//! for the next batch, so scans of one badge are still judged one after the other, in order of
+//! arrival. A badge's scans always go to the same lane. Presence stays atomic in the database
+//! (the same conditional upsert as before), so several instances of the service can share it.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::scans::{DenialReason, Direction, Holder, ScanResult, Verdict};
+use crate::accreditations::badges::{BadgeClaims, Zone};
+use crate::accreditations::{AccreditationStatus, Category};
+use crate::db::DbPool;
+use crate::db::schema::{accreditations, badges, events, participant_photos, participants, scans};
+use crate::error::{ApiError, ApiResult};
+use crate::events::{Event, EventStatus};
+
+/// The most scans one statement records.
+const MAX_BATCH: usize = 256;
+/// Scans waiting per lane before requests wait to hand theirs over.
+const LANE_CAPACITY: usize = 4096;
+
+/// A scan as the handler hands it over: body checked, QR signature verified (or not).
+pub struct SubmittedScan {
+    pub slug: String,
+    /// Organizers and admins also scan at draft events (rehearsals).
+    pub sees_drafts: bool,
+    pub agent_id: Uuid,
+    pub id: Uuid,
+    /// Whether `id` is the scanner's own (a retry may repeat it) rather than ours.
+    pub id_chosen_by_scanner: bool,
+    pub claims: Option<BadgeClaims>,
+    pub gate: String,
+    pub zone: Zone,
+    pub direction: Direction,
+    pub qr_digest: Vec<u8>,
+}
+
+struct Pending {
+    scan: SubmittedScan,
+    reply: oneshot::Sender<ApiResult<ScanResult>>,
+}
+
+/// Where handlers hand their scans over; see the module documentation.
+pub struct ScanRecorder {
+    lanes: Vec<mpsc::Sender<Pending>>,
+}
+
+impl ScanRecorder {
+    /// Starts `lanes` lanes on the current runtime; they stop when the recorder is dropped.
+    pub fn start(pool: DbPool, lanes: usize) -> Self {
+        let lanes = (0..lanes.max(1))
+            .map(|_| {
+                let (intake, waiting) = mpsc::channel(LANE_CAPACITY);
+                tokio::spawn(run_lane(pool.clone(), waiting));
+                intake
+            })
+            .collect();
+        Self { lanes }
+    }
+
+    /// Decides and records one scan, with the others waiting at the same time.
+    pub async fn record(&self, scan: SubmittedScan) -> ApiResult<ScanResult> {
+        let key = scan.claims.as_ref().map_or(scan.id, |claims| claims.jti);
+        let lane = &self.lanes[(key.as_u128() % self.lanes.len() as u128) as usize];
+        let (reply, answer) = oneshot::channel();
+        let stopped = || ApiError::Unavailable(anyhow::anyhow!("the scan recorder has stopped"));
+        lane.send(Pending { scan, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run_lane(pool: DbPool, mut intake: mpsc::Receiver<Pending>) {
+    let mut waiting = VecDeque::new();
+    loop {
+        if waiting.is_empty() {
+            match intake.recv().await {
+                Some(pending) => waiting.push_back(pending),
+                None => return,
+            }
+        }
+        while waiting.len() < LANE_CAPACITY
+            && let Ok(pending) = intake.try_recv()
+        {
+            waiting.push_back(pending);
+        }
+        let batch = take_batch(&mut waiting);
+        let scans: Vec<&SubmittedScan> = batch.iter().map(|pending| &pending.scan).collect();
+        let answers = record_batch(&pool, &scans).await;
+        for (pending, answer) in batch.into_iter().zip(answers) {
+            // A client that went away does not stop the others' answers.
+            let _ = pending.reply.send(answer);
+        }
+    }
+}
+
+/// Takes the next batch off the front of `waiting`: no two scans of one badge in one zone, nor
+/// two with one id. A scan held back holds back the later scans sharing its key, so each
+/// badge's scans keep their order.
+fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
+    let mut batch = Vec::new();
+    let mut held = VecDeque::new();
+    let mut badges_zones = HashSet::new();
+    let mut ids = HashSet::new();
+    while batch.len() < MAX_BATCH
+        && let Some(pending) = waiting.pop_front()
+    {
+        let scan = &pending.scan;
+        let badge_free = scan
+            .claims
+            .as_ref()
+            .is_none_or(|claims| badges_zones.insert((claims.jti, scan.zone)));
+        let id_free = ids.insert(scan.id);
+        if badge_free && id_free {
+            batch.push(pending);
+        } else {
+            held.push_back(pending);
+        }
+    }
+    held.append(waiting);
+    *waiting = held;
+    batch
+}
+
+/// One answer per scan; a failure of the database fails the whole batch.
+async fn record_batch(pool: &DbPool, batch: &[&SubmittedScan]) -> Vec<ApiResult<ScanResult>> {
+    match decide_and_record(pool, batch).await {
+        Ok(answers) => answers,
+        Err(failure) => {
+            // Logged once here; each request gets a generic problem of the same kind.
+            tracing::error!(error = %failure.log_message(), scans = batch.len(), "recording a batch of scans failed");
+            let unavailable = matches!(failure, ApiError::Unavailable(_));
+            batch
+                .iter()
+                .map(|_| {
+                    let cause = anyhow::anyhow!("the batch of scans this one was in failed");
+                    Err(if unavailable {
+                        ApiError::Unavailable(cause)
+                    } else {
+                        ApiError::Internal(cause)
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+async fn decide_and_record(
+    pool: &DbPool,
+    batch: &[&SubmittedScan],
+) -> ApiResult<Vec<ApiResult<ScanResult>>> {
+    let mut conn = pool.get().await?;
+    let events = events_by_slug(&mut conn, batch).await?;
+    // A scanner's id recorded meanwhile by another instance makes us read again (rare).
+    for _ in 0..3 {
+        let earlier = earlier_scans(&mut conn, batch).await?;
+        let badge_ids = batch
+            .iter()
+            .filter_map(|scan| scan.claims.as_ref().map(|claims| claims.jti))
+            .chain(earlier.values().filter_map(|scan| scan.badge_id));
+        let found = badges_by_id(&mut conn, badge_ids.collect()).await?;
+        let mut answers: Vec<Option<ApiResult<ScanResult>>> = Vec::with_capacity(batch.len());
+        let mut rows = Vec::new();
+        for scan in batch {
+            let event = events
+                .get(&scan.slug)
+                .filter(|event| scan.sees_drafts || event.status() != EventStatus::Draft);
+            let Some(event) = event else {
+                answers.push(Some(Err(ApiError::not_found())));
+                continue;
+            };
+            if let Some(earlier) = earlier.get(&scan.id) {
+                let replay = earlier.answer_for(event, scan).map(|recorded| {
+                    let holder = recorded.badge_id.and_then(|id| found.get(&id));
+                    recorded.into_result(scan.id, event, holder)
+                });
+                answers.push(Some(replay));
+                continue;
+            }
+            rows.push(ScanRow::decide(event, scan, &found));
+            answers.push(None);
+        }
+        let Some(mut written) = write(&mut conn, &rows).await? else {
+            continue;
+        };
+        let mut rows = rows.iter();
+        let answers = answers
+            .into_iter()
+            .map(|answer| {
+                answer.unwrap_or_else(|| {
+                    let row = rows.next().expect("one row per scan to write");
+                    let recorded = written.remove(&row.scan.id).expect("every row written");
+                    let holder = row.badge_id.and_then(|id| found.get(&id));
+                    Ok(recorded.into_result(row.scan.id, row.event, holder))
+                })
+            })
+            .collect();
+        return Ok(answers);
+    }
+    Err(ApiError::Unavailable(anyhow::anyhow!(
+        "scan ids kept being recorded concurrently"
+    )))
+}
+
+async fn events_by_slug(
+    conn: &mut AsyncPgConnection,
+    batch: &[&SubmittedScan],
+) -> ApiResult<HashMap<String, Event>> {
+    let slugs: HashSet<&str> = batch.iter().map(|scan| scan.slug.as_str()).collect();
+    let found: Vec<Event> = events::table
+        .filter(events::slug.eq_any(slugs))
+        .select(Event::as_select())
+        .load(conn)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|event| (event.slug.clone(), event))
+        .collect())
+}
+
+/// A badge with what a guard needs to recognise its holder.
+#[derive(Queryable)]
+struct FoundBadge {
+    id: Uuid,
+    event_id: Uuid,
+    zones: Vec<String>,
+    valid_days: Vec<NaiveDate>,
+    number: String,
+    status: String,
+    category: String,
+    first_name: String,
+    last_name: String,
+    organization: String,
+    nationality: String,
+    participant_id: Uuid,
+    photo: Option<Uuid>,
+}
+
+impl FoundBadge {
+    fn holder(&self, event: &Event) -> Holder {
+        Holder {
+            name: format!("{} {}", self.first_name, self.last_name),
+            organization: self.organization.clone(),
+            country: self.nationality.clone(),
+            category: Category::from_db(&self.category),
+            badge_number: self.number.clone(),
+            photo_url: self.photo.map(|_| {
+                format!(
+                    "/api/v1/events/{}/participants/{}/photo",
+                    event.slug, self.participant_id
+                )
+            }),
+        }
+    }
+
+    /// The verdict for this badge, as far as it can be told without presence: `Err` is a
+    /// denial, `Ok` a badge that may pass here today if it is not inside already.
+    fn judge(&self, event: &Event, zone: Zone) -> Result<(), DenialReason> {
+        match AccreditationStatus::from_db(&self.status) {
+            AccreditationStatus::Approved => {}
+            AccreditationStatus::Revoked => return Err(DenialReason::Revoked),
+            _ => return Err(DenialReason::UnknownBadge),
+        }
+        // Africa/Bamako is UTC all year: the UTC date is the local one.
+        let today = Utc::now().date_naive();
+        if !self.valid_days.contains(&today) {
+            return Err(DenialReason::NotValidToday);
+        }
+        if !self.zones.iter().any(|z| z == zone.as_str()) {
+            return Err(DenialReason::ZoneNotAllowed);
+        }
+        if !event.zone_open_on(zone, today) {
+            return Err(DenialReason::NotValidToday);
+        }
+        Ok(())
+    }
+}
+
+async fn badges_by_id(
+    conn: &mut AsyncPgConnection,
+    ids: Vec<Uuid>,
+) -> ApiResult<HashMap<Uuid, FoundBadge>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<FoundBadge> = badges::table
+        .inner_join(
+            accreditations::table
+                .inner_join(participants::table.left_join(participant_photos::table)),
+        )
+        .filter(badges::id.eq_any(ids))
+        .select((
+            badges::id,
+            badges::event_id,
+            badges::zones,
+            badges::valid_days,
+            badges::number,
+            accreditations::status,
+            accreditations::category,
+            participants::first_name,
+            participants::last_name,
+            participants::organization,
+            participants::nationality,
+            participants::id,
+            participant_photos::participant_id.nullable(),
+        ))
+        .load(conn)
+        .await?;
+    Ok(found.into_iter().map(|badge| (badge.id, badge)).collect())
+}
+
+/// What was recorded for a scan.
+struct Recorded {
+    badge_id: Option<Uuid>,
+    verdict: String,
+    reason: Option<String>,
+}
+
+impl Recorded {
+    /// The answer; a replay's holder is as they are now.
+    fn into_result(self, scan_id: Uuid, event: &Event, badge: Option<&FoundBadge>) -> ScanResult {
+        ScanResult {
+            scan_id,
+            verdict: if self.verdict == "allowed" {
+                Verdict::Allowed
+            } else {
+                Verdict::Denied
+            },
+            reason: self.reason.as_deref().and_then(DenialReason::from_db),
+            holder: badge
+                .filter(|badge| badge.event_id == event.id)
+                .map(|badge| badge.holder(event)),
+        }
+    }
+}
+
+/// A scan already recorded under a scanner's `scan_id`.
+#[derive(Queryable)]
+struct EarlierScan {
+    id: Uuid,
+    event_id: Uuid,
+    badge_id: Option<Uuid>,
+    qr_digest: Option<Vec<u8>>,
+    gate: String,
+    zone: String,
+    direction: String,
+    verdict: String,
+    reason: Option<String>,
+}
+
+impl EarlierScan {
+    /// The first answer, when `scan` really is a retry of this scan: a `scan_id` reused for
+    /// another badge, gate, zone, direction or event must not borrow its verdict.
+    fn answer_for(&self, event: &Event, scan: &SubmittedScan) -> ApiResult<Recorded> {
+        let same = self.event_id == event.id
+            && self.qr_digest.as_ref() == Some(&scan.qr_digest)
+            && self.gate == scan.gate
+            && self.zone == scan.zone.as_str()
+            && self.direction == scan.direction.as_str();
+        if !same {
+            return Err(ApiError::Conflict {
+                code: "scan_id_reused",
+                detail: "This scan_id belongs to another scan; use a new one for each scan.".into(),
+            });
+        }
+        Ok(Recorded {
+            badge_id: self.badge_id,
+            verdict: self.verdict.clone(),
+            reason: self.reason.clone(),
+        })
+    }
+}
+
+/// The scans of the batch recorded before under their scanner's id.
+async fn earlier_scans(
+    conn: &mut AsyncPgConnection,
+    batch: &[&SubmittedScan],
+) -> ApiResult<HashMap<Uuid, EarlierScan>> {
+    let ids: Vec<Uuid> = batch
+        .iter()
+        .filter(|scan| scan.id_chosen_by_scanner)
+        .map(|scan| scan.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<EarlierScan> = scans::table
+        .filter(scans::id.eq_any(ids))
+        .select((
+            scans::id,
+            scans::event_id,
+            scans::badge_id,
+            scans::qr_digest,
+            scans::gate,
+            scans::zone,
+            scans::direction,
+            scans::verdict,
+            scans::reason,
+        ))
+        .load(conn)
+        .await?;
+    Ok(found.into_iter().map(|scan| (scan.id, scan)).collect())
+}
+
+/// A scan to record: a denial decided without presence (`reason`), or a passage that presence
+/// decides.
+struct ScanRow<'a> {
+    event: &'a Event,
+    badge_id: Option<Uuid>,
+    reason: Option<DenialReason>,
+    scan: &'a SubmittedScan,
+}
+
+impl<'a> ScanRow<'a> {
+    fn decide(
+        event: &'a Event,
+        scan: &'a SubmittedScan,
+        found: &HashMap<Uuid, FoundBadge>,
+    ) -> Self {
+        let badge = scan
+            .claims
+            .as_ref()
+            .filter(|claims| claims.evt == event.slug)
+            .and_then(|claims| found.get(&claims.jti))
+            .filter(|badge| badge.event_id == event.id);
+        let reason = match (&scan.claims, badge) {
+            (None, _) => Some(DenialReason::InvalidSignature),
+            (Some(_), None) => Some(DenialReason::UnknownBadge),
+            (Some(_), Some(badge)) => badge.judge(event, scan.zone).err(),
+        };
+        Self {
+            event,
+            badge_id: badge.map(|badge| badge.id),
+            reason,
+            scan,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Written {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    badge_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    verdict: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    reason: Option<String>,
+}
+
+/// Moves the badges in or out of their zones and records every scan, in one statement: an
+/// entry only takes effect when the badge is not inside the zone already, so two gates scanning
+/// the same badge at once cannot both let it in (anti-passback); an exit always does.
+///
+/// `None` when a scanner's id was recorded meanwhile (by a concurrent request on another
+/// instance): the whole batch is then undone, presence changes included, to be decided again.
+async fn write(
+    conn: &mut AsyncPgConnection,
+    rows: &[ScanRow<'_>],
+) -> ApiResult<Option<HashMap<Uuid, Recorded>>> {
+    if rows.is_empty() {
+        return Ok(Some(HashMap::new()));
+    }
+    if !rows.iter().any(|row| row.scan.id_chosen_by_scanner) {
+        // Our own ids are fresh UUIDv7s: nothing can take them meanwhile.
+        return Ok(Some(insert(conn, rows).await?));
+    }
+    let lost = || ApiError::Conflict {
+        code: "duplicate_scan",
+        detail: "A scan_id was recorded by a concurrent request.".into(),
+    };
+    let written = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let written = insert(conn, rows).await?;
+            if written.len() == rows.len() {
+                Ok(written)
+            } else {
+                Err(lost())
+            }
+        })
+        .await;
+    match written {
+        Ok(written) => Ok(Some(written)),
+        Err(ApiError::Conflict {
+            code: "duplicate_scan",
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn insert(
+    conn: &mut AsyncPgConnection,
+    rows: &[ScanRow<'_>],
+) -> ApiResult<HashMap<Uuid, Recorded>> {
+    use diesel::sql_types::{Array, Bytea, Nullable, Text, Uuid as SqlUuid};
+    let column = |f: fn(&ScanRow<'_>) -> Uuid| rows.iter().map(f).collect::<Vec<_>>();
+    let texts = |f: for<'r> fn(&'r ScanRow<'_>) -> &'r str| rows.iter().map(f).collect::<Vec<_>>();
+    let written: Vec<Written> = diesel::sql_query(
+        "WITH input AS ( \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
+                                  $6::text[], $7::text[], $8::text[], $9::bytea[]) \
+                 AS t(id, event_id, badge_id, agent_id, gate, zone, direction, reason, qr_digest)), \
+         moved AS ( \
+             INSERT INTO badge_presence (badge_id, zone, inside) \
+             SELECT badge_id, zone, direction = 'in' FROM input WHERE reason IS NULL \
+             ON CONFLICT (badge_id, zone) DO UPDATE \
+                 SET inside = EXCLUDED.inside, updated_at = now() \
+                 WHERE NOT badge_presence.inside OR NOT EXCLUDED.inside \
+             RETURNING badge_id, zone) \
+         INSERT INTO scans (id, event_id, badge_id, agent_id, gate, zone, direction, \
+                            verdict, reason, qr_digest) \
+         SELECT i.id, i.event_id, i.badge_id, i.agent_id, i.gate, i.zone, i.direction, \
+                CASE WHEN i.reason IS NULL AND m.badge_id IS NOT NULL THEN 'allowed' \
+                     ELSE 'denied' END, \
+                CASE WHEN i.reason IS NOT NULL THEN i.reason \
+                     WHEN m.badge_id IS NULL THEN 'already_inside' END, \
+                i.qr_digest \
+         FROM input i \
+         LEFT JOIN moved m ON i.reason IS NULL AND m.badge_id = i.badge_id AND m.zone = i.zone \
+         ON CONFLICT (id) DO NOTHING \
+         RETURNING id, badge_id, verdict, reason",
+    )
+    .bind::<Array<SqlUuid>, _>(column(|row| row.scan.id))
+    .bind::<Array<SqlUuid>, _>(column(|row| row.event.id))
+    .bind::<Array<Nullable<SqlUuid>>, _>(rows.iter().map(|row| row.badge_id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(column(|row| row.scan.agent_id))
+    .bind::<Array<Text>, _>(texts(|row| &row.scan.gate))
+    .bind::<Array<Text>, _>(texts(|row| row.scan.zone.as_str()))
+    .bind::<Array<Text>, _>(texts(|row| row.scan.direction.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(
+        rows.iter()
+            .map(|row| row.reason.map(DenialReason::as_str))
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Bytea>, _>(
+        rows.iter()
+            .map(|row| row.scan.qr_digest.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .load(conn)
+    .await?;
+    Ok(written
+        .into_iter()
+        .map(|w| {
+            let recorded = Recorded {
+                badge_id: w.badge_id,
+                verdict: w.verdict,
+                reason: w.reason,
+            };
+            (w.id, recorded)
+        })
+        .collect())
+}
