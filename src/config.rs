@@ -184,7 +184,7 @@ pub struct RetentionSettings {
 #[serde(deny_unknown_fields)]
 pub struct GateSettings {
     /// Scans are recorded in batches by this many lanes at once (a badge always in the same
-    /// lane); see `gates/recorder.rs`.
+    /// lane), each with a database connection of its own; see `gates/recorder.rs`.
     pub recorder_lanes: usize,
 }
 
@@ -387,12 +387,9 @@ impl Settings {
                 ),
             ));
         }
-        // Each lane holds a database connection while it records a batch.
-        if !(1..=self.database.max_connections / 2).contains(&self.gates.recorder_lanes) {
-            return Err(invalid(
-                "gates.recorder_lanes",
-                "must be 1 to half of database.max_connections",
-            ));
+        // Each lane keeps a database connection of its own, besides the pool's.
+        if !(1..=8).contains(&self.gates.recorder_lanes) {
+            return Err(invalid("gates.recorder_lanes", "must be 1 to 8"));
         }
         let retention_days = self.retention.purge_after_days;
         if !(1..=3650).contains(&retention_days) {

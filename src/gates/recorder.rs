@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -84,6 +84,7 @@ impl ScanRecorder {
 
 async fn run_lane(pool: DbPool, mut intake: mpsc::Receiver<Pending>) {
     let mut waiting = VecDeque::new();
+    let mut connection = None;
     loop {
         if waiting.is_empty() {
             match intake.recv().await {
@@ -98,12 +99,23 @@ async fn run_lane(pool: DbPool, mut intake: mpsc::Receiver<Pending>) {
         }
         let batch = take_batch(&mut waiting);
         let scans: Vec<&SubmittedScan> = batch.iter().map(|pending| &pending.scan).collect();
-        let answers = record_batch(&pool, &scans).await;
+        let answers = record_batch(&pool, &mut connection, &scans).await;
         for (pending, answer) in batch.into_iter().zip(answers) {
             // A client that went away does not stop the others' answers.
             let _ = pending.reply.send(answer);
         }
     }
+}
+
+/// The lane's own connection, taken out of the pool for good (the pool opens another in its
+/// place): it runs the same few statements thousands of times a minute, so they are planned once
+/// (generic plans) rather than at each batch, and no pool check runs before each batch.
+async fn lane_connection(pool: &DbPool) -> ApiResult<AsyncPgConnection> {
+    let mut connection = deadpool::managed::Object::take(pool.get().await?);
+    connection
+        .batch_execute("SET plan_cache_mode = force_generic_plan")
+        .await?;
+    Ok(connection)
 }
 
 /// Takes the next batch off the front of `waiting`: no two scans of one badge in one zone, nor
@@ -134,11 +146,24 @@ fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
     batch
 }
 
-/// One answer per scan; a failure of the database fails the whole batch.
-async fn record_batch(pool: &DbPool, batch: &[&SubmittedScan]) -> Vec<ApiResult<ScanResult>> {
-    match decide_and_record(pool, batch).await {
+/// One answer per scan; a failure of the database fails the whole batch (and the lane opens a
+/// new connection for the next one).
+async fn record_batch(
+    pool: &DbPool,
+    connection: &mut Option<AsyncPgConnection>,
+    batch: &[&SubmittedScan],
+) -> Vec<ApiResult<ScanResult>> {
+    let recorded = async {
+        let conn = match connection {
+            Some(conn) => conn,
+            None => connection.insert(lane_connection(pool).await?),
+        };
+        decide_and_record(conn, batch).await
+    };
+    match recorded.await {
         Ok(answers) => answers,
         Err(failure) => {
+            *connection = None;
             // Logged once here; each request gets a generic problem of the same kind.
             tracing::error!(error = %failure.log_message(), scans = batch.len(), "recording a batch of scans failed");
             let unavailable = matches!(failure, ApiError::Unavailable(_));
@@ -158,19 +183,18 @@ async fn record_batch(pool: &DbPool, batch: &[&SubmittedScan]) -> Vec<ApiResult<
 }
 
 async fn decide_and_record(
-    pool: &DbPool,
+    conn: &mut AsyncPgConnection,
     batch: &[&SubmittedScan],
 ) -> ApiResult<Vec<ApiResult<ScanResult>>> {
-    let mut conn = pool.get().await?;
-    let events = events_by_slug(&mut conn, batch).await?;
+    let events = events_by_slug(conn, batch).await?;
     // A scanner's id recorded meanwhile by another instance makes us read again (rare).
     for _ in 0..3 {
-        let earlier = earlier_scans(&mut conn, batch).await?;
+        let earlier = earlier_scans(conn, batch).await?;
         let badge_ids = batch
             .iter()
             .filter_map(|scan| scan.claims.as_ref().map(|claims| claims.jti))
             .chain(earlier.values().filter_map(|scan| scan.badge_id));
-        let found = badges_by_id(&mut conn, badge_ids.collect()).await?;
+        let found = badges_by_id(conn, badge_ids.collect()).await?;
         let mut answers: Vec<Option<ApiResult<ScanResult>>> = Vec::with_capacity(batch.len());
         let mut rows = Vec::new();
         for scan in batch {
@@ -192,22 +216,24 @@ async fn decide_and_record(
             rows.push(ScanRow::decide(event, scan, &found));
             answers.push(None);
         }
-        let Some(mut written) = write(&mut conn, &rows).await? else {
+        let Some(mut written) = write(conn, &rows).await? else {
             continue;
         };
         let mut rows = rows.iter();
-        let answers = answers
+        let unrecorded =
+            || ApiError::Internal(anyhow::anyhow!("a scan of the batch was not recorded"));
+        return answers
             .into_iter()
-            .map(|answer| {
-                answer.unwrap_or_else(|| {
-                    let row = rows.next().expect("one row per scan to write");
-                    let recorded = written.remove(&row.scan.id).expect("every row written");
+            .map(|answer| match answer {
+                Some(answer) => Ok(answer),
+                None => {
+                    let row = rows.next().ok_or_else(unrecorded)?;
+                    let recorded = written.remove(&row.scan.id).ok_or_else(unrecorded)?;
                     let holder = row.badge_id.and_then(|id| found.get(&id));
-                    Ok(recorded.into_result(row.scan.id, row.event, holder))
-                })
+                    Ok(Ok(recorded.into_result(row.scan.id, row.event, holder)))
+                }
             })
             .collect();
-        return Ok(answers);
     }
     Err(ApiError::Unavailable(anyhow::anyhow!(
         "scan ids kept being recorded concurrently"
@@ -509,30 +535,10 @@ async fn insert(
     use diesel::sql_types::{Array, Bytea, Nullable, Text, Uuid as SqlUuid};
     let column = |f: fn(&ScanRow<'_>) -> Uuid| rows.iter().map(f).collect::<Vec<_>>();
     let texts = |f: for<'r> fn(&'r ScanRow<'_>) -> &'r str| rows.iter().map(f).collect::<Vec<_>>();
+    // The statement is the function `record_scans` (migration 2026-11-23-000007).
     let written: Vec<Written> = diesel::sql_query(
-        "WITH input AS ( \
-             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
-                                  $6::text[], $7::text[], $8::text[], $9::bytea[]) \
-                 AS t(id, event_id, badge_id, agent_id, gate, zone, direction, reason, qr_digest)), \
-         moved AS ( \
-             INSERT INTO badge_presence (badge_id, zone, inside) \
-             SELECT badge_id, zone, direction = 'in' FROM input WHERE reason IS NULL \
-             ON CONFLICT (badge_id, zone) DO UPDATE \
-                 SET inside = EXCLUDED.inside, updated_at = now() \
-                 WHERE NOT badge_presence.inside OR NOT EXCLUDED.inside \
-             RETURNING badge_id, zone) \
-         INSERT INTO scans (id, event_id, badge_id, agent_id, gate, zone, direction, \
-                            verdict, reason, qr_digest) \
-         SELECT i.id, i.event_id, i.badge_id, i.agent_id, i.gate, i.zone, i.direction, \
-                CASE WHEN i.reason IS NULL AND m.badge_id IS NOT NULL THEN 'allowed' \
-                     ELSE 'denied' END, \
-                CASE WHEN i.reason IS NOT NULL THEN i.reason \
-                     WHEN m.badge_id IS NULL THEN 'already_inside' END, \
-                i.qr_digest \
-         FROM input i \
-         LEFT JOIN moved m ON i.reason IS NULL AND m.badge_id = i.badge_id AND m.zone = i.zone \
-         ON CONFLICT (id) DO NOTHING \
-         RETURNING id, badge_id, verdict, reason",
+        "SELECT id, badge_id, verdict, reason \
+         FROM record_scans($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind::<Array<SqlUuid>, _>(column(|row| row.scan.id))
     .bind::<Array<SqlUuid>, _>(column(|row| row.event.id))

@@ -1,0 +1,1 @@
+DROP FUNCTION record_scans(uuid[], uuid[], uuid[], uuid[], text[], text[], text[], text[], bytea[]);
