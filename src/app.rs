@@ -19,6 +19,7 @@ use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accreditations::badges::BadgeKeys;
+use crate::accreditations::routes::QueueTotals;
 use crate::auth::limits::AbuseLimits;
 use crate::auth::sessions::Sessions;
 use crate::auth::tokens::AccessTokens;
@@ -49,6 +50,7 @@ pub struct AppState {
     pub directory_cache: DirectoryCache,
     pub idempotency: Idempotency,
     pub scan_recorder: ScanRecorder,
+    pub queue_totals: QueueTotals,
 }
 
 /// Every route of the service. Handlers are registered with `.service()` so that their
@@ -154,6 +156,7 @@ impl Application {
             directory_cache: directory::new_cache(),
             idempotency: Idempotency::new(&settings),
             scan_recorder: ScanRecorder::start(pool.clone(), settings.gates.recorder_lanes),
+            queue_totals: QueueTotals::default(),
             settings: Arc::new(settings),
         });
         tokio::spawn(forget_idle_limits(state.clone(), shutdown.clone()));

@@ -133,37 +133,15 @@ impl DuplicateFlags {
     }
 }
 
-/// For each participant, other registrations at the event with the same identity document (by
-/// its keyed hash), or the same name and date of birth; and whether one of them was rejected.
-/// One query for a whole page, answered from `participants_document_idx` and
-/// `participants_event_name_idx`. Anonymized people have none: there is nothing left to compare
-/// (and they all share the placeholder name).
+/// Likely duplicates of each participant, by the SQL function `duplicate_flags` (migration
+/// 2026-11-23-000008): one query for a whole page, answered from indexes.
 async fn duplicate_flags(
     conn: &mut AsyncPgConnection,
     participant_ids: &[Uuid],
 ) -> ApiResult<HashMap<Uuid, DuplicateFlags>> {
     let flags: Vec<DuplicateFlags> = diesel::sql_query(
-        // Two lateral lookups rather than one join with OR: each keeps `event_id` in its index
-        // condition (an OR join scanned whole indexes, ~100 ms a page at 100,000 people).
-        "SELECT p.id AS participant_id, \
-                bool_or(o.id_document_hash = p.id_document_hash) AS same_document, \
-                bool_or(o.id_document_hash IS DISTINCT FROM p.id_document_hash) AS same_person, \
-                bool_or(a.status = 'rejected') AS previously_rejected \
-         FROM participants p \
-         CROSS JOIN LATERAL ( \
-             SELECT o.id, o.id_document_hash FROM participants o \
-             WHERE o.event_id = p.event_id AND o.id_document_hash = p.id_document_hash \
-               AND o.id <> p.id AND o.anonymized_at IS NULL \
-             UNION \
-             SELECT o.id, o.id_document_hash FROM participants o \
-             WHERE o.event_id = p.event_id \
-               AND search_key(o.last_name || ' ' || o.first_name) \
-                     = search_key(p.last_name || ' ' || p.first_name) \
-               AND o.date_of_birth = p.date_of_birth \
-               AND o.id <> p.id AND o.anonymized_at IS NULL) o \
-         JOIN accreditations a ON a.participant_id = o.id \
-         WHERE p.id = ANY($1) AND p.anonymized_at IS NULL \
-         GROUP BY p.id",
+        "SELECT participant_id, same_document, same_person, previously_rejected \
+         FROM duplicate_flags($1)",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(participant_ids)
     .load(conn)
@@ -311,12 +289,40 @@ pub async fn run_count_folding(pool: DbPool, shutdown: CancellationToken) {
     }
 }
 
+/// Totals of queue filters about people (`country`, `q`, `exhibitor_id`, `delegation_id`),
+/// which need a real count (20–40 ms at 100,000 accreditations), kept ten seconds by each
+/// instance: a reviewer paging through one filter pays for the count once. Totals of the
+/// `status` and `category` filters come from counters and are always exact.
+pub struct QueueTotals(moka::future::Cache<String, i64>);
+
+impl Default for QueueTotals {
+    fn default() -> Self {
+        Self(
+            moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(std::time::Duration::from_secs(10))
+                .build(),
+        )
+    }
+}
+
+/// How [`find`] answers its total.
+enum Total<'a> {
+    /// Not wanted (the CSV export).
+    Skipped,
+    /// Counted now (batch printing refuses more than it can print).
+    Exact,
+    /// From the counters, or a count of the last ten seconds (queue pages).
+    Recent(&'a QueueTotals),
+}
+
 /// The accreditations of an event matching `query`, as rows, with the total.
 async fn find(
     conn: &mut AsyncPgConnection,
     event: &Event,
     query: &QueueQuery,
     page: Option<&PageRequest<(String, Uuid)>>,
+    wanted: Total<'_>,
 ) -> ApiResult<(Vec<QueueRow>, i64)> {
     let country = query
         .country
@@ -357,18 +363,49 @@ async fn find(
         || query.exhibitor_id.is_some()
         || query.delegation_id.is_some()
         || text.is_some();
-    let total = if about_people {
-        filtered().count().get_result(conn).await?
-    } else {
-        counted(conn, event, query.status, query.category).await?
+    let total = match wanted {
+        Total::Skipped => 0,
+        _ if !about_people => counted(conn, event, query.status, query.category).await?,
+        Total::Exact => filtered().count().get_result(conn).await?,
+        Total::Recent(QueueTotals(recent)) => {
+            let key = format!(
+                "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                event.id,
+                query.status,
+                query.category,
+                country,
+                query.exhibitor_id,
+                query.delegation_id,
+                text
+            );
+            match recent.get(&key).await {
+                Some(total) => total,
+                None => {
+                    let total = filtered().count().get_result(conn).await?;
+                    recent.insert(key, total).await;
+                    total
+                }
+            }
+        }
     };
-    let mut rows = filtered().select((
-        Accreditation::as_select(),
-        Participant::as_select(),
-        Option::<Badge>::as_select(),
-        sort_key(),
-    ));
-    match query.sort.unwrap_or_default() {
+    let sort = query.sort.unwrap_or_default();
+    let mut rows = match sort {
+        // No SQL literal in this one, so that diesel keeps it prepared (and PostgreSQL can
+        // keep its plan): the cursor is the id alone.
+        Sort::Created => filtered().select((
+            Accreditation::as_select(),
+            Participant::as_select(),
+            Option::<Badge>::as_select(),
+            String::new().into_sql::<diesel::sql_types::Text>(),
+        )),
+        Sort::Name => filtered().select((
+            Accreditation::as_select(),
+            Participant::as_select(),
+            Option::<Badge>::as_select(),
+            sort_key(),
+        )),
+    };
+    match sort {
         Sort::Created => {
             rows = rows.order(accreditations::id);
             if let Some((_, after)) = page.and_then(|p| p.after.as_ref()) {
@@ -409,7 +446,7 @@ pub async fn matching_ids(
         limit: BATCH_LIMIT,
         after: None,
     };
-    let (rows, total) = find(conn, event, query, Some(&at_most)).await?;
+    let (rows, total) = find(conn, event, query, Some(&at_most), Total::Exact).await?;
     if total > BATCH_LIMIT {
         return Err(ApiError::validation(
             "query",
@@ -431,6 +468,10 @@ async fn organizer_event(
 }
 
 /// The review queue (organizers): filter, search, sort and page the event's accreditations.
+///
+/// `total` is exact for the `status` and `category` filters; with `country`, `q`,
+/// `exhibitor_id` or `delegation_id` it is counted at most every ten seconds, so it may not yet
+/// include the last seconds' registrations (the items always do).
 #[utoipa::path(
     tag = "accreditations",
     security(("bearer" = [])),
@@ -453,7 +494,14 @@ async fn review_queue(
     let page = page.parse::<(String, Uuid)>()?;
     let mut conn = state.pool.get().await?;
     let event = organizer_event(&mut conn, &slug, &organizer).await?;
-    let (rows, total) = find(&mut conn, &event, &query, Some(&page)).await?;
+    let (rows, total) = find(
+        &mut conn,
+        &event,
+        &query,
+        Some(&page),
+        Total::Recent(&state.queue_totals),
+    )
+    .await?;
     let by_name = query.sort.unwrap_or_default() == Sort::Name;
     let (keys, rows): (Vec<_>, Vec<Row>) = rows
         .into_iter()
@@ -774,7 +822,7 @@ async fn export_csv(
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let event = organizer_event(&mut conn, &slug, &organizer).await?;
-    let (rows, _) = find(&mut conn, &event, &query, None).await?;
+    let (rows, _) = find(&mut conn, &event, &query, None, Total::Skipped).await?;
     let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let write = |out: &mut csv::Writer<Vec<u8>>, record: Vec<String>| {
         out.write_record(record)

@@ -1,0 +1,2 @@
+DROP FUNCTION duplicate_flags(uuid[]);
+DROP INDEX accreditations_status_order_idx;
