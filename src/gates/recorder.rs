@@ -186,15 +186,19 @@ async fn decide_and_record(
     conn: &mut AsyncPgConnection,
     batch: &[&SubmittedScan],
 ) -> ApiResult<Vec<ApiResult<ScanResult>>> {
-    let events = events_by_slug(conn, batch).await?;
     // A scanner's id recorded meanwhile by another instance makes us read again (rare).
     for _ in 0..3 {
-        let earlier = earlier_scans(conn, batch).await?;
+        // One round trip: the three queries are pipelined on the connection. A replay's badge
+        // is among them, since a retry carries the same QR.
         let badge_ids = batch
             .iter()
             .filter_map(|scan| scan.claims.as_ref().map(|claims| claims.jti))
-            .chain(earlier.values().filter_map(|scan| scan.badge_id));
-        let found = badges_by_id(conn, badge_ids.collect()).await?;
+            .collect();
+        let (events, earlier, found) = futures_util::try_join!(
+            events_by_slug(conn, batch),
+            earlier_scans(conn, batch),
+            badges_by_id(conn, badge_ids),
+        )?;
         let mut answers: Vec<Option<ApiResult<ScanResult>>> = Vec::with_capacity(batch.len());
         let mut rows = Vec::new();
         for scan in batch {
@@ -241,14 +245,14 @@ async fn decide_and_record(
 }
 
 async fn events_by_slug(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     batch: &[&SubmittedScan],
 ) -> ApiResult<HashMap<String, Event>> {
     let slugs: HashSet<&str> = batch.iter().map(|scan| scan.slug.as_str()).collect();
     let found: Vec<Event> = events::table
         .filter(events::slug.eq_any(slugs))
         .select(Event::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await?;
     Ok(found
         .into_iter()
@@ -315,7 +319,7 @@ impl FoundBadge {
 }
 
 async fn badges_by_id(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     ids: Vec<Uuid>,
 ) -> ApiResult<HashMap<Uuid, FoundBadge>> {
     if ids.is_empty() {
@@ -342,7 +346,7 @@ async fn badges_by_id(
             participants::id,
             participant_photos::participant_id.nullable(),
         ))
-        .load(conn)
+        .load(&mut conn)
         .await?;
     Ok(found.into_iter().map(|badge| (badge.id, badge)).collect())
 }
@@ -411,7 +415,7 @@ impl EarlierScan {
 
 /// The scans of the batch recorded before under their scanner's id.
 async fn earlier_scans(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     batch: &[&SubmittedScan],
 ) -> ApiResult<HashMap<Uuid, EarlierScan>> {
     let ids: Vec<Uuid> = batch
@@ -435,7 +439,7 @@ async fn earlier_scans(
             scans::verdict,
             scans::reason,
         ))
-        .load(conn)
+        .load(&mut conn)
         .await?;
     Ok(found.into_iter().map(|scan| (scan.id, scan)).collect())
 }
