@@ -19,7 +19,7 @@ use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accreditations::badges::BadgeKeys;
-use crate::accreditations::routes::QueueTotals;
+use crate::accreditations::totals::QueueTotals;
 use crate::auth::limits::AbuseLimits;
 use crate::auth::sessions::Sessions;
 use crate::auth::tokens::AccessTokens;
@@ -156,7 +156,7 @@ impl Application {
             directory_cache: directory::new_cache(),
             idempotency: Idempotency::new(&settings),
             scan_recorder: ScanRecorder::start(pool.clone(), settings.gates.recorder_lanes),
-            queue_totals: QueueTotals::default(),
+            queue_totals: QueueTotals::new(pool.clone()),
             settings: Arc::new(settings),
         });
         tokio::spawn(forget_idle_limits(state.clone(), shutdown.clone()));

@@ -6,6 +6,7 @@ pub mod mine;
 pub mod pdf;
 pub mod printing;
 pub mod routes;
+pub mod totals;
 pub mod workflow;
 
 use chrono::{DateTime, Utc};

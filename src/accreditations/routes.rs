@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::badges::{Badge, BadgeView};
+use super::totals::QueueTotals;
 use super::workflow::{self, Decision, Outcome, Reviewer, Ruling};
 use super::{Accreditation, AccreditationStatus, Category};
 use crate::app::AppState;
@@ -289,30 +290,13 @@ pub async fn run_count_folding(pool: DbPool, shutdown: CancellationToken) {
     }
 }
 
-/// Totals of queue filters about people (`country`, `q`, `exhibitor_id`, `delegation_id`),
-/// which need a real count (20–40 ms at 100,000 accreditations), kept ten seconds by each
-/// instance: a reviewer paging through one filter pays for the count once. Totals of the
-/// `status` and `category` filters come from counters and are always exact.
-pub struct QueueTotals(moka::future::Cache<String, i64>);
-
-impl Default for QueueTotals {
-    fn default() -> Self {
-        Self(
-            moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(std::time::Duration::from_secs(10))
-                .build(),
-        )
-    }
-}
-
 /// How [`find`] answers its total.
 enum Total<'a> {
     /// Not wanted (the CSV export).
     Skipped,
     /// Counted now (batch printing refuses more than it can print).
     Exact,
-    /// From the counters, or a count of the last ten seconds (queue pages).
+    /// From the counters, or as [`QueueTotals`] keeps them (queue pages).
     Recent(&'a QueueTotals),
 }
 
@@ -367,7 +351,7 @@ async fn find(
         Total::Skipped => 0,
         _ if !about_people => counted(conn, event, query.status, query.category).await?,
         Total::Exact => filtered().count().get_result(conn).await?,
-        Total::Recent(QueueTotals(recent)) => {
+        Total::Recent(recent) => {
             let key = format!(
                 "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
                 event.id,
@@ -378,14 +362,7 @@ async fn find(
                 query.delegation_id,
                 text
             );
-            match recent.get(&key).await {
-                Some(total) => total,
-                None => {
-                    let total = filtered().count().get_result(conn).await?;
-                    recent.insert(key, total).await;
-                    total
-                }
-            }
+            recent.get(conn, key, filtered().count()).await?
         }
     };
     let sort = query.sort.unwrap_or_default();
