@@ -21,6 +21,9 @@ BEGIN
     moved AS (
         INSERT INTO badge_presence (badge_id, zone, inside)
         SELECT i.badge_id, i.zone, i.direction = 'in' FROM input i WHERE i.reason IS NULL
+        -- One order for every writer: two instances' batches lock the same badges in the same
+        -- order, so they wait for each other rather than deadlock.
+        ORDER BY i.badge_id, i.zone
         ON CONFLICT (badge_id, zone) DO UPDATE
             SET inside = EXCLUDED.inside, updated_at = now()
             WHERE NOT badge_presence.inside OR NOT EXCLUDED.inside

@@ -10,6 +10,7 @@
 //! (the same conditional upsert as before), so several instances of the service can share it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -146,13 +147,40 @@ fn take_batch(waiting: &mut VecDeque<Pending>) -> Vec<Pending> {
     batch
 }
 
-/// One answer per scan; a failure of the database fails the whole batch (and the lane opens a
-/// new connection for the next one).
+/// One answer per scan. When the batch fails (a connection lost to a database restart, a badge
+/// purged meanwhile, a deadlock with another instance), each of its scans is tried again alone,
+/// on a new connection, so that one scan cannot fail the others and a restart fails none.
 async fn record_batch(
     pool: &DbPool,
     connection: &mut Option<AsyncPgConnection>,
     batch: &[&SubmittedScan],
 ) -> Vec<ApiResult<ScanResult>> {
+    let failure = match attempt(pool, connection, batch).await {
+        Ok(answers) => return answers,
+        Err(failure) => failure,
+    };
+    let mut answers = Vec::with_capacity(batch.len());
+    for scan in batch {
+        let answer = match attempt(pool, connection, &[*scan]).await {
+            Ok(mut one) => one.pop().unwrap_or_else(|| Err(failed_like(&failure))),
+            Err(failure) => Err(failure),
+        };
+        answers.push(answer);
+    }
+    answers
+}
+
+/// How long a batch may take before the lane gives up its connection (a statement times out
+/// sooner; this covers a connection that hangs).
+const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Decides and records `batch` on the lane's connection, opening one if needed; a failure is
+/// logged here, and the connection is dropped for a new one.
+async fn attempt(
+    pool: &DbPool,
+    connection: &mut Option<AsyncPgConnection>,
+    batch: &[&SubmittedScan],
+) -> ApiResult<Vec<ApiResult<ScanResult>>> {
     let recorded = async {
         let conn = match connection {
             Some(conn) => conn,
@@ -160,25 +188,26 @@ async fn record_batch(
         };
         decide_and_record(conn, batch).await
     };
-    match recorded.await {
-        Ok(answers) => answers,
-        Err(failure) => {
-            *connection = None;
-            // Logged once here; each request gets a generic problem of the same kind.
-            tracing::error!(error = %failure.log_message(), scans = batch.len(), "recording a batch of scans failed");
-            let unavailable = matches!(failure, ApiError::Unavailable(_));
-            batch
-                .iter()
-                .map(|_| {
-                    let cause = anyhow::anyhow!("the batch of scans this one was in failed");
-                    Err(if unavailable {
-                        ApiError::Unavailable(cause)
-                    } else {
-                        ApiError::Internal(cause)
-                    })
-                })
-                .collect()
-        }
+    let recorded = tokio::time::timeout(BATCH_TIMEOUT, recorded)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::Unavailable(anyhow::anyhow!(
+                "a batch of scans took longer than {BATCH_TIMEOUT:?}"
+            )))
+        });
+    recorded.map_err(|failure| {
+        *connection = None;
+        tracing::error!(error = %failure.log_message(), scans = batch.len(), "recording a batch of scans failed");
+        failed_like(&failure)
+    })
+}
+
+/// A problem of the same kind as `failure` for a scan's request (the cause is logged once).
+fn failed_like(failure: &ApiError) -> ApiError {
+    let cause = anyhow::anyhow!("recording the scan failed");
+    match failure {
+        ApiError::Unavailable(_) => ApiError::Unavailable(cause),
+        _ => ApiError::Internal(cause),
     }
 }
 

@@ -123,6 +123,7 @@ pub struct ScanResult {
         (status = 403, description = "Neither a gate agent nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The `scan_id` was used for another scan (`scan_id_reused`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable (`service_unavailable`); retry with the same `scan_id`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/events/{event}/scans")]

@@ -412,6 +412,40 @@ async fn retries_racing_their_first_scan_count_once() {
 }
 
 #[tokio::test]
+async fn scans_go_on_when_the_database_drops_its_connections() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let agent = app.user_with_roles(&[Role::GateAgent]).await;
+    let qr = trade_visitor_qr(&app, &organizer, "Bagayoko", "G8000001").await;
+    assert_eq!(
+        reason(&scan(&app, &agent, &qr, "exhibition_halls", "in").await),
+        "allowed"
+    );
+
+    // As after a restart of PostgreSQL: every connection of the service is gone, the scan
+    // recorder's own included. The next scan is answered on a new one, not with an error.
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.conn().await;
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        reason(&scan(&app, &agent, &qr, "exhibition_halls", "in").await),
+        "already_inside",
+        "presence survived, and the scan was judged"
+    );
+    assert_eq!(
+        reason(&scan(&app, &agent, &qr, "exhibition_halls", "out").await),
+        "allowed"
+    );
+}
+
+#[tokio::test]
 async fn a_scan_id_answers_only_for_the_scan_it_named() {
     let app = spawn_app().await;
     event_from_today(&app).await;
