@@ -34,6 +34,29 @@ async fn trade_visitor_qr(
         .to_owned()
 }
 
+/// A service with an event open today, an organizer, a gate agent, and the QR of one trade
+/// visitor the organizer approved.
+struct Gate {
+    app: TestApp,
+    organizer: TestUser,
+    agent: TestUser,
+    qr: String,
+}
+
+async fn gate_with_badge(last_name: &str, document: &str) -> Gate {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let agent = app.user_with_roles(&[Role::GateAgent]).await;
+    let qr = trade_visitor_qr(&app, &organizer, last_name, document).await;
+    Gate {
+        app,
+        organizer,
+        agent,
+        qr,
+    }
+}
+
 async fn stats(app: &TestApp, organizer: &TestUser) -> Value {
     app.get_as(&format!("{EVENT}/stats"), &organizer.access_token)
         .await
@@ -244,11 +267,12 @@ async fn gates_allow_deny_and_remember_who_is_inside() {
 
 #[tokio::test]
 async fn a_retried_scan_counts_once_and_only_gate_agents_scan() {
-    let app = spawn_app().await;
-    event_from_today(&app).await;
-    let organizer = app.user_with_roles(&[Role::Organizer]).await;
-    let agent = app.user_with_roles(&[Role::GateAgent]).await;
-    let qr = trade_visitor_qr(&app, &organizer, "Retry", "G3000001").await;
+    let Gate {
+        app,
+        organizer,
+        agent,
+        qr,
+    } = gate_with_badge("Retry", "G3000001").await;
     let scan_id = uuid::Uuid::new_v4();
     let body = json!({"qr": qr, "gate": "south", "zone": "exhibition_halls", "direction": "in", "scan_id": scan_id});
     let first: Value = app
@@ -280,11 +304,12 @@ async fn a_retried_scan_counts_once_and_only_gate_agents_scan() {
 
 #[tokio::test]
 async fn gates_racing_on_one_badge_let_it_in_once_per_zone() {
-    let app = spawn_app().await;
-    event_from_today(&app).await;
-    let organizer = app.user_with_roles(&[Role::Organizer]).await;
-    let agent = app.user_with_roles(&[Role::GateAgent]).await;
-    let qr = trade_visitor_qr(&app, &organizer, "Dembélé", "G4000001").await;
+    let Gate {
+        app,
+        organizer,
+        agent,
+        qr,
+    } = gate_with_badge("Dembélé", "G4000001").await;
     let verdicts = futures_util::future::join_all(
         (0..8).map(|_| scan(&app, &agent, &qr, "exhibition_halls", "in")),
     )
@@ -383,11 +408,12 @@ async fn scans_arriving_together_are_each_judged_on_their_own() {
 
 #[tokio::test]
 async fn retries_racing_their_first_scan_count_once() {
-    let app = spawn_app().await;
-    event_from_today(&app).await;
-    let organizer = app.user_with_roles(&[Role::Organizer]).await;
-    let agent = app.user_with_roles(&[Role::GateAgent]).await;
-    let qr = trade_visitor_qr(&app, &organizer, "Cissé", "G7000001").await;
+    let Gate {
+        app,
+        organizer,
+        agent,
+        qr,
+    } = gate_with_badge("Cissé", "G7000001").await;
     let scan_id = uuid::Uuid::new_v4();
     let body = json!({"qr": qr, "gate": "east", "zone": "exhibition_halls", "direction": "in", "scan_id": scan_id});
     let answers = futures_util::future::join_all((0..6).map(|_| async {
@@ -413,11 +439,7 @@ async fn retries_racing_their_first_scan_count_once() {
 
 #[tokio::test]
 async fn scans_go_on_when_the_database_drops_its_connections() {
-    let app = spawn_app().await;
-    event_from_today(&app).await;
-    let organizer = app.user_with_roles(&[Role::Organizer]).await;
-    let agent = app.user_with_roles(&[Role::GateAgent]).await;
-    let qr = trade_visitor_qr(&app, &organizer, "Bagayoko", "G8000001").await;
+    let Gate { app, agent, qr, .. } = gate_with_badge("Bagayoko", "G8000001").await;
     assert_eq!(
         reason(&scan(&app, &agent, &qr, "exhibition_halls", "in").await),
         "allowed"
