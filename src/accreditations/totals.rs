@@ -31,8 +31,12 @@ pub struct QueueTotals {
 impl QueueTotals {
     pub fn new(pool: DbPool) -> Self {
         Self {
+            // Keys hold the search text as typed: bounded by their size, not their number.
             recent: moka::future::Cache::builder()
-                .max_capacity(10_000)
+                .weigher(|key: &String, _: &Counted| {
+                    u32::try_from(key.len() + 64).unwrap_or(u32::MAX)
+                })
+                .max_capacity(8 * 1024 * 1024)
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
             pool,
