@@ -1,8 +1,9 @@
 //! Scans are decided and recorded in batches. At the gates' busiest minutes hundreds of scans a
 //! second arrive; one durable write per scan would make the database, not the gates, set the
 //! pace (see BENCHMARKS.md). So each request hands its scan to a lane, and the lane takes every
-//! scan waiting when it is free: one query reads their events, one their badges, one statement
-//! moves all their badges in or out and records them all, one commit makes them durable.
+//! scan waiting when it is free: one pipelined round trip reads their events, the scans recorded
+//! before under their `scan_id`s and their badges, the checks run in Rust, then one statement
+//! moves all their badges in or out and records them all, and one commit makes them durable.
 //!
 //! Each batch holds at most one scan per badge and zone (and per `scan_id`): later ones wait
 //! for the next batch, so scans of one badge are still judged one after the other, in order of
