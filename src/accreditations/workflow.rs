@@ -120,6 +120,36 @@ async fn lock(
     Ok((accreditation, participant))
 }
 
+/// The applicant changed the application (the participant's details or photo): a request for
+/// information is answered, so it goes back to the queue; the version moves on, so that a
+/// decision made on what the reviewer saw before is refused; first approvals given on it are
+/// void.
+pub async fn application_changed(
+    conn: &mut AsyncPgConnection,
+    participant_id: Uuid,
+) -> QueryResult<Accreditation> {
+    diesel::update(
+        accreditations::table
+            .filter(accreditations::participant_id.eq(participant_id))
+            .filter(accreditations::status.eq(AccreditationStatus::InfoRequested.as_str())),
+    )
+    .set(accreditations::status.eq(AccreditationStatus::Pending.as_str()))
+    .execute(conn)
+    .await?;
+    let accreditation = diesel::update(
+        accreditations::table.filter(accreditations::participant_id.eq(participant_id)),
+    )
+    .set((
+        accreditations::version.eq(accreditations::version + 1),
+        accreditations::updated_at.eq(Utc::now()),
+    ))
+    .returning(Accreditation::as_returning())
+    .get_result(conn)
+    .await?;
+    forget_first_approvals(conn, accreditation.id).await?;
+    Ok(accreditation)
+}
+
 /// Drops the first approvals given so far: they were given on what the reviewer saw, and a
 /// rejection, a request for information or a corrected participant makes that moot (otherwise
 /// the organizer who rejected could later approve alone, as the "second" pair of eyes).

@@ -224,16 +224,8 @@ pub async fn upload_photo(
             ))
             .execute(conn)
             .await?;
-        // A new face is a change of the application: a decision or first approval made on
-        // the old one must not carry over.
-        diesel::update(accreditations::table.find(accreditation.id))
-            .set((
-                accreditations::version.eq(accreditations::version + 1),
-                accreditations::updated_at.eq(Utc::now()),
-            ))
-            .execute(conn)
-            .await?;
-        workflow::forget_first_approvals(conn, accreditation.id).await?;
+        // A new face is a change of the application, and may be the information requested.
+        workflow::application_changed(conn, id).await?;
         AuditEntry::new("participant.photo_uploaded", "participant", Some(id))
             .by(user.id, ip.as_string().as_deref())
             .record(conn)

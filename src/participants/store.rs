@@ -139,7 +139,8 @@ pub async fn insert(
     Ok((participant, accreditation))
 }
 
-/// Replaces a participant's details; bumps its accreditation's version.
+/// Replaces a participant's details: the application changed (see
+/// [`workflow::application_changed`]).
 pub async fn replace(
     conn: &mut AsyncPgConnection,
     id: Uuid,
@@ -154,25 +155,7 @@ pub async fn replace(
         .returning(Participant::as_returning())
         .get_result(conn)
         .await?;
-    // Answering a request for information puts the application back in the queue.
-    diesel::update(
-        accreditations::table
-            .filter(accreditations::participant_id.eq(id))
-            .filter(accreditations::status.eq("info_requested")),
-    )
-    .set(accreditations::status.eq("pending"))
-    .execute(conn)
-    .await?;
-    let accreditation =
-        diesel::update(accreditations::table.filter(accreditations::participant_id.eq(id)))
-            .set((
-                accreditations::version.eq(accreditations::version + 1),
-                accreditations::updated_at.eq(Utc::now()),
-            ))
-            .returning(Accreditation::as_returning())
-            .get_result(conn)
-            .await?;
-    workflow::forget_first_approvals(conn, accreditation.id).await?;
+    let accreditation = workflow::application_changed(conn, id).await?;
     Ok((participant, accreditation))
 }
 

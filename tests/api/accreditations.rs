@@ -204,7 +204,7 @@ async fn decisions_follow_the_workflow_and_approval_issues_a_badge() {
     assert_eq!(audit_actions(&app, "accreditation.approved").await, 1);
     assert_eq!(audit_actions(&app, "accreditation.revoked").await, 1);
 
-    let (_, second) = visitor(&app, "trade_visitor", "Diarra", "T1000002").await;
+    let (second_applicant, second) = visitor(&app, "trade_visitor", "Diarra", "T1000002").await;
     let info = decide(
         &app,
         &organizer,
@@ -215,6 +215,26 @@ async fn decisions_follow_the_workflow_and_approval_issues_a_badge() {
     assert_eq!(
         info.json::<Value>().await.unwrap()["status"],
         "info_requested"
+    );
+    // The photo asked for is the answer: the application is back in the queue, on a new version.
+    let participant = get(&app, &organizer, &second).await["participant"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uploaded = app
+        .client
+        .put(app.url(&format!("{EVENT}/participants/{participant}/photo")))
+        .bearer_auth(&second_applicant.access_token)
+        .header("content-type", "image/png")
+        .body(crate::visitors::png(400, 500))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 204);
+    let answered = get(&app, &organizer, &second).await;
+    assert_eq!(
+        (answered["status"].as_str(), answered["version"].as_i64()),
+        (Some("pending"), Some(3))
     );
     let (_, third) = visitor(&app, "trade_visitor", "Sangaré", "T1000003").await;
     let approved: Value = approve(&app, &organizer, &third).await;
