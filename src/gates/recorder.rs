@@ -161,10 +161,22 @@ async fn record_batch(
         Err(failure) => failure,
     };
     let mut answers = Vec::with_capacity(batch.len());
+    let mut unavailable = false;
     for scan in batch {
-        let answer = match attempt(pool, connection, &[*scan]).await {
-            Ok(mut one) => one.pop().unwrap_or_else(|| Err(failed_like(&failure))),
-            Err(failure) => Err(failure),
+        // A database that does not answer one scan will not answer the next: the others are
+        // told at once rather than each after its own timeout.
+        let answer = if unavailable {
+            Err(ApiError::Unavailable(anyhow::anyhow!(
+                "recording the scan failed"
+            )))
+        } else {
+            match attempt(pool, connection, &[*scan]).await {
+                Ok(mut one) => one.pop().unwrap_or_else(|| Err(failed_like(&failure))),
+                Err(alone) => {
+                    unavailable = matches!(alone, ApiError::Unavailable(_));
+                    Err(alone)
+                }
+            }
         };
         answers.push(answer);
     }
