@@ -114,20 +114,9 @@ impl Modify for CommonErrors {
     fn modify(&self, doc: &mut OpenApiDoc) {
         let components = doc.components.get_or_insert_with(Default::default);
         for (_, name, description) in COMMON.iter().chain(BODY_ERRORS) {
-            components.responses.insert(
-                (*name).to_owned(),
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description(*description)
-                        .content(
-                            PROBLEM_JSON,
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("Problem")))
-                                .build(),
-                        )
-                        .build(),
-                ),
-            );
+            components
+                .responses
+                .insert((*name).to_owned(), RefOr::T(problem_response(description)));
         }
         for item in doc.paths.paths.values_mut() {
             for operation in operations_mut(item) {
