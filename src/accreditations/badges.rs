@@ -312,9 +312,10 @@ pub async fn issue(
         zones: zones.clone(),
         days: days.clone(),
         zone_days: event
-            .zone_days()
-            .into_iter()
+            .zone_days
+            .iter()
             .filter(|(zone, _)| zones.contains(zone))
+            .map(|(zone, days)| (*zone, days.clone()))
             .collect(),
         iat: Utc::now().timestamp(),
         exp: expires_at.timestamp(),

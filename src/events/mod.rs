@@ -6,7 +6,10 @@ pub mod store;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
+use diesel::sql_types::Jsonb;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -37,12 +40,32 @@ pub struct Event {
     pub range_categories: Vec<String>,
     /// When the retention purge removed the personal data of its participants.
     pub personal_data_purged_at: Option<DateTime<Utc>>,
-    /// See [`Event::zone_days`].
-    pub zone_days: serde_json::Value,
+    /// The zones open on some days only (the demonstration range on the last days, say); a
+    /// zone left out is open every day of the event.
+    #[diesel(deserialize_as = StoredZoneDays)]
+    pub zone_days: ZoneDays,
 }
 
 /// The days some zones are open, when not every day of the event.
 pub type ZoneDays = BTreeMap<Zone, Vec<NaiveDate>>;
+
+/// `events.zone_days` as read, parsed once when the event loads. A schedule that does not parse
+/// fails the load rather than reading as "every zone open every day" at the gates.
+#[derive(diesel::deserialize::FromSqlRow)]
+pub struct StoredZoneDays(ZoneDays);
+
+impl FromSql<Jsonb, Pg> for StoredZoneDays {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+        let value = <serde_json::Value as FromSql<Jsonb, Pg>>::from_sql(bytes)?;
+        Ok(Self(serde_json::from_value(value)?))
+    }
+}
+
+impl From<StoredZoneDays> for ZoneDays {
+    fn from(stored: StoredZoneDays) -> Self {
+        stored.0
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -96,15 +119,8 @@ impl Event {
         Ok(())
     }
 
-    /// The zones open on some days only (the demonstration range on the last days, say); a
-    /// zone left out is open every day of the event.
-    pub fn zone_days(&self) -> ZoneDays {
-        // Written only through `ZoneDays`, so it reads back.
-        serde_json::from_value(self.zone_days.clone()).unwrap_or_default()
-    }
-
     pub fn zone_open_on(&self, zone: Zone, day: NaiveDate) -> bool {
-        self.zone_days()
+        self.zone_days
             .get(&zone)
             .is_none_or(|days| days.contains(&day))
     }
@@ -151,8 +167,8 @@ pub struct EventView {
 impl From<Event> for EventView {
     fn from(event: Event) -> Self {
         Self {
-            zone_days: event.zone_days(),
             status: event.status(),
+            zone_days: event.zone_days,
             slug: event.slug,
             name: event.name,
             venue: event.venue,

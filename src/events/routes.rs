@@ -345,7 +345,10 @@ async fn patch_event(
                 closes: body
                     .registration_closes_at
                     .unwrap_or(before.registration_closes_at),
-                zone_days: body.zone_days.clone().unwrap_or_else(|| before.zone_days()),
+                zone_days: body
+                    .zone_days
+                    .clone()
+                    .unwrap_or_else(|| before.zone_days.clone()),
             }
             .check(&mut errors);
             if !errors.is_empty() {
