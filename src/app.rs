@@ -202,12 +202,8 @@ impl Application {
 
 /// Keeps the rate limiters' memory bounded.
 async fn forget_idle_limits(state: web::Data<AppState>, shutdown: CancellationToken) {
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => state.limits.forget_idle(),
-        }
-    }
+    let minute = std::time::Duration::from_secs(60);
+    crate::periodic::every(minute, shutdown, || async { state.limits.forget_idle() }).await;
 }
 
 fn build_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {

@@ -451,7 +451,7 @@ pub async fn sweep_expired(
 /// Sweeps expired keys every ten minutes until `shutdown`. Errors are logged and the loop goes
 /// on: a background loop must never die silently.
 pub async fn run_sweeper(pool: DbPool, ttl: chrono::Duration, shutdown: CancellationToken) {
-    loop {
+    crate::periodic::every(SWEEP_EVERY, shutdown, || async {
         let swept = async {
             let mut conn = pool.get().await?;
             Ok::<_, ApiError>(sweep_expired(&mut conn, ttl).await?)
@@ -464,11 +464,8 @@ pub async fn run_sweeper(pool: DbPool, ttl: chrono::Duration, shutdown: Cancella
                 "could not sweep expired idempotency keys"
             ),
         }
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(SWEEP_EVERY) => {}
-        }
-    }
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod participants;
 pub mod patch;
+pub mod periodic;
 pub mod retention;
 pub mod system;
 pub mod telemetry;

@@ -325,18 +325,15 @@ async fn delete_emails(conn: &mut AsyncPgConnection, event_id: Uuid) -> QueryRes
 /// Errors are logged and the loop goes on; the next pass tries again.
 pub async fn run(pool: DbPool, after_days: u32, shutdown: CancellationToken) {
     tracing::info!(after_days, "retention purge loop started");
-    loop {
+    crate::periodic::every(CHECK_INTERVAL, shutdown, || async {
         if let Err(e) = pass(&pool, after_days).await {
             tracing::error!(
                 error = format!("{e:#}"),
                 "the retention purge failed; retrying in an hour"
             );
         }
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(CHECK_INTERVAL) => {}
-        }
-    }
+    })
+    .await;
     tracing::info!("retention purge loop stopped");
 }
 

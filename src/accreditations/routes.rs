@@ -269,7 +269,7 @@ const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// The service's loop that folds the count rows the trigger appends, so that a total sums a few
 /// rows. Errors are logged and the loop goes on.
 pub async fn run_count_folding(pool: DbPool, shutdown: CancellationToken) {
-    loop {
+    crate::periodic::every(FOLD_EVERY, shutdown, || async {
         let folded = async {
             let mut conn = pool.get().await?;
             diesel::sql_query("SELECT fold_accreditation_counts()")
@@ -283,11 +283,8 @@ pub async fn run_count_folding(pool: DbPool, shutdown: CancellationToken) {
                 "could not fold the accreditation counts"
             );
         }
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(FOLD_EVERY) => {}
-        }
-    }
+    })
+    .await;
 }
 
 /// How [`find`] answers its total.
