@@ -1,5 +1,6 @@
-//! `Application::build`: database, state, middleware, routes and background loops (outbox,
-//! retention purge), shared by `main` and the integration tests.
+//! `Application::build`: database, state, middleware and background loops (outbox, retention
+//! purge), shared by `main` and the integration tests. It knows infrastructure only: the routes
+//! come from `router.rs`.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -14,8 +15,7 @@ use secrecy::ExposeSecret;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
-use utoipa_actix_web::service_config::ServiceConfig;
-use utoipa_actix_web::{AppExt, scope};
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accreditations::badges::BadgeKeys;
@@ -25,55 +25,18 @@ use crate::auth::sessions::Sessions;
 use crate::auth::tokens::AccessTokens;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
-use crate::email::OutboxWorker;
+use crate::email::worker::OutboxWorker;
 use crate::error::{self, ApiError};
-use crate::exhibitors::directory::{self, DirectoryCache};
+use crate::exhibitors::cache;
 use crate::gates::recorder::ScanRecorder;
 use crate::idempotency::{self, Idempotency};
 use crate::openapi::{self, RouteTable};
 use crate::participants::documents::DocumentVault;
-use crate::system::{self, ApiDocument};
+use crate::router;
+use crate::state::AppState;
+use crate::system::ApiDocument;
 use crate::telemetry::{self, RequestSpan};
-use crate::{
-    accreditations, auth, delegations, events, exhibitors, gates, retention, users, visitors,
-};
-
-/// What every handler can reach.
-pub struct AppState {
-    pub pool: DbPool,
-    pub settings: Arc<Settings>,
-    pub tokens: AccessTokens,
-    pub limits: AbuseLimits,
-    pub sessions: Sessions,
-    pub documents: DocumentVault,
-    pub badge_keys: BadgeKeys,
-    pub directory_cache: DirectoryCache,
-    pub idempotency: Idempotency,
-    pub scan_recorder: ScanRecorder,
-    pub queue_totals: QueueTotals,
-}
-
-/// Every route of the service. Handlers are registered with `.service()` so that their
-/// `#[utoipa::path]` lands in the OpenAPI document: a route cannot be mounted undocumented.
-pub fn mount(cfg: &mut ServiceConfig) {
-    cfg.service(system::healthz)
-        .service(system::readyz)
-        .service(system::docs)
-        .service(gates::jwks)
-        .service(
-            scope::scope("/api/v1")
-                .service(system::openapi_json)
-                .configure(auth::routes::mount)
-                .configure(users::routes::mount)
-                .configure(events::routes::mount)
-                .configure(exhibitors::routes::mount)
-                .configure(delegations::routes::mount)
-                .configure(visitors::mount)
-                .service(accreditations::mine::my_accreditations)
-                .configure(accreditations::routes::mount)
-                .configure(gates::mount),
-        );
-}
+use crate::{accreditations, retention};
 
 /// A request no route took: 405 when the path exists with other methods, else 404.
 async fn fallback(
@@ -153,14 +116,13 @@ impl Application {
             sessions: Sessions::default(),
             documents: DocumentVault::new(&settings.documents),
             badge_keys: BadgeKeys::new(&settings.badges)?,
-            directory_cache: directory::new_cache(),
-            idempotency: Idempotency::new(&settings),
+            directory_cache: cache::new_cache(),
             scan_recorder: ScanRecorder::start(pool.clone(), settings.gates.recorder_lanes),
             queue_totals: QueueTotals::new(pool.clone()),
             settings: Arc::new(settings),
         });
         tokio::spawn(forget_idle_limits(state.clone(), shutdown.clone()));
-        tokio::spawn(accreditations::routes::run_count_folding(
+        tokio::spawn(accreditations::totals::run_count_folding(
             pool.clone(),
             shutdown.clone(),
         ));
@@ -169,7 +131,8 @@ impl Application {
             state.settings.idempotency.ttl(),
             shutdown.clone(),
         ));
-        let server = build_server(listener, state)?;
+        let idempotency = web::Data::new(Idempotency::new(pool.clone(), &state.settings));
+        let server = build_server(listener, state, idempotency)?;
         tracing::info!(port, "listening");
         Ok(Self {
             port,
@@ -206,7 +169,11 @@ async fn forget_idle_limits(state: web::Data<AppState>, shutdown: CancellationTo
     crate::periodic::every(minute, shutdown, || async { state.limits.forget_idle() }).await;
 }
 
-fn build_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+fn build_server(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    idempotency: web::Data<Idempotency>,
+) -> anyhow::Result<Server> {
     let settings = state.settings.clone();
     let document = openapi::document();
     let routes = web::Data::new(RouteTable::from_document(&document));
@@ -232,9 +199,10 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Re
             .app_data(web::QueryConfig::default().error_handler(error::query_error_handler))
             .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
             .app_data(state.clone())
+            .app_data(idempotency.clone())
             .app_data(routes.clone())
             .app_data(document.clone())
-            .configure(mount)
+            .configure(router::mount)
             .into_app()
             .service(
                 SwaggerUi::new("/docs/{_:.*}")

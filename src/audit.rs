@@ -7,6 +7,13 @@ use uuid::Uuid;
 
 use crate::db::schema::audit_records;
 
+/// Who acts, and from where: what a use case records in the audit trail about its caller.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Uuid,
+    pub ip: Option<String>,
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_records)]
 pub struct AuditEntry<'a> {
@@ -37,6 +44,10 @@ impl<'a> AuditEntry<'a> {
         self.actor_id = Some(actor_id);
         self.client_ip = client_ip;
         self
+    }
+
+    pub fn by_actor(self, actor: &'a Actor) -> Self {
+        self.by(actor.id, actor.ip.as_deref())
     }
 
     pub fn details(mut self, details: serde_json::Value) -> Self {

@@ -99,6 +99,16 @@ impl ApiError {
         }
     }
 
+    /// The answer about a person whose data is gone: 410, not 404, so that clients can tell
+    /// "purged as announced" from "never existed".
+    pub fn purged() -> Self {
+        Self::Gone {
+            code: "personal_data_purged",
+            detail: "This person's personal data was purged after the event, as the retention policy requires."
+                .into(),
+        }
+    }
+
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
     }

@@ -25,7 +25,6 @@ use secrecy::ExposeSecret;
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
 use crate::auth::extract::MaybeUser;
 use crate::config::Settings;
 use crate::db::DbPool;
@@ -60,15 +59,16 @@ pub fn covers(route: &str) -> bool {
         && route != "/api/v1/events/{event}/scans"
 }
 
-/// What the middleware needs from the settings, prepared once.
+/// What the middleware needs, prepared once: the pool its keys live in and its settings.
 pub struct Idempotency {
+    pool: DbPool,
     fingerprint_key: Hmac<Sha256>,
     ttl: chrono::Duration,
     in_progress_timeout: chrono::Duration,
 }
 
 impl Idempotency {
-    pub fn new(settings: &Settings) -> Self {
+    pub fn new(pool: DbPool, settings: &Settings) -> Self {
         // A key of its own, derived from the JWT secret: a register body holds a password, and a
         // bare SHA-256 of it would let whoever reads the table test guesses at full speed.
         let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(
@@ -78,6 +78,7 @@ impl Idempotency {
         derive.update(b"bamex idempotency fingerprint v1");
         let key = derive.finalize().into_bytes();
         Self {
+            pool,
             fingerprint_key: Mac::new_from_slice(&key).expect("HMAC takes any key"),
             ttl: settings.idempotency.ttl(),
             in_progress_timeout: settings.idempotency.in_progress_timeout(),
@@ -144,16 +145,16 @@ pub async fn middleware(
         // No token, or an invalid or expired one: the handler answers as it always does.
         Ok(MaybeUser(None)) | Err(_) => return pass(req, next).await,
     };
-    let state = req
-        .app_data::<Data<AppState>>()
-        .expect("AppState is registered")
+    let keys = req
+        .app_data::<Data<Idempotency>>()
+        .expect("Idempotency is registered")
         .clone();
-    let attempt = match prepare(&mut req, &state, principal, route).await {
+    let attempt = match prepare(&mut req, &keys, principal, route).await {
         Ok(attempt) => attempt,
         Err(e) => return Ok(req.error_response(e)),
     };
-    match reserve(&state, &attempt).await {
-        Ok(Reservation::Ours(reserved_at)) => run(req, next, &state, &attempt, reserved_at).await,
+    match reserve(&keys, &attempt).await {
+        Ok(Reservation::Ours(reserved_at)) => run(req, next, &keys, &attempt, reserved_at).await,
         Ok(Reservation::Taken(earlier)) => Ok(match answer_again(&attempt, earlier) {
             Ok(replay) => req.into_response(replay),
             Err(e) => req.error_response(e),
@@ -173,7 +174,7 @@ async fn pass(
 
 async fn prepare(
     req: &mut ServiceRequest,
-    state: &AppState,
+    keys: &Idempotency,
     principal: String,
     route: String,
 ) -> Result<Attempt, ApiError> {
@@ -183,7 +184,7 @@ async fn prepare(
         principal,
         key,
         method: req.method().to_string(),
-        fingerprint: state.idempotency.fingerprint(req.path(), &body),
+        fingerprint: keys.fingerprint(req.path(), &body),
         path: route,
     })
 }
@@ -250,18 +251,18 @@ fn this_key(attempt: &Attempt) -> (&str, &str) {
 
 /// Takes the key with one `INSERT … ON CONFLICT DO NOTHING` (atomic: of two concurrent requests
 /// one wins), or reads what the request that holds it left.
-async fn reserve(state: &AppState, attempt: &Attempt) -> Result<Reservation, ApiError> {
+async fn reserve(keys: &Idempotency, attempt: &Attempt) -> Result<Reservation, ApiError> {
     use idempotency_keys::dsl as k;
-    let mut conn = state.pool.get().await?;
+    let mut conn = keys.pool.get().await?;
     // The earlier request may release the key between our insert and our read: try again then.
     for _ in 0..3 {
         let now = Utc::now();
         // An expired key is free again, and so is one whose request died with its server.
         diesel::delete(
             k::idempotency_keys.find(this_key(attempt)).filter(
-                k::created_at.lt(now - state.idempotency.ttl).or(k::state
+                k::created_at.lt(now - keys.ttl).or(k::state
                     .eq(IN_PROGRESS)
-                    .and(k::created_at.lt(now - state.idempotency.in_progress_timeout))),
+                    .and(k::created_at.lt(now - keys.in_progress_timeout))),
             ),
         )
         .execute(&mut conn)
@@ -342,14 +343,14 @@ fn worth_keeping(status: StatusCode) -> bool {
 async fn run(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-    state: &AppState,
+    keys: &Idempotency,
     attempt: &Attempt,
     reserved_at: DateTime<Utc>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let res = match next.call(req).await {
         Ok(res) => res,
         Err(e) => {
-            settle(state, attempt, reserved_at, None).await;
+            settle(keys, attempt, reserved_at, None).await;
             return Err(e);
         }
     };
@@ -360,7 +361,7 @@ async fn run(
         BodySize::Stream => false,
     };
     if !(small && worth_keeping(res.status())) {
-        settle(state, attempt, reserved_at, None).await;
+        settle(keys, attempt, reserved_at, None).await;
         return Ok(res.map_into_boxed_body());
     }
     let (request, response) = res.into_parts();
@@ -368,7 +369,7 @@ async fn run(
     let body = match body::to_bytes(body).await {
         Ok(body) => body,
         Err(e) => {
-            settle(state, attempt, reserved_at, None).await;
+            settle(keys, attempt, reserved_at, None).await;
             let cause = anyhow::anyhow!("could not read the answer: {}", e.into());
             return Err(ApiError::Internal(cause).into());
         }
@@ -382,7 +383,7 @@ async fn run(
             .map(str::to_owned),
         body: body.to_vec(),
     };
-    settle(state, attempt, reserved_at, Some(answer)).await;
+    settle(keys, attempt, reserved_at, Some(answer)).await;
     Ok(ServiceResponse::new(
         request,
         head.set_body(BoxBody::new(body)),
@@ -399,14 +400,14 @@ struct Answer {
 /// reservation is touched: after `in_progress_timeout` a retry may have taken the key over.
 /// Failures are logged, not returned: the handler has answered, and that answer is the client's.
 async fn settle(
-    state: &AppState,
+    keys: &Idempotency,
     attempt: &Attempt,
     reserved_at: DateTime<Utc>,
     answer: Option<Answer>,
 ) {
     use idempotency_keys::dsl as k;
     let result = async {
-        let mut conn = state.pool.get().await?;
+        let mut conn = keys.pool.get().await?;
         let ours = k::idempotency_keys
             .find(this_key(attempt))
             .filter(k::created_at.eq(reserved_at))

@@ -1,5 +1,5 @@
 //! The OpenAPI document. Paths come from the handlers themselves (utoipa-actix-web collects
-//! every `#[utoipa::path]` handler mounted by [`crate::app::mount`]); this module adds what is
+//! every `#[utoipa::path]` handler mounted by [`crate::router::mount`]); this module adds what is
 //! common to all of them: info, the bearer scheme, and the error answers any route can give.
 
 use actix_web::dev::ResourceDef;
@@ -37,7 +37,7 @@ struct ApiDoc;
 pub fn document() -> OpenApiDoc {
     let (_, paths) = actix_web::App::new()
         .into_utoipa_app()
-        .configure(crate::app::mount)
+        .configure(crate::router::mount)
         .split_for_parts();
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();

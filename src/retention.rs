@@ -27,7 +27,6 @@ use crate::db::schema::{
 };
 use crate::delegations::emails::DelegationInvitation;
 use crate::email::EmailTemplate;
-use crate::error::ApiError;
 use crate::participants::emails::RegistrationReceived;
 use crate::users::EmailAddress;
 
@@ -37,16 +36,6 @@ pub const PLACEHOLDER: &str = "[purged]";
 
 /// How often the service looks for events whose retention period is over.
 const CHECK_INTERVAL: Duration = Duration::from_secs(3600);
-
-/// The answer about a person whose data is gone: 410, not 404, so that clients can tell
-/// "purged as announced" from "never existed".
-pub fn purged() -> ApiError {
-    ApiError::Gone {
-        code: "personal_data_purged",
-        detail: "This person's personal data was purged after the event, as the retention policy requires."
-            .into(),
-    }
-}
 
 /// An event whose retention period is over and whose personal data is still there.
 #[derive(Debug, Clone)]

@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::badges::{Badge, BadgeView};
 use super::{AccreditationStatus, Category};
-use crate::app::AppState;
 use crate::auth::extract::CurrentUser;
 use crate::db::schema::{accreditations, badges, events, participants};
 use crate::error::{ApiResult, Problem};
 use crate::pagination::{Page, PageQuery};
+use crate::state::AppState;
 use crate::users::store as users;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,12 +1,16 @@
 //! Accreditations: one participant's badge application for one event.
 
 pub mod badges;
+pub mod cards;
 pub mod emails;
 pub mod mine;
 pub mod pdf;
 pub mod printing;
+pub mod queue;
 pub mod routes;
+pub mod store;
 pub mod totals;
+pub mod view;
 pub mod workflow;
 
 use chrono::{DateTime, Utc};

@@ -3,86 +3,26 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::pdf::{self, BadgeCard, Invitation};
-use super::routes::QueueQuery;
-use super::{AccreditationStatus, Category};
-use crate::app::AppState;
+use super::cards::{card, render};
+use super::pdf::{self, Invitation};
+use super::queue::{self, QueueQuery};
+use super::store;
 use crate::audit::AuditEntry;
-use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser, Organizer, Require};
-use crate::country::CountryCode;
-use crate::db::schema::{accreditations, badges, events, participant_photos, participants};
+use crate::auth::extract::{ClientIp, CurrentUser, Organizer, Require};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::Event;
-use crate::events::routes::visible_event;
+use crate::events::path::EventPath;
 use crate::participants::Participant;
-use crate::participants::photos::may_edit;
+use crate::participants::access::may_edit;
+use crate::state::AppState;
 
-type CardRow = (
-    Participant,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<Vec<u8>>,
-);
-
-/// The printable card of an approved accreditation; `None` without a live badge (or once the
-/// holder's personal data was purged, which takes the signed QR with it).
-pub async fn card(
-    conn: &mut AsyncPgConnection,
-    accreditation_id: Uuid,
-) -> ApiResult<Option<BadgeCard>> {
-    let row: Option<CardRow> = accreditations::table
-        .inner_join(participants::table.left_join(participant_photos::table))
-        .inner_join(badges::table)
-        .inner_join(events::table)
-        .filter(accreditations::id.eq(accreditation_id))
-        .filter(accreditations::status.eq(AccreditationStatus::Approved.as_str()))
-        .select((
-            Participant::as_select(),
-            accreditations::category,
-            badges::number,
-            badges::token,
-            events::name,
-            participant_photos::jpeg.nullable(),
-        ))
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(
-        row.and_then(|(participant, category, number, qr, event_name, photo)| {
-            // The purge takes the signed QR away: no card for a purged person.
-            let qr = qr?;
-            let country = CountryCode::parse(&participant.nationality)
-                .map(|c| c.name().to_owned())
-                .unwrap_or(participant.nationality.clone());
-            Some(BadgeCard {
-                event_name,
-                holder_name: format!(
-                    "{} {}",
-                    participant.first_name,
-                    participant.last_name.to_uppercase()
-                ),
-                organization: participant.organization,
-                country,
-                category: Category::from_db(&category),
-                number,
-                qr,
-                photo,
-            })
-        }),
-    )
-}
-
-/// Renders off the executor: fonts are subset and QR codes drawn, which takes CPU.
-async fn render(job: impl FnOnce() -> ApiResult<Vec<u8>> + Send + 'static) -> ApiResult<Vec<u8>> {
-    tokio::task::spawn_blocking(job)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("PDF task panicked")))?
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(badge_pdf)
+        .service(badges_pdf)
+        .service(invitation_letter);
 }
 
 fn pdf_response(bytes: Vec<u8>, filename: &str) -> HttpResponse {
@@ -96,14 +36,6 @@ fn pdf_response(bytes: Vec<u8>, filename: &str) -> HttpResponse {
         .body(bytes)
 }
 
-async fn count_prints(conn: &mut AsyncPgConnection, accreditation_ids: &[Uuid]) -> ApiResult<()> {
-    diesel::update(badges::table.filter(badges::accreditation_id.eq_any(accreditation_ids)))
-        .set(badges::prints.eq(badges::prints + 1))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// The participant of an accreditation at `event`, if `user` may print for them: organizers,
 /// and whoever registered the person (their exhibitor's account, delegation's lead, themselves).
 /// A purged person answers 410 `personal_data_purged` to those who could print before.
@@ -113,13 +45,7 @@ async fn printable(
     id: Uuid,
     user: &CurrentUser,
 ) -> ApiResult<Participant> {
-    let participant: Participant = accreditations::table
-        .inner_join(participants::table)
-        .filter(accreditations::event_id.eq(event.id))
-        .filter(accreditations::id.eq(id))
-        .select(Participant::as_select())
-        .first(conn)
-        .await?;
+    let participant = store::participant_of(conn, event.id, id).await?;
     if !may_edit(conn, event.id, participant.id, user).await? {
         return Err(ApiError::not_found());
     }
@@ -154,15 +80,16 @@ fn no_badge() -> ApiError {
 pub async fn badge_pdf(
     state: web::Data<AppState>,
     user: CurrentUser,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
+    let event = event.load_event(&mut conn, Some(&user)).await?;
     printable(&mut conn, &event, id, &user).await?;
     let card = card(&mut conn, id).await?.ok_or_else(no_badge)?;
     let filename = format!("{}.pdf", card.number);
-    count_prints(&mut conn, &[id]).await?;
+    store::count_prints(&mut conn, &[id]).await?;
     drop(conn);
     let bytes = render(move || pdf::badges_a6(&[card])).await?;
     Ok(pdf_response(bytes, &filename))
@@ -187,15 +114,15 @@ pub async fn badge_pdf(
 pub async fn badges_pdf(
     state: web::Data<AppState>,
     organizer: Require<Organizer>,
-    slug: web::Path<String>,
+    event: EventPath,
     query: web::Query<QueueQuery>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(organizer.user.clone()))).await?;
+    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     if event.personal_data_purged_at.is_some() {
-        return Err(crate::retention::purged());
+        return Err(ApiError::purged());
     }
-    let ids = super::routes::matching_ids(&mut conn, &event, &query).await?;
+    let ids = queue::matching_ids(&mut conn, &event, &query).await?;
     let mut cards = Vec::new();
     let mut printed = Vec::new();
     for id in ids {
@@ -207,7 +134,7 @@ pub async fn badges_pdf(
     if cards.is_empty() {
         return Err(no_badge());
     }
-    count_prints(&mut conn, &printed).await?;
+    store::count_prints(&mut conn, &printed).await?;
     drop(conn);
     let bytes = render(move || pdf::badges_a4(&cards)).await?;
     Ok(pdf_response(bytes, &format!("{}-badges.pdf", event.slug)))
@@ -248,16 +175,17 @@ pub async fn invitation_letter(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
+    let event = event.load_event(&mut conn, Some(&user)).await?;
     let participant = printable(&mut conn, &event, id, &user).await?;
     let card = card(&mut conn, id).await?.ok_or_else(no_badge)?;
     let number = participant
         .open_document(&state.documents)?
-        .ok_or_else(crate::retention::purged)?;
+        .ok_or_else(ApiError::purged)?;
     // Document numbers are for organizers' eyes and the holder's own: an exhibitor or a
     // delegation lead printing the letter for someone gets it masked.
     let number = if user.is_organizer() || participant.user_id == Some(user.id) {

@@ -4,12 +4,13 @@
 //! arriving meanwhile wait for that count instead of counting again); later ones are answered
 //! from memory, and a total older than ten seconds is counted again in the background while the
 //! previous one still answers. Totals of the `status` and `category` filters come from counters
-//! and are always exact (see `counted` in routes.rs).
+//! and are always exact (see `counted` in queue.rs), folded here every thirty seconds.
 
 use std::time::{Duration, Instant};
 
 use diesel_async::methods::LoadQuery;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use tokio_util::sync::CancellationToken;
 
 use crate::db::DbPool;
 use crate::error::{ApiError, ApiResult};
@@ -106,4 +107,27 @@ impl QueueTotals {
             }
         });
     }
+}
+
+const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The service's loop that folds the count rows the trigger appends, so that a total sums a few
+/// rows. Errors are logged and the loop goes on.
+pub async fn run_count_folding(pool: DbPool, shutdown: CancellationToken) {
+    crate::periodic::every(FOLD_EVERY, shutdown, || async {
+        let folded = async {
+            let mut conn = pool.get().await?;
+            diesel::sql_query("SELECT fold_accreditation_counts()")
+                .execute(&mut conn)
+                .await?;
+            Ok::<_, ApiError>(())
+        };
+        if let Err(e) = folded.await {
+            tracing::error!(
+                error = e.log_message(),
+                "could not fold the accreditation counts"
+            );
+        }
+    })
+    .await;
 }

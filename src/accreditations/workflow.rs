@@ -17,18 +17,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::badges;
+use super::badges::{self, BadgeKeys};
 use super::emails::AccreditationUpdate;
 use super::{Accreditation, AccreditationStatus, Category};
-use crate::app::AppState;
-use crate::audit::AuditEntry;
-use crate::auth::extract::{ClientIp, CurrentUser};
+use crate::audit::{Actor, AuditEntry};
 use crate::db::schema::{accreditation_approvals, accreditations, participants};
 use crate::email;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::participants::Participant;
-use crate::participants::roster::free_place;
+use crate::participants::places::free_place;
 use crate::participants::store::Group;
 use crate::users::Role;
 use crate::users::store as users;
@@ -85,11 +83,6 @@ impl Outcome {
             Outcome::Decided(a) | Outcome::FirstApproval(a) => a,
         }
     }
-}
-
-pub struct Reviewer<'a> {
-    pub user: &'a CurrentUser,
-    pub ip: &'a ClientIp,
 }
 
 /// A decision as an organizer sends it.
@@ -196,9 +189,7 @@ async fn notify(
     reason: Option<&str>,
     badge_number: Option<&str>,
 ) -> ApiResult<()> {
-    let registered_by = participant
-        .registered_by
-        .ok_or_else(crate::retention::purged)?;
+    let registered_by = participant.registered_by.ok_or_else(ApiError::purged)?;
     let registrant = users::find(conn, registered_by).await?;
     let to = participant
         .email
@@ -221,9 +212,9 @@ async fn notify(
 /// Takes a decision on one accreditation, inside the caller's transaction.
 pub async fn decide(
     conn: &mut AsyncPgConnection,
-    state: &AppState,
+    keys: &BadgeKeys,
     event: &Event,
-    reviewer: &Reviewer<'_>,
+    reviewer: &Actor,
     id: Uuid,
     ruling: Ruling<'_>,
 ) -> ApiResult<Outcome> {
@@ -233,8 +224,7 @@ pub async fn decide(
         return Err(stale());
     }
     let next = transition(current.status(), ruling.decision)?;
-    let ip = reviewer.ip.as_string();
-    let organizer = reviewer.user.id;
+    let organizer = reviewer.id;
     let sensitive = event.sensitive_categories.contains(&current.category);
     if next == AccreditationStatus::Approved && sensitive {
         let approvals: Vec<Uuid> = accreditation_approvals::table
@@ -265,7 +255,7 @@ pub async fn decide(
                 .get_result(conn)
                 .await?;
             AuditEntry::new("accreditation.first_approval", "accreditation", Some(id))
-                .by(organizer, ip.as_deref())
+                .by_actor(reviewer)
                 .record(conn)
                 .await?;
             return Ok(Outcome::FirstApproval(bumped));
@@ -282,7 +272,7 @@ pub async fn decide(
     let decided = set_status(conn, id, next, organizer, reason).await?;
     let badge = if next == AccreditationStatus::Approved {
         let category = decided.category();
-        let badge = badges::issue(conn, &state.badge_keys, event, id, category).await?;
+        let badge = badges::issue(conn, keys, event, id, category).await?;
         if category == Category::Media
             && let Some(account) = participant.user_id
         {
@@ -310,7 +300,7 @@ pub async fn decide(
         "accreditation",
         Some(id),
     )
-    .by(organizer, ip.as_deref())
+    .by_actor(reviewer)
     .details(serde_json::json!({ "reason": reason, "version": decided.version, "badge": badge.map(|b| b.number) }))
     .record(conn)
     .await?;
@@ -320,13 +310,13 @@ pub async fn decide(
 /// Issues the badge of a public visitor approved at once (events that allow it).
 pub async fn approve_automatically(
     conn: &mut AsyncPgConnection,
-    state: &AppState,
+    keys: &BadgeKeys,
     event: &Event,
     accreditation: &Accreditation,
 ) -> ApiResult<badges::Badge> {
     badges::issue(
         conn,
-        &state.badge_keys,
+        keys,
         event,
         accreditation.id,
         accreditation.category(),
@@ -338,7 +328,7 @@ pub async fn approve_automatically(
 pub async fn revoke(
     conn: &mut AsyncPgConnection,
     event: &Event,
-    reviewer: &Reviewer<'_>,
+    reviewer: &Actor,
     id: Uuid,
     reason: &str,
 ) -> ApiResult<Accreditation> {
@@ -353,7 +343,7 @@ pub async fn revoke(
         conn,
         id,
         AccreditationStatus::Revoked,
-        reviewer.user.id,
+        reviewer.id,
         Some(reason),
     )
     .await?;
@@ -362,7 +352,7 @@ pub async fn revoke(
     }
     notify(conn, event, &participant, &revoked, Some(reason), None).await?;
     AuditEntry::new("accreditation.revoked", "accreditation", Some(id))
-        .by(reviewer.user.id, reviewer.ip.as_string().as_deref())
+        .by_actor(reviewer)
         .details(serde_json::json!({ "reason": reason }))
         .record(conn)
         .await?;

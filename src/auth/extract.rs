@@ -14,8 +14,9 @@ use actix_web::{FromRequest, HttpRequest, web};
 use uuid::Uuid;
 
 use super::tokens::Claims;
-use crate::app::AppState;
+use crate::audit::Actor;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::users::Role;
 
 #[derive(Debug, Clone)]
@@ -29,6 +30,14 @@ pub struct CurrentUser {
 impl CurrentUser {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// The caller as the audit trail records them.
+    pub fn actor(&self, ip: ClientIp) -> Actor {
+        Actor {
+            id: self.id,
+            ip: ip.as_string(),
+        }
     }
 
     /// Organizers and admins: the accreditation office sees everything.

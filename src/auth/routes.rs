@@ -17,10 +17,11 @@ use super::limits::Action;
 use super::new_password::NewPassword;
 use super::password::{self, Verdict};
 use super::store::{self, LinkPurpose};
-use crate::app::AppState;
 use crate::audit::AuditEntry;
+use crate::body::Body;
 use crate::email;
 use crate::error::{ApiError, ApiResult, Problem, Validator};
+use crate::state::AppState;
 use crate::users::store::{self as users, NewUser, UserChanges};
 use crate::users::{EmailAddress, FullName, Locale, Role, User, UserView};
 
@@ -89,8 +90,9 @@ pub struct RegisterRequest {
 async fn register(
     state: web::Data<AppState>,
     ip: ClientIp,
-    body: web::Json<RegisterRequest>,
+    body: Body<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     state.limits.check_ip(Action::Register, ip.0)?;
     let mut v = Validator::default();
     let email = v.check("email", EmailAddress::parse(&body.email));
@@ -170,8 +172,9 @@ pub struct TokenRequest {
 async fn verify_email(
     state: web::Data<AppState>,
     ip: ClientIp,
-    body: web::Json<TokenRequest>,
+    body: Body<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let user_id = store::consume_link(conn, LinkPurpose::VerifyEmail, &body.token)
@@ -242,8 +245,9 @@ fn in_background(
 async fn resend_verification(
     state: web::Data<AppState>,
     ip: ClientIp,
-    body: web::Json<EmailRequest>,
+    body: Body<EmailRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     state.limits.check_ip(Action::ResendVerification, ip.0)?;
     let email = body.parse()?;
     state
@@ -318,8 +322,9 @@ async fn issue_pair(
 async fn login(
     state: web::Data<AppState>,
     ip: ClientIp,
-    body: web::Json<LoginRequest>,
+    body: Body<LoginRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
+    let body = body.read()?;
     state.limits.check_ip(Action::Login, ip.0)?;
     let email = EmailAddress::parse(&body.email).map_err(|_| invalid_credentials())?;
     state.limits.check_account(Action::Login, &email)?;
@@ -458,8 +463,9 @@ enum Rotation {
 async fn refresh(
     state: web::Data<AppState>,
     ip: ClientIp,
-    body: web::Json<RefreshRequest>,
+    body: Body<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
+    let body = body.read()?;
     let mut conn = state.pool.get().await?;
     // The transaction commits even when refusing: a replay's family revocation must stick.
     let rotation = conn
@@ -504,10 +510,8 @@ async fn refresh(
     responses((status = 204, description = "Signed out"))
 )]
 #[post("/auth/logout")]
-async fn logout(
-    state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
-) -> ApiResult<HttpResponse> {
+async fn logout(state: web::Data<AppState>, body: Body<RefreshRequest>) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         if let Some(token) = store::lock_refresh(conn, &body.refresh_token).await? {
@@ -533,8 +537,9 @@ async fn logout(
 async fn forgot_password(
     state: web::Data<AppState>,
     ip: ClientIp,
-    body: web::Json<EmailRequest>,
+    body: Body<EmailRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     state.limits.check_ip(Action::ForgotPassword, ip.0)?;
     let email = body.parse()?;
     state.limits.check_account(Action::ForgotPassword, &email)?;
@@ -609,8 +614,9 @@ pub struct ResetPasswordRequest {
 async fn reset_password(
     state: web::Data<AppState>,
     ip: ClientIp,
-    body: web::Json<ResetPasswordRequest>,
+    body: Body<ResetPasswordRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     let mut conn = state.pool.get().await?;
     // Check the password against the policy before spending the link on it.
     let user_id = store::peek_link(&mut conn, LinkPurpose::ResetPassword, &body.token)

@@ -10,14 +10,19 @@ use utoipa::ToSchema;
 
 use super::store::{self, DelegationChanges, Invitation};
 use super::{DelegationStatus, DelegationView};
-use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::extract::{ClientIp, MaybeUser};
 use crate::auth::new_password::NewPassword;
 use crate::auth::password;
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem, Validator};
+use crate::state::AppState;
 use crate::users::store::{self as users, NewUser};
 use crate::users::{FullName, Locale, Role, UserView};
+
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(accept);
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -85,18 +90,16 @@ pub async fn accept(
     viewer: MaybeUser,
     ip: ClientIp,
     token: web::Path<String>,
-    body: web::Json<AcceptInvitationRequest>,
+    body: Body<AcceptInvitationRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     let mut conn = state.pool.get().await?;
     // Look before the transaction, so that a new password is hashed without holding locks;
     // the transaction checks again on locked rows.
     let invitation = check(store::find_invitation(&mut conn, &token, false).await?)?;
     let delegation = store::find_by_id(&mut conn, invitation.delegation_id).await?;
     // The purge deletes invitations with the address, so a live link always has one.
-    let lead_email = delegation
-        .lead_email
-        .clone()
-        .ok_or_else(crate::retention::purged)?;
+    let lead_email = delegation.lead_email.clone().ok_or_else(ApiError::purged)?;
     let existing = users::find_by_email(&mut conn, &lead_email).await?;
     let new_account = match &existing {
         Some(account) => match &viewer.0 {

@@ -7,27 +7,37 @@ use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use super::routes::load;
+use super::access::load;
 use super::{Delegation, DelegationStatus};
 use crate::accreditations::Category;
-use crate::app::AppState;
 use crate::auth::extract::{ClientIp, CurrentUser};
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::Event;
+use crate::events::path::EventPath;
 use crate::pagination::{Page, PageQuery};
 use crate::participants::roster::{Confirmation, Roster};
 use crate::participants::store::Group;
 use crate::participants::{ParticipantInput, ParticipantView};
+use crate::state::AppState;
 use crate::users::store as users;
+
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_members)
+        .service(register_member)
+        .service(get_member)
+        .service(replace_member)
+        .service(withdraw_member);
+}
 
 /// The member list of the delegation in the path, if the caller leads it or is an organizer.
 async fn roster(
     conn: &mut AsyncPgConnection,
-    slug: &str,
+    event: &EventPath,
     id: Uuid,
     user: &CurrentUser,
 ) -> ApiResult<(Roster, Delegation, Event)> {
-    let (event, delegation) = load(conn, slug, id, user).await?;
+    let (event, delegation) = load(conn, event, id, user).await?;
     let roster = Roster {
         event_id: event.id,
         group: Group::Delegation(delegation.id),
@@ -69,12 +79,13 @@ fn refuse_if_closed(delegation: &Delegation) -> ApiResult<()> {
 pub async fn list_members(
     state: web::Data<AppState>,
     user: CurrentUser,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<ParticipantView>>> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, ..) = roster(&mut conn, &slug, id, &user).await?;
+    let (roster, ..) = roster(&mut conn, &event, id, &user).await?;
     Ok(web::Json(roster.list(&mut conn, &page).await?))
 }
 
@@ -100,13 +111,14 @@ pub async fn register_member(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
-    body: web::Json<ParticipantInput>,
+    body: Body<ParticipantInput>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    let data = body.parse(Utc::now().date_naive())?;
+    let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, delegation, event) = roster(&mut conn, &slug, id, &user).await?;
+    let (roster, delegation, event) = roster(&mut conn, &event, id, &user).await?;
+    let data = body.read()?.parse(Utc::now().date_naive())?;
     event.check_registration_open(Utc::now())?;
     if delegation.status() != DelegationStatus::Active {
         return Err(ApiError::Conflict {
@@ -123,7 +135,13 @@ pub async fn register_member(
         event_name: event.name.clone(),
     };
     let view = roster
-        .register(&mut conn, &state, &user, &ip, &data, Some(confirmation))
+        .register(
+            &mut conn,
+            &state.documents,
+            &user.actor(ip),
+            &data,
+            Some(confirmation),
+        )
         .await?;
     Ok(HttpResponse::Created().json(view))
 }
@@ -148,15 +166,22 @@ pub async fn get_member(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid, Uuid)>,
 ) -> ApiResult<web::Json<ParticipantView>> {
-    let (slug, id, member_id) = path.into_inner();
+    let (_, id, member_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, ..) = roster(&mut conn, &slug, id, &user).await?;
+    let (roster, ..) = roster(&mut conn, &event, id, &user).await?;
     let office = user.is_organizer();
     Ok(web::Json(
         roster
-            .read(&mut conn, &state, &user, &ip, member_id, office)
+            .read(
+                &mut conn,
+                &state.documents,
+                &user.actor(ip),
+                member_id,
+                office,
+            )
             .await?,
     ))
 }
@@ -184,17 +209,24 @@ pub async fn replace_member(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid, Uuid)>,
-    body: web::Json<ParticipantInput>,
+    body: Body<ParticipantInput>,
 ) -> ApiResult<web::Json<ParticipantView>> {
-    let (slug, id, member_id) = path.into_inner();
-    let data = body.parse(Utc::now().date_naive())?;
+    let (_, id, member_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, delegation, _) = roster(&mut conn, &slug, id, &user).await?;
+    let (roster, delegation, _) = roster(&mut conn, &event, id, &user).await?;
+    let data = body.read()?.parse(Utc::now().date_naive())?;
     refuse_if_closed(&delegation)?;
     Ok(web::Json(
         roster
-            .replace(&mut conn, &state, &user, &ip, member_id, &data)
+            .replace(
+                &mut conn,
+                &state.documents,
+                &user.actor(ip),
+                member_id,
+                &data,
+            )
             .await?,
     ))
 }
@@ -220,12 +252,15 @@ pub async fn withdraw_member(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id, member_id) = path.into_inner();
+    let (_, id, member_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, delegation, _) = roster(&mut conn, &slug, id, &user).await?;
+    let (roster, delegation, _) = roster(&mut conn, &event, id, &user).await?;
     refuse_if_closed(&delegation)?;
-    roster.withdraw(&mut conn, &user, &ip, member_id).await?;
+    roster
+        .withdraw(&mut conn, &user.actor(ip), member_id)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,6 +1,7 @@
 //! Official delegations: organizers create them and invite their lead by email; the lead
 //! accepts, gets an account and registers the members, each a pending accreditation.
 
+pub mod access;
 pub mod emails;
 pub mod invitations;
 pub mod members;

@@ -8,19 +8,21 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::access::load;
 use super::emails::DelegationInvitation;
 use super::store::{self, DelegationChanges, DelegationFilter, NewDelegation};
 use super::{Delegation, DelegationKind, DelegationStatus, DelegationView, ProtocolLevel};
-use crate::app::AppState;
 use crate::audit::AuditEntry;
-use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser, Organizer, Require};
+use crate::auth::extract::{ClientIp, CurrentUser, Organizer, Require};
+use crate::body::Body;
 use crate::country::CountryCode;
 use crate::email;
 use crate::error::{ApiError, ApiResult, FieldError, Problem, Validator};
 use crate::events::Event;
-use crate::events::routes::visible_event;
+use crate::events::path::EventPath;
 use crate::pagination::{Page, PageQuery};
 use crate::participants::store::{self as participants, Group};
+use crate::state::AppState;
 use crate::users::{EmailAddress, FullName, Locale};
 
 /// How long an invitation link stays valid.
@@ -31,28 +33,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(create_delegation)
         .service(get_delegation)
         .service(patch_delegation)
-        .service(resend_invitation)
-        .service(super::members::list_members)
-        .service(super::members::register_member)
-        .service(super::members::get_member)
-        .service(super::members::replace_member)
-        .service(super::members::withdraw_member)
-        .service(super::invitations::accept);
-}
-
-/// The event and delegation of a path, if `user` may see it (organizers; its lead): else 404.
-pub async fn load(
-    conn: &mut AsyncPgConnection,
-    slug: &str,
-    id: Uuid,
-    user: &CurrentUser,
-) -> ApiResult<(Event, Delegation)> {
-    let event = visible_event(conn, slug, &MaybeUser(Some(user.clone()))).await?;
-    let delegation = store::find(conn, event.id, id).await?;
-    if !delegation.visible_to(user) {
-        return Err(ApiError::not_found());
-    }
-    Ok((event, delegation))
+        .service(resend_invitation);
 }
 
 /// Emails the lead a fresh invitation link, in the same transaction as the change behind it.
@@ -66,7 +47,7 @@ async fn invite(
     let lead_email = delegation
         .lead_email
         .as_ref()
-        .ok_or_else(crate::retention::purged)?;
+        .ok_or_else(ApiError::purged)?;
     let token =
         store::issue_invitation(conn, delegation.id, Duration::days(INVITATION_DAYS.into()))
             .await?;
@@ -117,7 +98,7 @@ pub struct DelegationsQuery {
 async fn list_delegations(
     state: web::Data<AppState>,
     user: CurrentUser,
-    slug: web::Path<String>,
+    event: EventPath,
     query: web::Query<DelegationsQuery>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<DelegationView>>> {
@@ -136,7 +117,7 @@ async fn list_delegations(
         q: query.q.clone(),
     };
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
+    let event = event.load_event(&mut conn, Some(&user)).await?;
     let (rows, total) = store::list(&mut conn, event.id, &filter, &page).await?;
     Ok(web::Json(Page::from_rows(
         rows,
@@ -210,9 +191,10 @@ async fn create_delegation(
     state: web::Data<AppState>,
     organizer: Require<Organizer>,
     ip: ClientIp,
-    slug: web::Path<String>,
-    body: web::Json<CreateDelegationRequest>,
+    event: EventPath,
+    body: Body<CreateDelegationRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     let mut v = Validator::default();
     let country = v.check("country", CountryCode::parse(&body.country));
     let name = v.check("name", FullName::parse(&body.name));
@@ -240,7 +222,7 @@ async fn create_delegation(
         })
     })?;
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(organizer.user.clone()))).await?;
+    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let delegation = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let delegation = store::insert(
@@ -287,11 +269,14 @@ async fn create_delegation(
 async fn get_delegation(
     state: web::Data<AppState>,
     user: CurrentUser,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<web::Json<DelegationView>> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    Ok(web::Json(load(&mut conn, &slug, id, &user).await?.1.into()))
+    Ok(web::Json(
+        load(&mut conn, &event, id, &user).await?.1.into(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -335,10 +320,12 @@ async fn patch_delegation(
     state: web::Data<AppState>,
     organizer: Require<Organizer>,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
-    body: web::Json<UpdateDelegationRequest>,
+    body: Body<UpdateDelegationRequest>,
 ) -> ApiResult<web::Json<DelegationView>> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
+    let body = body.read()?;
     let mut v = Validator::default();
     let country = v.check(
         "country",
@@ -362,7 +349,7 @@ async fn patch_delegation(
     );
     let (country, name, limit) = v.finish(|| Some((country?, name?, limit?)))?;
     let mut conn = state.pool.get().await?;
-    let (_, before) = load(&mut conn, &slug, id, &organizer.user).await?;
+    let (_, before) = load(&mut conn, &event, id, &organizer).await?;
     let mut stay = Vec::new();
     check_stay(
         &mut stay,
@@ -448,12 +435,14 @@ async fn resend_invitation(
     state: web::Data<AppState>,
     organizer: Require<Organizer>,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
-    body: web::Json<ResendInvitationRequest>,
+    body: Body<ResendInvitationRequest>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
+    let body = body.read()?;
     let mut conn = state.pool.get().await?;
-    let (event, _) = load(&mut conn, &slug, id, &organizer.user).await?;
+    let (event, _) = load(&mut conn, &event, id, &organizer).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let delegation = store::lock(conn, id).await?;
         if delegation.lead_id.is_some() {

@@ -8,4 +8,3 @@ pub mod worker;
 
 pub use outbox::{enqueue, enqueue_for_event};
 pub use templates::EmailTemplate;
-pub use worker::OutboxWorker;

@@ -191,7 +191,7 @@ async fn badge_attachment(
     let Some(id) = accreditation_id else {
         return Ok(None);
     };
-    let Some(card) = crate::accreditations::printing::card(conn, id).await? else {
+    let Some(card) = crate::accreditations::cards::card(conn, id).await? else {
         return Ok(None);
     };
     let filename = format!("{}.pdf", card.number);

@@ -1,7 +1,9 @@
 //! Editions of the show (`bamex-2026`): dates, venue, public days, status, registration window.
 
+pub mod path;
 pub mod routes;
 pub mod store;
+pub mod zones;
 
 use std::collections::BTreeMap;
 
@@ -15,9 +17,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accreditations::Category;
-use crate::accreditations::badges::Zone;
 use crate::db::schema::events;
 use crate::error::ApiError;
+use zones::Zone;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]

@@ -2,19 +2,21 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::path::EventPath;
 use super::store::{self, EventChanges, NewEvent};
-use super::{Event, EventStatus, EventView, Slug, ZoneDays};
+use super::{EventStatus, EventView, Slug, ZoneDays};
 use crate::accreditations::Category;
-use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::extract::{Admin, ClientIp, MaybeUser, Require};
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::pagination::{Page, PageQuery};
+use crate::state::AppState;
 use crate::text;
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -22,20 +24,6 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(create_event)
         .service(get_event)
         .service(patch_event);
-}
-
-/// The event named by a slug in a path, as `viewer` may see it: drafts exist only for the
-/// accreditation office.
-pub async fn visible_event(
-    conn: &mut AsyncPgConnection,
-    slug: &str,
-    viewer: &MaybeUser,
-) -> ApiResult<Event> {
-    let event = store::find_by_slug(conn, slug).await?;
-    if event.status() == EventStatus::Draft && !viewer.is_organizer() {
-        return Err(ApiError::not_found());
-    }
-    Ok(event)
 }
 
 /// Published events (organizers also see drafts), in creation order.
@@ -79,11 +67,11 @@ async fn list_events(
 async fn get_event(
     state: web::Data<AppState>,
     viewer: MaybeUser,
-    slug: web::Path<String>,
+    event: EventPath,
 ) -> ApiResult<web::Json<EventView>> {
     let mut conn = state.pool.get().await?;
     Ok(web::Json(
-        visible_event(&mut conn, &slug, &viewer).await?.into(),
+        event.load_event(&mut conn, viewer.0.as_ref()).await?.into(),
     ))
 }
 
@@ -214,8 +202,9 @@ async fn create_event(
     state: web::Data<AppState>,
     admin: Require<Admin>,
     ip: ClientIp,
-    body: web::Json<CreateEventRequest>,
+    body: Body<CreateEventRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     let mut errors = Vec::new();
     let slug = Slug::parse(&body.slug);
     if let Err(message) = &slug {
@@ -316,8 +305,9 @@ async fn patch_event(
     admin: Require<Admin>,
     ip: ClientIp,
     slug: web::Path<String>,
-    body: web::Json<UpdateEventRequest>,
+    body: Body<UpdateEventRequest>,
 ) -> ApiResult<web::Json<EventView>> {
+    let body = body.read()?;
     let mut conn = state.pool.get().await?;
     let event = conn
         .transaction::<_, ApiError, _>(async |conn| {

@@ -2,32 +2,24 @@
 //! Anonymous pages are cached for a few seconds: the directory is read far more often than it
 //! changes, and every change in this instance clears the cache at once.
 
-use std::time::Duration;
-
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::routes::coordinates;
+use super::access::coordinates;
 use super::store::{self, DirectoryFilter};
 use super::{Access, ExhibitorStatus, ExhibitorView, Sector};
-use crate::app::AppState;
 use crate::auth::extract::MaybeUser;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::events::routes::visible_event;
+use crate::events::path::EventPath;
 use crate::pagination::{Page, PageQuery};
+use crate::state::AppState;
 
-/// Serialized anonymous directory pages, by event and query.
-pub type DirectoryCache = moka::future::Cache<String, web::Bytes>;
-
-pub fn new_cache() -> DirectoryCache {
-    moka::future::Cache::builder()
-        .max_capacity(20_000)
-        .time_to_live(Duration::from_secs(5))
-        .build()
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_exhibitors);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -66,7 +58,7 @@ pub struct DirectoryQuery {
 pub async fn list_exhibitors(
     state: web::Data<AppState>,
     viewer: MaybeUser,
-    slug: web::Path<String>,
+    event: EventPath,
     query: web::Query<DirectoryQuery>,
     page: web::Query<PageQuery>,
     request: actix_web::HttpRequest,
@@ -89,7 +81,7 @@ pub async fn list_exhibitors(
     let cache_key = viewer
         .0
         .is_none()
-        .then(|| format!("{slug}?{}", request.query_string()));
+        .then(|| format!("{}?{}", event.slug(), request.query_string()));
     if let Some(body) = match &cache_key {
         Some(key) => state.directory_cache.get(key).await,
         None => None,
@@ -98,7 +90,7 @@ pub async fn list_exhibitors(
     }
 
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &viewer).await?;
+    let event = event.load_event(&mut conn, viewer.0.as_ref()).await?;
     let me = viewer.0.as_ref();
     let mine = query.mine == Some(true);
     if mine && me.is_none() {

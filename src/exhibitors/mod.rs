@@ -1,10 +1,13 @@
 //! Exhibitors: a company's application to an event, its review, its booth and staff quota, the
 //! pavilions companies exhibit in, and the public directory.
 
+pub mod access;
+pub mod cache;
 pub mod directory;
 pub mod emails;
 pub mod pavilions;
 pub mod quota;
+pub mod review;
 pub mod routes;
 pub mod staff;
 pub mod store;

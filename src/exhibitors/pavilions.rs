@@ -8,17 +8,22 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::extract::{ClientIp, MaybeUser, Organizer, Require};
+use crate::body::Body;
 use crate::country::CountryCode;
 use crate::db::schema::pavilions;
 use crate::error::{ApiError, ApiResult, Problem, Validator};
-use crate::events::routes::visible_event;
+use crate::events::path::EventPath;
 use crate::pagination::{Page, PageQuery};
+use crate::state::AppState;
 use crate::text;
 use crate::users::EmailAddress;
 use crate::users::store as users;
+
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_pavilions).service(create_pavilion);
+}
 
 #[derive(Debug, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = pavilions, check_for_backend(diesel::pg::Pg))]
@@ -49,12 +54,12 @@ pub struct PavilionView {
 pub async fn list_pavilions(
     state: web::Data<AppState>,
     viewer: MaybeUser,
-    slug: web::Path<String>,
+    event: EventPath,
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<PavilionView>>> {
     let page = page.parse::<Uuid>()?;
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &viewer).await?;
+    let event = event.load_event(&mut conn, viewer.0.as_ref()).await?;
     let total = pavilions::table
         .filter(pavilions::event_id.eq(event.id))
         .count()
@@ -111,9 +116,10 @@ pub async fn create_pavilion(
     state: web::Data<AppState>,
     organizer: Require<Organizer>,
     ip: ClientIp,
-    slug: web::Path<String>,
-    body: web::Json<CreatePavilionRequest>,
+    event: EventPath,
+    body: Body<CreatePavilionRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     let mut v = Validator::default();
     let name = v.check("name", text::required(&body.name, 200));
     let country = v.check(
@@ -139,7 +145,7 @@ pub async fn create_pavilion(
         v.finish(|| Some((name?, country?, coordinator_email?)))?;
 
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(organizer.user.clone()))).await?;
+    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let coordinator_id = match &coordinator_email {
         Some(email) => Some(
             users::find_by_email(&mut conn, email)

@@ -2,92 +2,35 @@
 
 use actix_web::{HttpResponse, get, patch, post, put, web};
 use chrono::Utc;
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::access;
 use super::emails::{ExhibitorApproved, ExhibitorRejected};
 use super::quota::default_staff_quota;
+use super::review::{ReviewDecision, next_status};
 use super::store::{self, ExhibitorChanges, NewExhibitor};
 use super::{Access, Exhibitor, ExhibitorStatus, ExhibitorView, Sector};
-use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser, Organizer, Require};
+use crate::body::Body;
 use crate::country::CountryCode;
-use crate::db::schema::pavilions;
 use crate::email;
 use crate::error::{ApiError, ApiResult, FieldError, Problem, Validator};
-use crate::events::Event;
-use crate::events::routes::visible_event;
+use crate::events::path::EventPath;
+use crate::state::AppState;
 use crate::text;
 use crate::users::store as users;
 use crate::users::{EmailAddress, Role};
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(super::directory::list_exhibitors)
-        .service(apply)
+    cfg.service(apply)
         .service(get_exhibitor)
         .service(patch_exhibitor)
         .service(review)
-        .service(assign_booth)
-        .service(super::staff::list_staff)
-        .service(super::staff::register_staff)
-        .service(super::staff::get_staff)
-        .service(super::staff::replace_staff)
-        .service(super::staff::withdraw_staff)
-        .service(super::pavilions::list_pavilions)
-        .service(super::pavilions::create_pavilion);
-}
-
-/// Whether `user` coordinates the pavilion `pavilion_id`.
-pub async fn coordinates(
-    conn: &mut AsyncPgConnection,
-    user: Option<&CurrentUser>,
-    pavilion_id: Option<Uuid>,
-) -> ApiResult<bool> {
-    let (Some(user), Some(pavilion_id)) = (user, pavilion_id) else {
-        return Ok(false);
-    };
-    let coordinator: Option<Uuid> = pavilions::table
-        .find(pavilion_id)
-        .select(pavilions::coordinator_id)
-        .first::<Option<Uuid>>(conn)
-        .await
-        .optional()?
-        .flatten();
-    Ok(coordinator == Some(user.id))
-}
-
-/// The event and exhibitor named in a path, with what the caller may do; 404 when the caller
-/// may not know the exhibitor exists.
-pub async fn load(
-    conn: &mut AsyncPgConnection,
-    slug: &str,
-    id: Uuid,
-    viewer: &MaybeUser,
-) -> ApiResult<(Event, Exhibitor, Access)> {
-    let event = visible_event(conn, slug, viewer).await?;
-    let exhibitor = store::find(conn, event.id, id).await?;
-    let coordinator = coordinates(conn, viewer.0.as_ref(), exhibitor.pavilion_id).await?;
-    let access =
-        Access::of(viewer.0.as_ref(), &exhibitor, coordinator).ok_or_else(ApiError::not_found)?;
-    Ok((event, exhibitor, access))
-}
-
-/// Like [`load`], for changes: the exhibitor's own account or the accreditation office.
-pub async fn load_managed(
-    conn: &mut AsyncPgConnection,
-    slug: &str,
-    id: Uuid,
-    user: &CurrentUser,
-) -> ApiResult<(Event, Exhibitor, Access)> {
-    let loaded = load(conn, slug, id, &MaybeUser(Some(user.clone()))).await?;
-    if !loaded.2.manages() {
-        return Err(ApiError::not_found());
-    }
-    Ok(loaded)
+        .service(assign_booth);
 }
 
 fn website(raw: Option<&str>) -> Result<Option<String>, &'static str> {
@@ -122,14 +65,7 @@ async fn check_pavilion(
     id: Option<Uuid>,
 ) -> ApiResult<()> {
     let Some(id) = id else { return Ok(()) };
-    let exists: bool = diesel::select(diesel::dsl::exists(
-        pavilions::table
-            .filter(pavilions::id.eq(id))
-            .filter(pavilions::event_id.eq(event_id)),
-    ))
-    .get_result(conn)
-    .await?;
-    if exists {
+    if store::pavilion_in_event(conn, event_id, id).await? {
         Ok(())
     } else {
         Err(ApiError::validation(
@@ -180,9 +116,12 @@ async fn apply(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
-    slug: web::Path<String>,
-    body: web::Json<ApplyRequest>,
+    event: EventPath,
+    body: Body<ApplyRequest>,
 ) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let event = event.load_event(&mut conn, Some(&user)).await?;
+    let body = body.read()?;
     let mut v = Validator::default();
     let legal_name = v.check("legal_name", text::required(&body.legal_name, 200));
     let display_name = v.check("display_name", text::required(&body.display_name, 200));
@@ -226,8 +165,6 @@ async fn apply(
         })
     })?;
 
-    let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
     event.check_registration_open(Utc::now())?;
     check_pavilion(&mut conn, event.id, new.pavilion_id).await?;
     let exhibitor = conn
@@ -269,11 +206,12 @@ async fn apply(
 async fn get_exhibitor(
     state: web::Data<AppState>,
     viewer: MaybeUser,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<web::Json<ExhibitorView>> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (_, exhibitor, access) = load(&mut conn, &slug, id, &viewer).await?;
+    let (_, exhibitor, access) = access::load(&mut conn, &event, id, viewer.0.as_ref()).await?;
     Ok(web::Json(ExhibitorView::new(exhibitor, access)))
 }
 
@@ -325,12 +263,14 @@ async fn patch_exhibitor(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
-    body: web::Json<UpdateExhibitorRequest>,
+    body: Body<UpdateExhibitorRequest>,
 ) -> ApiResult<web::Json<ExhibitorView>> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (event, exhibitor, access) = load_managed(&mut conn, &slug, id, &user).await?;
+    let (event, exhibitor, access) = access::load_managed(&mut conn, &event, id, &user).await?;
+    let body = body.read()?;
     let mut v = Validator::default();
     let changes = ExhibitorChanges {
         legal_name: v
@@ -479,15 +419,6 @@ fn owner_may_change(exhibitor: &Exhibitor, body: &UpdateExhibitorRequest) -> Api
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewDecision {
-    Approve,
-    Reject,
-    /// Puts a decided application back to `pending`, so that it can be decided again.
-    Reopen,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
@@ -519,50 +450,23 @@ async fn review(
     state: web::Data<AppState>,
     organizer: Require<Organizer>,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
-    body: web::Json<ReviewRequest>,
+    body: Body<ReviewRequest>,
 ) -> ApiResult<web::Json<ExhibitorView>> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
+    let body = body.read()?;
     let reason = text::optional(body.reason.as_deref(), 2000)
         .map_err(|e| ApiError::validation("reason", e))?;
     if body.decision == ReviewDecision::Reject && reason.is_none() {
         return Err(ApiError::validation("reason", "is required to reject"));
     }
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(organizer.user.clone()))).await?;
+    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let updated = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let exhibitor = store::lock(conn, event.id, id).await?;
-            let (status, action) = match (exhibitor.status(), body.decision) {
-                (ExhibitorStatus::Pending, ReviewDecision::Approve) => {
-                    (ExhibitorStatus::Approved, "exhibitor.approved")
-                }
-                (ExhibitorStatus::Pending, ReviewDecision::Reject) => {
-                    (ExhibitorStatus::Rejected, "exhibitor.rejected")
-                }
-                (ExhibitorStatus::Pending, ReviewDecision::Reopen) => {
-                    return Err(ApiError::Conflict {
-                        code: "not_decided",
-                        detail: "The application is pending already.".into(),
-                    });
-                }
-                (_, ReviewDecision::Reopen) if exhibitor.booth_stand.is_some() || exhibitor.staff_count > 0 => {
-                    return Err(ApiError::Conflict {
-                        code: "has_booth_or_staff",
-                        detail: "Withdraw the staff and free the booth before reopening the application.".into(),
-                    });
-                }
-                (_, ReviewDecision::Reopen) => (ExhibitorStatus::Pending, "exhibitor.reopened"),
-                (decided, _) => {
-                    return Err(ApiError::Conflict {
-                        code: "already_decided",
-                        detail: format!(
-                            "The application is {} already; reopen it to decide again.",
-                            decided.as_str()
-                        ),
-                    });
-                }
-            };
+            let (status, action) = next_status(&exhibitor, body.decision)?;
             let decided = status != ExhibitorStatus::Pending;
             let updated = store::update(
                 conn,
@@ -586,8 +490,15 @@ async fn review(
                         event: &event.name,
                         reason: reason.as_deref(),
                     };
-                    email::enqueue_for_event(conn, event.id, &owner.email, owner.locale(), &email, None)
-                        .await?;
+                    email::enqueue_for_event(
+                        conn,
+                        event.id,
+                        &owner.email,
+                        owner.locale(),
+                        &email,
+                        None,
+                    )
+                    .await?;
                 }
                 ExhibitorStatus::Rejected => {
                     let email = ExhibitorRejected {
@@ -596,8 +507,15 @@ async fn review(
                         event: &event.name,
                         reason: reason.as_deref().unwrap_or_default(),
                     };
-                    email::enqueue_for_event(conn, event.id, &owner.email, owner.locale(), &email, None)
-                        .await?;
+                    email::enqueue_for_event(
+                        conn,
+                        event.id,
+                        &owner.email,
+                        owner.locale(),
+                        &email,
+                        None,
+                    )
+                    .await?;
                 }
                 ExhibitorStatus::Pending => {}
             }
@@ -649,10 +567,12 @@ async fn assign_booth(
     state: web::Data<AppState>,
     organizer: Require<Organizer>,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
-    body: web::Json<BoothRequest>,
+    body: Body<BoothRequest>,
 ) -> ApiResult<web::Json<ExhibitorView>> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
+    let body = body.read()?;
     let mut v = Validator::default();
     let hall = v.check("hall", text::required(&body.hall, 50));
     let stand = v.check("stand", text::required(&body.stand, 50));
@@ -677,7 +597,7 @@ async fn assign_booth(
         .unwrap_or_else(|| default_staff_quota(body.area_m2));
 
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(organizer.user.clone()))).await?;
+    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let updated = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let exhibitor = store::lock(conn, event.id, id).await?;

@@ -6,25 +6,36 @@ use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use super::routes::load_managed;
+use super::access::load_managed;
 use super::{Access, Exhibitor, ExhibitorStatus};
 use crate::accreditations::Category;
-use crate::app::AppState;
 use crate::auth::extract::{ClientIp, CurrentUser};
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::events::Event;
+use crate::events::path::EventPath;
 use crate::pagination::{Page, PageQuery};
 use crate::participants::roster::Roster;
 use crate::participants::store::Group;
 use crate::participants::{ParticipantInput, ParticipantView};
+use crate::state::AppState;
+
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_staff)
+        .service(register_staff)
+        .service(get_staff)
+        .service(replace_staff)
+        .service(withdraw_staff);
+}
 
 /// The staff list of the exhibitor in the path, if the caller manages it.
 async fn roster(
     conn: &mut AsyncPgConnection,
-    slug: &str,
+    event: &EventPath,
     id: Uuid,
     user: &CurrentUser,
-) -> ApiResult<(Roster, Exhibitor, Access, crate::events::Event)> {
-    let (event, exhibitor, access) = load_managed(conn, slug, id, user).await?;
+) -> ApiResult<(Roster, Exhibitor, Access, Event)> {
+    let (event, exhibitor, access) = load_managed(conn, event, id, user).await?;
     let roster = Roster {
         event_id: event.id,
         group: Group::Exhibitor(exhibitor.id),
@@ -55,12 +66,13 @@ async fn roster(
 pub async fn list_staff(
     state: web::Data<AppState>,
     user: CurrentUser,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<ParticipantView>>> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, ..) = roster(&mut conn, &slug, id, &user).await?;
+    let (roster, ..) = roster(&mut conn, &event, id, &user).await?;
     Ok(web::Json(roster.list(&mut conn, &page).await?))
 }
 
@@ -86,13 +98,14 @@ pub async fn register_staff(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
-    body: web::Json<ParticipantInput>,
+    body: Body<ParticipantInput>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
-    let data = body.parse(Utc::now().date_naive())?;
+    let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, exhibitor, _, event) = roster(&mut conn, &slug, id, &user).await?;
+    let (roster, exhibitor, _, event) = roster(&mut conn, &event, id, &user).await?;
+    let data = body.read()?.parse(Utc::now().date_naive())?;
     event.check_registration_open(Utc::now())?;
     if exhibitor.status() != ExhibitorStatus::Approved {
         return Err(ApiError::Conflict {
@@ -101,7 +114,7 @@ pub async fn register_staff(
         });
     }
     let view = roster
-        .register(&mut conn, &state, &user, &ip, &data, None)
+        .register(&mut conn, &state.documents, &user.actor(ip), &data, None)
         .await?;
     state.directory_cache.invalidate_all();
     Ok(HttpResponse::Created().json(view))
@@ -128,15 +141,22 @@ pub async fn get_staff(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid, Uuid)>,
 ) -> ApiResult<web::Json<ParticipantView>> {
-    let (slug, id, staff_id) = path.into_inner();
+    let (_, id, staff_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, _, access, _) = roster(&mut conn, &slug, id, &user).await?;
+    let (roster, _, access, _) = roster(&mut conn, &event, id, &user).await?;
     let office = access == Access::Office;
     Ok(web::Json(
         roster
-            .read(&mut conn, &state, &user, &ip, staff_id, office)
+            .read(
+                &mut conn,
+                &state.documents,
+                &user.actor(ip),
+                staff_id,
+                office,
+            )
             .await?,
     ))
 }
@@ -165,16 +185,23 @@ pub async fn replace_staff(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid, Uuid)>,
-    body: web::Json<ParticipantInput>,
+    body: Body<ParticipantInput>,
 ) -> ApiResult<web::Json<ParticipantView>> {
-    let (slug, id, staff_id) = path.into_inner();
-    let data = body.parse(Utc::now().date_naive())?;
+    let (_, id, staff_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, ..) = roster(&mut conn, &slug, id, &user).await?;
+    let (roster, ..) = roster(&mut conn, &event, id, &user).await?;
+    let data = body.read()?.parse(Utc::now().date_naive())?;
     Ok(web::Json(
         roster
-            .replace(&mut conn, &state, &user, &ip, staff_id, &data)
+            .replace(
+                &mut conn,
+                &state.documents,
+                &user.actor(ip),
+                staff_id,
+                &data,
+            )
             .await?,
     ))
 }
@@ -200,12 +227,15 @@ pub async fn withdraw_staff(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
+    event: EventPath,
     path: web::Path<(String, Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id, staff_id) = path.into_inner();
+    let (_, id, staff_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, ..) = roster(&mut conn, &slug, id, &user).await?;
-    roster.withdraw(&mut conn, &user, &ip, staff_id).await?;
+    let (roster, ..) = roster(&mut conn, &event, id, &user).await?;
+    roster
+        .withdraw(&mut conn, &user.actor(ip), staff_id)
+        .await?;
     state.directory_cache.invalidate_all();
     Ok(HttpResponse::NoContent().finish())
 }

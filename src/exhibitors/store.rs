@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::Exhibitor;
-use crate::db::schema::exhibitors;
+use crate::db::schema::{exhibitors, pavilions};
 use crate::db::search_key;
 use crate::pagination::{PageRequest, like_pattern};
 use crate::users::EmailAddress;
@@ -105,6 +105,35 @@ pub async fn update(
         .returning(Exhibitor::as_returning())
         .get_result(conn)
         .await
+}
+
+/// The account coordinating a pavilion, if it has one.
+pub async fn pavilion_coordinator(
+    conn: &mut AsyncPgConnection,
+    pavilion_id: Uuid,
+) -> QueryResult<Option<Uuid>> {
+    Ok(pavilions::table
+        .find(pavilion_id)
+        .select(pavilions::coordinator_id)
+        .first::<Option<Uuid>>(conn)
+        .await
+        .optional()?
+        .flatten())
+}
+
+/// Whether `pavilion_id` is a pavilion of the event.
+pub async fn pavilion_in_event(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    pavilion_id: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        pavilions::table
+            .filter(pavilions::id.eq(pavilion_id))
+            .filter(pavilions::event_id.eq(event_id)),
+    ))
+    .get_result(conn)
+    .await
 }
 
 /// Takes one staff slot of an approved exhibitor, atomically: the row lock of the UPDATE makes

@@ -19,12 +19,13 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::scans::{DenialReason, Direction, Holder, ScanResult, Verdict};
-use crate::accreditations::badges::{BadgeClaims, Zone};
+use super::{DenialReason, Direction, Holder, ScanResult, Verdict};
+use crate::accreditations::badges::BadgeClaims;
 use crate::accreditations::{AccreditationStatus, Category};
 use crate::db::DbPool;
 use crate::db::schema::{accreditations, badges, events, participant_photos, participants, scans};
 use crate::error::{ApiError, ApiResult};
+use crate::events::zones::Zone;
 use crate::events::{Event, EventStatus};
 
 /// The most scans one statement records.

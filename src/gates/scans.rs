@@ -6,77 +6,23 @@
 //! done in batches by the [`ScanRecorder`](super::recorder::ScanRecorder).
 
 use actix_web::{post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::recorder::SubmittedScan;
-use crate::accreditations::Category;
-use crate::accreditations::badges::Zone;
-use crate::app::AppState;
+use super::{Direction, ScanResult};
 use crate::auth::extract::{GateAgent, Require};
+use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::events::path::EventPath;
+use crate::events::zones::Zone;
+use crate::state::AppState;
 use crate::text;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    In,
-    Out,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::In => "in",
-            Self::Out => "out",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Allowed,
-    Denied,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DenialReason {
-    InvalidSignature,
-    UnknownBadge,
-    Revoked,
-    NotValidToday,
-    ZoneNotAllowed,
-    AlreadyInside,
-}
-
-impl DenialReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidSignature => "invalid_signature",
-            Self::UnknownBadge => "unknown_badge",
-            Self::Revoked => "revoked",
-            Self::NotValidToday => "not_valid_today",
-            Self::ZoneNotAllowed => "zone_not_allowed",
-            Self::AlreadyInside => "already_inside",
-        }
-    }
-
-    pub fn from_db(raw: &str) -> Option<Self> {
-        [
-            Self::InvalidSignature,
-            Self::UnknownBadge,
-            Self::Revoked,
-            Self::NotValidToday,
-            Self::ZoneNotAllowed,
-            Self::AlreadyInside,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == raw)
-    }
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(scan);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -90,25 +36,6 @@ pub struct ScanRequest {
     direction: Direction,
     /// Chosen by the scanner; a retry with the same id is answered from the first scan.
     scan_id: Option<Uuid>,
-}
-
-/// The minimum a guard needs to recognise the holder.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Holder {
-    pub name: String,
-    pub organization: String,
-    pub country: String,
-    pub category: Category,
-    pub badge_number: String,
-    pub photo_url: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ScanResult {
-    pub scan_id: Uuid,
-    pub verdict: Verdict,
-    pub reason: Option<DenialReason>,
-    pub holder: Option<Holder>,
 }
 
 /// Scan a badge at a gate (gate agents and admins).
@@ -130,13 +57,13 @@ pub struct ScanResult {
 pub async fn scan(
     state: web::Data<AppState>,
     agent: Require<GateAgent>,
-    slug: web::Path<String>,
-    body: web::Json<ScanRequest>,
+    event: EventPath,
+    body: Body<ScanRequest>,
 ) -> ApiResult<web::Json<ScanResult>> {
-    let body = body.into_inner();
+    let body = body.read()?;
     let gate = text::required(&body.gate, 50).map_err(|e| ApiError::validation("gate", e))?;
     let scan = SubmittedScan {
-        slug: slug.into_inner(),
+        slug: event.slug().to_owned(),
         sees_drafts: agent.is_organizer(),
         agent_id: agent.id,
         // Ours are UUIDv7: recorded in time order, they keep the scans' index compact.

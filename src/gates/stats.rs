@@ -8,13 +8,17 @@ use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::auth::extract::{MaybeUser, Organizer, Require};
+use crate::auth::extract::{Organizer, Require};
 use crate::db::schema::{
     accreditations, badge_presence, badges, delegations, exhibitors, participants, scans,
 };
 use crate::error::{ApiResult, Problem};
-use crate::events::routes::visible_event;
+use crate::events::path::EventPath;
+use crate::state::AppState;
+
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(stats);
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Count {
@@ -80,11 +84,11 @@ struct DayRow {
 pub async fn stats(
     state: web::Data<AppState>,
     organizer: Require<Organizer>,
-    slug: web::Path<String>,
+    event: EventPath,
 ) -> ApiResult<web::Json<EventStats>> {
     let mut conn = state.pool.get().await?;
     let conn = &mut conn;
-    let event = visible_event(conn, &slug, &MaybeUser(Some(organizer.user.clone()))).await?;
+    let event = event.load_event(conn, Some(&organizer)).await?;
     let accreditations_by: Vec<(String, String, i64)> = accreditations::table
         .filter(accreditations::event_id.eq(event.id))
         .group_by((accreditations::status, accreditations::category))

@@ -1,9 +1,11 @@
 //! Participants: the people badges are for, registered by an exhibitor (staff), a delegation
 //! lead (members) or themselves (visitors). Their identity document number is sensitive.
 
+pub mod access;
 pub mod documents;
 pub mod emails;
 pub mod photos;
+pub mod places;
 pub mod roster;
 pub mod store;
 
@@ -16,7 +18,7 @@ use uuid::Uuid;
 use crate::accreditations::{AccreditationStatus, Category};
 use crate::country::CountryCode;
 use crate::db::schema::participants;
-use crate::error::{ApiResult, Validator};
+use crate::error::{ApiError, ApiResult, Validator};
 use crate::text;
 use crate::users::EmailAddress;
 use documents::DocumentNumber;
@@ -170,7 +172,7 @@ impl Participant {
     /// Refuses to act on a person whose personal data was purged (410 `personal_data_purged`).
     pub fn ensure_not_anonymized(&self) -> ApiResult<()> {
         match self.anonymized_at {
-            Some(_) => Err(crate::retention::purged()),
+            Some(_) => Err(ApiError::purged()),
             None => Ok(()),
         }
     }
@@ -196,11 +198,10 @@ pub struct AccreditationSummary {
     pub version: i32,
 }
 
-/// A participant as the API shows it. The document number appears only on a single record read
-/// by an organizer (and that read is audited). Once the retention purge anonymized the person
-/// (`anonymized_at`), names read `[purged]` and date of birth and document type are null.
+/// The person, as lists show them. Once the retention purge anonymized them (`anonymized_at`),
+/// names read `[purged]` and the date of birth is null.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ParticipantView {
+pub struct ParticipantSummary {
     pub id: Uuid,
     pub first_name: String,
     pub last_name: String,
@@ -210,16 +211,12 @@ pub struct ParticipantView {
     pub function: Option<String>,
     pub nationality: String,
     pub date_of_birth: Option<NaiveDate>,
-    pub id_document_type: Option<DocumentType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_document_number: Option<String>,
-    pub accreditation: AccreditationSummary,
-    pub created_at: DateTime<Utc>,
+    /// Set once the retention purge removed this person's data (names read `[purged]`).
     pub anonymized_at: Option<DateTime<Utc>>,
 }
 
-impl ParticipantView {
-    pub fn new(participant: Participant, accreditation: AccreditationSummary) -> Self {
+impl From<Participant> for ParticipantSummary {
+    fn from(participant: Participant) -> Self {
         Self {
             id: participant.id,
             first_name: participant.first_name,
@@ -230,6 +227,28 @@ impl ParticipantView {
             function: participant.function,
             nationality: participant.nationality,
             date_of_birth: participant.date_of_birth,
+            anonymized_at: participant.anonymized_at,
+        }
+    }
+}
+
+/// A participant as the API shows it to those who registered them. The document number appears
+/// only on a single record read by an organizer (and that read is audited); once anonymized, the
+/// document type is null too.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParticipantView {
+    #[serde(flatten)]
+    pub person: ParticipantSummary,
+    pub id_document_type: Option<DocumentType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_document_number: Option<String>,
+    pub accreditation: AccreditationSummary,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ParticipantView {
+    pub fn new(participant: Participant, accreditation: AccreditationSummary) -> Self {
+        Self {
             id_document_type: participant
                 .id_document_type
                 .as_deref()
@@ -237,7 +256,7 @@ impl ParticipantView {
             id_document_number: None,
             accreditation,
             created_at: participant.created_at,
-            anonymized_at: participant.anonymized_at,
+            person: ParticipantSummary::from(participant),
         }
     }
 }

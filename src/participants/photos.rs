@@ -16,16 +16,15 @@ use image::{ImageFormat, ImageReader, Limits};
 use uuid::Uuid;
 
 use super::Participant;
+use super::access::may_edit;
 use super::roster::{editable, not_editable};
 use crate::accreditations::{Accreditation, workflow};
-use crate::app::AppState;
 use crate::audit::AuditEntry;
-use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser};
-use crate::db::schema::{
-    accreditations, delegations, exhibitors, participant_photos, participants,
-};
+use crate::auth::extract::{ClientIp, CurrentUser};
+use crate::db::schema::{accreditations, participant_photos, participants};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::events::routes::visible_event;
+use crate::events::path::EventPath;
+use crate::state::AppState;
 use crate::users::Role;
 
 pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
@@ -34,38 +33,6 @@ const WIDTH: u32 = 400;
 const HEIGHT: u32 = 500;
 const MIN_SIDE: u32 = 120;
 const MAX_SIDE: u32 = 12_000;
-
-/// Who may change a participant: organizers, the person themselves, and whoever manages the
-/// group they were registered in (the exhibitor's account, the delegation's lead).
-pub async fn may_edit(
-    conn: &mut AsyncPgConnection,
-    event_id: Uuid,
-    participant_id: Uuid,
-    user: &CurrentUser,
-) -> ApiResult<bool> {
-    if user.is_organizer() {
-        return Ok(true);
-    }
-    let (registered_by, own_account, exhibitor_owner, delegation_lead): (
-        Option<Uuid>,
-        Option<Uuid>,
-        Option<Uuid>,
-        Option<Uuid>,
-    ) = participants::table
-        .left_join(exhibitors::table)
-        .left_join(delegations::table)
-        .filter(participants::event_id.eq(event_id))
-        .filter(participants::id.eq(participant_id))
-        .select((
-            participants::registered_by,
-            participants::user_id,
-            exhibitors::owner_id.nullable(),
-            delegations::lead_id.nullable(),
-        ))
-        .first(conn)
-        .await?;
-    Ok([registered_by, own_account, exhibitor_owner, delegation_lead].contains(&Some(user.id)))
-}
 
 /// A participant of the event with their accreditation; locked for a change with `lock`.
 async fn with_accreditation(
@@ -163,10 +130,20 @@ pub async fn upload_photo(
     user: CurrentUser,
     ip: ClientIp,
     request: HttpRequest,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
     mut payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let event = event.load_event(&mut conn, Some(&user)).await?;
+    if !may_edit(&mut conn, event.id, id, &user).await? {
+        return Err(ApiError::not_found());
+    }
+    // Checked before reading up to 5 MB, and again under lock once the image is ready.
+    let (participant, accreditation) = with_accreditation(&mut conn, event.id, id, false).await?;
+    photo_change_allowed(&participant, &accreditation, &user)?;
+    drop(conn);
     let format = match request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -176,15 +153,6 @@ pub async fn upload_photo(
         Some("image/png") => ImageFormat::Png,
         _ => return Err(ApiError::UnsupportedMediaType),
     };
-    let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
-    if !may_edit(&mut conn, event.id, id, &user).await? {
-        return Err(ApiError::not_found());
-    }
-    // Checked before reading up to 5 MB, and again under lock once the image is ready.
-    let (participant, accreditation) = with_accreditation(&mut conn, event.id, id, false).await?;
-    photo_change_allowed(&participant, &accreditation, &user)?;
-    drop(conn);
 
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
@@ -255,11 +223,12 @@ pub async fn upload_photo(
 pub async fn get_photo(
     state: web::Data<AppState>,
     user: CurrentUser,
+    event: EventPath,
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<HttpResponse> {
-    let (slug, id) = path.into_inner();
+    let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
+    let event = event.load_event(&mut conn, Some(&user)).await?;
     if !(user.has(Role::GateAgent) || may_edit(&mut conn, event.id, id, &user).await?) {
         return Err(ApiError::not_found());
     }

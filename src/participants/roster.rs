@@ -5,18 +5,17 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
+use super::documents::DocumentVault;
 use super::emails::RegistrationReceived;
+use super::places;
 use super::store::{self, Group, Registration};
 use super::{AccreditationSummary, ParticipantData, ParticipantView};
+use crate::accreditations::workflow;
 use crate::accreditations::{AccreditationStatus, Category};
-use crate::app::AppState;
-use crate::audit::AuditEntry;
-use crate::auth::extract::{ClientIp, CurrentUser};
-use crate::delegations::store as delegations;
+use crate::audit::{Actor, AuditEntry};
 use crate::email;
 use crate::error::{ApiError, ApiResult};
 use crate::events::store as events;
-use crate::exhibitors::store as exhibitors;
 use crate::pagination::{Page, PageQuery};
 use crate::users::{EmailAddress, Locale};
 
@@ -53,27 +52,7 @@ pub fn editable(status: AccreditationStatus) -> bool {
     )
 }
 
-/// Gives a place of `group`'s list back: a person withdrawn, rejected or revoked no longer
-/// counts against the exhibitor's quota or the delegation's limit.
-pub async fn free_place(conn: &mut AsyncPgConnection, group: Group) -> ApiResult<()> {
-    match group {
-        Group::Exhibitor(id) => exhibitors::release_staff_slot(conn, id).await?,
-        Group::Delegation(id) => delegations::release_member_slot(conn, id).await?,
-        Group::Visitor(_) => {}
-    }
-    Ok(())
-}
-
 impl Roster {
-    /// Takes a place, atomically in the database; `false` when the list is full.
-    async fn take_place(&self, conn: &mut AsyncPgConnection) -> ApiResult<bool> {
-        Ok(match self.group {
-            Group::Exhibitor(id) => exhibitors::take_staff_slot(conn, id).await?,
-            Group::Delegation(id) => delegations::take_member_slot(conn, id).await?,
-            Group::Visitor(_) => true,
-        })
-    }
-
     pub async fn list(
         &self,
         conn: &mut AsyncPgConnection,
@@ -94,18 +73,17 @@ impl Roster {
     pub async fn register(
         &self,
         conn: &mut AsyncPgConnection,
-        state: &AppState,
-        actor: &CurrentUser,
-        ip: &ClientIp,
+        vault: &DocumentVault,
+        actor: &Actor,
         data: &ParticipantData,
         confirmation: Option<Confirmation>,
     ) -> ApiResult<ParticipantView> {
         let id = Uuid::now_v7();
-        let sealed = state.documents.seal(id, &data.id_document_number)?;
+        let sealed = vault.seal(id, &data.id_document_number)?;
         let (participant, accreditation) = conn
             .transaction::<_, ApiError, _>(async |conn| {
                 events::lock_open_for_registration(conn, self.event_id).await?;
-                if !self.take_place(conn).await? {
+                if !places::take_place(conn, self.group).await? {
                     return Err(ApiError::Conflict {
                         code: self.full_code,
                         detail: format!("All {} places of this list are taken.", self.places),
@@ -140,7 +118,7 @@ impl Roster {
                     .await?;
                 }
                 AuditEntry::new("participant.registered", "participant", Some(id))
-                    .by(actor.id, ip.as_string().as_deref())
+                    .by_actor(actor)
                     .details(serde_json::json!({ "category": self.category.as_str() }))
                     .record(conn)
                     .await?;
@@ -158,9 +136,8 @@ impl Roster {
     pub async fn read(
         &self,
         conn: &mut AsyncPgConnection,
-        state: &AppState,
-        actor: &CurrentUser,
-        ip: &ClientIp,
+        vault: &DocumentVault,
+        actor: &Actor,
         id: Uuid,
         office: bool,
     ) -> ApiResult<ParticipantView> {
@@ -172,10 +149,10 @@ impl Roster {
                     "participant",
                     Some(participant.id),
                 )
-                .by(actor.id, ip.as_string().as_deref())
+                .by_actor(actor)
                 .record(conn)
                 .await?;
-                participant.open_document(&state.documents)?
+                participant.open_document(vault)?
             } else {
                 None
             };
@@ -192,13 +169,12 @@ impl Roster {
     pub async fn replace(
         &self,
         conn: &mut AsyncPgConnection,
-        state: &AppState,
-        actor: &CurrentUser,
-        ip: &ClientIp,
+        vault: &DocumentVault,
+        actor: &Actor,
         id: Uuid,
         data: &ParticipantData,
     ) -> ApiResult<ParticipantView> {
-        let sealed = state.documents.seal(id, &data.id_document_number)?;
+        let sealed = vault.seal(id, &data.id_document_number)?;
         let (participant, accreditation) = conn
             .transaction::<_, ApiError, _>(async |conn| {
                 let (participant, accreditation) =
@@ -207,13 +183,14 @@ impl Roster {
                 if !editable(accreditation.status()) {
                     return Err(not_editable());
                 }
-                let replaced = store::replace(conn, id, data, &sealed).await?;
+                let participant = store::replace(conn, id, data, &sealed).await?;
+                let accreditation = workflow::application_changed(conn, id).await?;
                 AuditEntry::new("participant.corrected", "participant", Some(id))
-                    .by(actor.id, ip.as_string().as_deref())
+                    .by_actor(actor)
                     .details(serde_json::json!({ "previous_status": accreditation.status }))
                     .record(conn)
                     .await?;
-                Ok(replaced)
+                Ok((participant, accreditation))
             })
             .await?;
         Ok(ParticipantView::new(
@@ -226,8 +203,7 @@ impl Roster {
     pub async fn withdraw(
         &self,
         conn: &mut AsyncPgConnection,
-        actor: &CurrentUser,
-        ip: &ClientIp,
+        actor: &Actor,
         id: Uuid,
     ) -> ApiResult<()> {
         conn.transaction::<_, ApiError, _>(async |conn| {
@@ -236,10 +212,10 @@ impl Roster {
                 return Err(not_editable());
             }
             // The list's row first, as a registration takes it: one lock order for both.
-            free_place(conn, self.group).await?;
+            places::free_place(conn, self.group).await?;
             store::delete(conn, id).await?;
             AuditEntry::new("participant.withdrawn", "participant", Some(id))
-                .by(actor.id, ip.as_string().as_deref())
+                .by_actor(actor)
                 .record(conn)
                 .await?;
             Ok(())

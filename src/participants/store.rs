@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::documents::SealedDocument;
 use super::{AccreditationSummary, Participant, ParticipantData};
-use crate::accreditations::{Accreditation, Category, workflow};
+use crate::accreditations::{Accreditation, Category};
 use crate::db::schema::{accreditations, participants};
 use crate::pagination::PageRequest;
 use crate::users::EmailAddress;
@@ -139,24 +139,22 @@ pub async fn insert(
     Ok((participant, accreditation))
 }
 
-/// Replaces a participant's details: the application changed (see
-/// [`workflow::application_changed`]).
+/// Replaces a participant's details (the caller tells the workflow that the application
+/// changed).
 pub async fn replace(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     data: &ParticipantData,
     sealed: &SealedDocument,
-) -> QueryResult<(Participant, Accreditation)> {
-    let participant = diesel::update(participants::table.find(id))
+) -> QueryResult<Participant> {
+    diesel::update(participants::table.find(id))
         .set((
             Details::new(data, sealed),
             participants::updated_at.eq(Utc::now()),
         ))
         .returning(Participant::as_returning())
         .get_result(conn)
-        .await?;
-    let accreditation = workflow::application_changed(conn, id).await?;
-    Ok((participant, accreditation))
+        .await
 }
 
 type WithAccreditation =

@@ -10,16 +10,17 @@ use uuid::Uuid;
 
 use super::store::{self, NewUser, UserChanges, UserFilter};
 use super::{EmailAddress, FullName, Locale, Role, UserView};
-use crate::app::AppState;
 use crate::audit::AuditEntry;
 use crate::auth::emails::SetFirstPassword;
 use crate::auth::extract::{Admin, ClientIp, CurrentUser, Require};
 use crate::auth::new_password::NewPassword;
 use crate::auth::password::{self, Verdict};
 use crate::auth::store::{self as auth_store, LinkPurpose};
+use crate::body::Body;
 use crate::email;
 use crate::error::{ApiError, ApiResult, Problem, Validator};
 use crate::pagination::{Page, PageQuery};
+use crate::state::AppState;
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_me)
@@ -68,8 +69,9 @@ pub struct UpdateMeRequest {
 async fn patch_me(
     state: web::Data<AppState>,
     me: CurrentUser,
-    body: web::Json<UpdateMeRequest>,
+    body: Body<UpdateMeRequest>,
 ) -> ApiResult<web::Json<UserView>> {
+    let body = body.read()?;
     let full_name = body
         .full_name
         .as_deref()
@@ -113,8 +115,9 @@ async fn change_password(
     state: web::Data<AppState>,
     me: CurrentUser,
     ip: ClientIp,
-    body: web::Json<ChangePasswordRequest>,
+    body: Body<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     let user = store::find(&mut *state.pool.get().await?, me.id).await?;
     let current = SecretString::from(body.current_password.as_str());
     let matches = match user.password_hash.clone() {
@@ -233,8 +236,9 @@ async fn create_user(
     state: web::Data<AppState>,
     admin: Require<Admin>,
     ip: ClientIp,
-    body: web::Json<CreateUserRequest>,
+    body: Body<CreateUserRequest>,
 ) -> ApiResult<HttpResponse> {
+    let body = body.read()?;
     let mut v = Validator::default();
     let email = v.check("email", EmailAddress::parse(&body.email));
     let full_name = v.check("full_name", FullName::parse(&body.full_name));
@@ -347,8 +351,9 @@ async fn patch_user(
     admin: Require<Admin>,
     ip: ClientIp,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateUserRequest>,
+    body: Body<UpdateUserRequest>,
 ) -> ApiResult<web::Json<UserView>> {
+    let body = body.read()?;
     let id = id.into_inner();
     let mut v = Validator::default();
     let full_name = v.check(

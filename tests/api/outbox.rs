@@ -1,7 +1,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use bamex::email::{self, EmailTemplate, OutboxWorker};
+use bamex::email::worker::OutboxWorker;
+use bamex::email::{self, EmailTemplate};
 use bamex::users::{EmailAddress, Locale};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;

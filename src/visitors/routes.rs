@@ -10,12 +10,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accreditations::{Category, workflow};
-use crate::app::AppState;
 use crate::audit::AuditEntry;
-use crate::auth::extract::{ClientIp, CurrentUser, MaybeUser};
+use crate::auth::extract::{ClientIp, CurrentUser};
+use crate::body::Body;
 use crate::email;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
-use crate::events::routes::visible_event;
+use crate::events::path::EventPath;
 use crate::events::store as events;
 use crate::participants::emails::RegistrationReceived;
 use crate::participants::roster::Roster;
@@ -23,6 +23,7 @@ use crate::participants::store::{self as participants, Group, Registration};
 use crate::participants::{
     AccreditationSummary, ParticipantData, ParticipantInput, ParticipantView,
 };
+use crate::state::AppState;
 use crate::users::store as users;
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -143,14 +144,14 @@ async fn register_visitor(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
-    slug: web::Path<String>,
-    body: web::Json<VisitorRequest>,
+    event: EventPath,
+    body: Body<VisitorRequest>,
 ) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let event = event.load_event(&mut conn, Some(&user)).await?;
+    let body = body.read()?;
     let (data, press) = body.parse()?;
     let category = Category::from(body.category);
-
-    let mut conn = state.pool.get().await?;
-    let event = visible_event(&mut conn, &slug, &MaybeUser(Some(user.clone()))).await?;
     event.check_registration_open(Utc::now())?;
     let me = users::find(&mut conn, user.id).await?;
     let approved = category == Category::PublicVisitor && event.auto_approve_public;
@@ -170,7 +171,8 @@ async fn register_visitor(
             };
             let created = participants::insert(conn, id, &registration, &data, &sealed).await?;
             if approved {
-                workflow::approve_automatically(conn, &state, &event, &created.1).await?;
+                workflow::approve_automatically(conn, &state.badge_keys, &event, &created.1)
+                    .await?;
             }
             let full_name = format!("{} {}", data.first_name, data.last_name);
             let email = RegistrationReceived {
@@ -183,7 +185,7 @@ async fn register_visitor(
             let badge = approved.then_some(created.1.id);
             email::enqueue_for_event(conn, event.id, &me.email, me.locale(), &email, badge).await?;
             AuditEntry::new("participant.registered", "participant", Some(id))
-                .by(user.id, ip.as_string().as_deref())
+                .by_actor(&user.actor(ip))
                 .details(
                     serde_json::json!({ "category": category.as_str(), "auto_approved": approved }),
                 )
@@ -201,10 +203,10 @@ async fn register_visitor(
 /// The caller's own registration for the event, as a one-person roster.
 async fn my_roster(
     conn: &mut AsyncPgConnection,
-    slug: &str,
+    event: &EventPath,
     user: &CurrentUser,
 ) -> ApiResult<(Roster, Uuid)> {
-    let event = visible_event(conn, slug, &MaybeUser(Some(user.clone()))).await?;
+    let event = event.load_event(conn, Some(user)).await?;
     let (participant_id, category) = participants::visitor_registration(conn, event.id, user.id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -235,13 +237,13 @@ async fn my_registration(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
-    slug: web::Path<String>,
+    event: EventPath,
 ) -> ApiResult<web::Json<ParticipantView>> {
     let mut conn = state.pool.get().await?;
-    let (roster, id) = my_roster(&mut conn, &slug, &user).await?;
+    let (roster, id) = my_roster(&mut conn, &event, &user).await?;
     Ok(web::Json(
         roster
-            .read(&mut conn, &state, &user, &ip, id, false)
+            .read(&mut conn, &state.documents, &user.actor(ip), id, false)
             .await?,
     ))
 }
@@ -267,12 +269,13 @@ async fn correct_my_registration(
     state: web::Data<AppState>,
     user: CurrentUser,
     ip: ClientIp,
-    slug: web::Path<String>,
-    body: web::Json<VisitorRequest>,
+    event: EventPath,
+    body: Body<VisitorRequest>,
 ) -> ApiResult<web::Json<ParticipantView>> {
-    let (data, press) = body.parse()?;
     let mut conn = state.pool.get().await?;
-    let (roster, id) = my_roster(&mut conn, &slug, &user).await?;
+    let (roster, id) = my_roster(&mut conn, &event, &user).await?;
+    let body = body.read()?;
+    let (data, press) = body.parse()?;
     if Category::from(body.category) != roster.category {
         return Err(ApiError::validation(
             "category",
@@ -281,7 +284,9 @@ async fn correct_my_registration(
     }
     let view = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let view = roster.replace(conn, &state, &user, &ip, id, &data).await?;
+            let view = roster
+                .replace(conn, &state.documents, &user.actor(ip), id, &data)
+                .await?;
             participants::set_press(conn, id, press).await?;
             Ok(view)
         })

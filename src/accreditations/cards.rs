@@ -1,0 +1,79 @@
+//! Badge cards: what an approved accreditation prints, loaded once for the PDF routes and for the
+//! badge attached to an approval email, and rendered off the executor.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::pdf::BadgeCard;
+use super::{AccreditationStatus, Category};
+use crate::country::CountryCode;
+use crate::db::schema::{accreditations, badges, events, participant_photos, participants};
+use crate::error::{ApiError, ApiResult};
+use crate::participants::Participant;
+
+type CardRow = (
+    Participant,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<Vec<u8>>,
+);
+
+/// The printable card of an approved accreditation; `None` without a live badge (or once the
+/// holder's personal data was purged, which takes the signed QR with it).
+pub async fn card(
+    conn: &mut AsyncPgConnection,
+    accreditation_id: Uuid,
+) -> ApiResult<Option<BadgeCard>> {
+    let row: Option<CardRow> = accreditations::table
+        .inner_join(participants::table.left_join(participant_photos::table))
+        .inner_join(badges::table)
+        .inner_join(events::table)
+        .filter(accreditations::id.eq(accreditation_id))
+        .filter(accreditations::status.eq(AccreditationStatus::Approved.as_str()))
+        .select((
+            Participant::as_select(),
+            accreditations::category,
+            badges::number,
+            badges::token,
+            events::name,
+            participant_photos::jpeg.nullable(),
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(
+        row.and_then(|(participant, category, number, qr, event_name, photo)| {
+            // The purge takes the signed QR away: no card for a purged person.
+            let qr = qr?;
+            let country = CountryCode::parse(&participant.nationality)
+                .map(|c| c.name().to_owned())
+                .unwrap_or(participant.nationality.clone());
+            Some(BadgeCard {
+                event_name,
+                holder_name: format!(
+                    "{} {}",
+                    participant.first_name,
+                    participant.last_name.to_uppercase()
+                ),
+                organization: participant.organization,
+                country,
+                category: Category::from_db(&category),
+                number,
+                qr,
+                photo,
+            })
+        }),
+    )
+}
+
+/// Renders off the executor: fonts are subset and QR codes drawn, which takes CPU.
+pub async fn render(
+    job: impl FnOnce() -> ApiResult<Vec<u8>> + Send + 'static,
+) -> ApiResult<Vec<u8>> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("PDF task panicked")))?
+}

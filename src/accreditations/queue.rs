@@ -1,0 +1,225 @@
+//! The review queue's query: the accreditations of an event matching the organizers' filters, in
+//! queue or name order, with their total. The queue pages it, the CSV export streams it whole and
+//! batch printing takes its ids.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::badges::Badge;
+use super::totals::QueueTotals;
+use super::{Accreditation, AccreditationStatus, Category};
+use crate::country::CountryCode;
+use crate::db::schema::{accreditation_counts, accreditations, badges, participants};
+use crate::db::search_key;
+use crate::error::{ApiError, ApiResult};
+use crate::events::Event;
+use crate::pagination::{PageRequest, like_pattern};
+use crate::participants::Participant;
+
+/// A queue row with its name sort key, as the database computes it (for the cursor).
+pub type QueueRow = (Accreditation, Participant, Option<Badge>, String);
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Oldest first (the queue's order).
+    #[default]
+    Created,
+    /// By last name, then first name.
+    Name,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    pub status: Option<AccreditationStatus>,
+    pub category: Option<Category>,
+    /// Nationality, ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub exhibitor_id: Option<Uuid>,
+    pub delegation_id: Option<Uuid>,
+    /// Names and organization, case- and accent-insensitive.
+    pub q: Option<String>,
+    pub sort: Option<Sort>,
+}
+
+fn sort_key() -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
+    diesel::dsl::sql::<diesel::sql_types::Text>(
+        "search_key(participants.last_name || ' ' || participants.first_name)",
+    )
+}
+
+/// How many accreditations of the event have `status` and `category` (either may be any), from
+/// the counts a trigger keeps (`accreditation_counts`, folded by
+/// [`super::totals::run_count_folding`]).
+async fn counted(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    status: Option<AccreditationStatus>,
+    category: Option<Category>,
+) -> ApiResult<i64> {
+    let mut counters = accreditation_counts::table
+        .filter(accreditation_counts::event_id.eq(event.id))
+        .into_boxed();
+    if let Some(status) = status {
+        counters = counters.filter(accreditation_counts::status.eq(status.as_str()));
+    }
+    if let Some(category) = category {
+        counters = counters.filter(accreditation_counts::category.eq(category.as_str()));
+    }
+    Ok(counters
+        .select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "coalesce(sum(n), 0)::bigint",
+        ))
+        .first(conn)
+        .await?)
+}
+
+/// How [`find`] answers its total.
+pub enum Total<'a> {
+    /// Not wanted (the CSV export).
+    Skipped,
+    /// Counted now (batch printing refuses more than it can print).
+    Exact,
+    /// From the counters, or as [`QueueTotals`] keeps them (queue pages).
+    Recent(&'a QueueTotals),
+}
+
+/// The accreditations of an event matching `query`, as rows, with the total.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    query: &QueueQuery,
+    page: Option<&PageRequest<(String, Uuid)>>,
+    wanted: Total<'_>,
+) -> ApiResult<(Vec<QueueRow>, i64)> {
+    let country = query
+        .country
+        .as_deref()
+        .map(CountryCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::validation("country", e.to_string()))?;
+    let text = query.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let filtered = || {
+        let mut q = accreditations::table
+            .inner_join(participants::table)
+            .left_join(badges::table)
+            .filter(accreditations::event_id.eq(event.id))
+            // Redundant, but lets the name order walk `participants_event_sort_idx`.
+            .filter(participants::event_id.eq(event.id))
+            .into_boxed();
+        if let Some(status) = query.status {
+            q = q.filter(accreditations::status.eq(status.as_str()));
+        }
+        if let Some(category) = query.category {
+            q = q.filter(accreditations::category.eq(category.as_str()));
+        }
+        if let Some(country) = country {
+            q = q.filter(participants::nationality.eq(country.as_str().to_owned()));
+        }
+        if let Some(id) = query.exhibitor_id {
+            q = q.filter(participants::exhibitor_id.eq(id));
+        }
+        if let Some(id) = query.delegation_id {
+            q = q.filter(participants::delegation_id.eq(id));
+        }
+        if let Some(text) = text {
+            q = q.filter(participants::search_text.like(search_key(like_pattern(text))));
+        }
+        q
+    };
+    let about_people = country.is_some()
+        || query.exhibitor_id.is_some()
+        || query.delegation_id.is_some()
+        || text.is_some();
+    let total = match wanted {
+        Total::Skipped => 0,
+        _ if !about_people => counted(conn, event, query.status, query.category).await?,
+        Total::Exact => filtered().count().get_result(conn).await?,
+        Total::Recent(recent) => {
+            let key = format!(
+                "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                event.id,
+                query.status,
+                query.category,
+                country,
+                query.exhibitor_id,
+                query.delegation_id,
+                text
+            );
+            recent.get(conn, key, filtered().count()).await?
+        }
+    };
+    let sort = query.sort.unwrap_or_default();
+    let mut rows = match sort {
+        // No SQL literal in this one, so that diesel keeps it prepared (and PostgreSQL can
+        // keep its plan): the cursor is the id alone.
+        Sort::Created => filtered().select((
+            Accreditation::as_select(),
+            Participant::as_select(),
+            Option::<Badge>::as_select(),
+            String::new().into_sql::<diesel::sql_types::Text>(),
+        )),
+        Sort::Name => filtered().select((
+            Accreditation::as_select(),
+            Participant::as_select(),
+            Option::<Badge>::as_select(),
+            sort_key(),
+        )),
+    };
+    match sort {
+        Sort::Created => {
+            rows = rows.order(accreditations::id);
+            if let Some((_, after)) = page.and_then(|p| p.after.as_ref()) {
+                rows = rows.filter(accreditations::id.gt(*after));
+            }
+        }
+        Sort::Name => {
+            rows = rows.order((sort_key(), participants::id));
+            if let Some((name, after)) = page.and_then(|p| p.after.as_ref()) {
+                rows = rows.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "(search_key(participants.last_name || ' ' || participants.first_name), participants.id) > (",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(name.clone())
+                    .sql(", ")
+                    .bind::<diesel::sql_types::Uuid, _>(*after)
+                    .sql(")"),
+                );
+            }
+        }
+    }
+    if let Some(page) = page {
+        rows = rows.limit(page.limit + 1);
+    }
+    Ok((rows.load(conn).await?, total))
+}
+
+/// Most badges one batch PDF prints (125 A4 sheets).
+const BATCH_LIMIT: i64 = 500;
+
+/// The ids of the accreditations matching `query`, for batch printing.
+pub async fn matching_ids(
+    conn: &mut AsyncPgConnection,
+    event: &Event,
+    query: &QueueQuery,
+) -> ApiResult<Vec<Uuid>> {
+    let at_most = PageRequest {
+        limit: BATCH_LIMIT,
+        after: None,
+    };
+    let (rows, total) = find(conn, event, query, Some(&at_most), Total::Exact).await?;
+    if total > BATCH_LIMIT {
+        return Err(ApiError::validation(
+            "query",
+            format!("{total} accreditations match; narrow the filters to at most {BATCH_LIMIT}"),
+        ));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(accreditation, ..)| accreditation.id)
+        .collect())
+}

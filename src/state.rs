@@ -1,0 +1,29 @@
+//! What every handler can reach: the pool, the settings and the services built once at start.
+//! It knows no route; handlers import it, and `app.rs` builds it.
+
+use std::sync::Arc;
+
+use crate::accreditations::badges::BadgeKeys;
+use crate::accreditations::totals::QueueTotals;
+use crate::auth::limits::AbuseLimits;
+use crate::auth::sessions::Sessions;
+use crate::auth::tokens::AccessTokens;
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::exhibitors::cache::DirectoryCache;
+use crate::gates::recorder::ScanRecorder;
+use crate::participants::documents::DocumentVault;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    pub tokens: AccessTokens,
+    pub limits: AbuseLimits,
+    pub sessions: Sessions,
+    pub documents: DocumentVault,
+    pub badge_keys: BadgeKeys,
+    pub directory_cache: DirectoryCache,
+    pub scan_recorder: ScanRecorder,
+    pub queue_totals: QueueTotals,
+}
