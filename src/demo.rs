@@ -236,10 +236,10 @@ const MEMBERS: &[(&str, &str, &str)] = &[
 ];
 
 /// Name, category.
-const VISITORS: &[(&str, &str, &str)] = &[
-    ("Oumar", "Dembélé", "trade_visitor"),
-    ("Aminata", "Cissé", "public_visitor"),
-    ("Kadiatou", "Sow", "media"),
+const VISITORS: &[(&str, &str, Category)] = &[
+    ("Oumar", "Dembélé", Category::TradeVisitor),
+    ("Aminata", "Cissé", Category::PublicVisitor),
+    ("Kadiatou", "Sow", Category::Media),
 ];
 
 const STAFF: &[(&str, &str, &str)] = &[
@@ -507,12 +507,12 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 let email = format!("visitor{index}@demo.bamex.ml");
                 let (user, _) = account(conn, &email, &format!("{first} {last}"), Locale::Fr, &[Role::Visitor]).await?;
                 let data = person(first, last, "Visiteur", "Particulier", "ML", 900 + index)?;
-                let press = (*category == "media").then(|| ("L'Essor".to_owned(), "ML-PRESS-0421".to_owned()));
+                let press = (*category == Category::Media).then(|| ("L'Essor".to_owned(), "ML-PRESS-0421".to_owned()));
                 let registration = Registration {
                     event_id: event.id,
                     registered_by: user,
                     group: Group::Visitor(user),
-                    category: Category::from_db(category),
+                    category: *category,
                     protocol_level: None,
                     press,
                     approved: false,

@@ -70,11 +70,7 @@ impl Category {
 /// event — public days only for public visitors.
 pub fn entitlements(event: &Event, category: Category) -> (Vec<Zone>, Vec<NaiveDate>) {
     let mut zones = category.default_zones().to_vec();
-    if event
-        .range_categories
-        .iter()
-        .any(|c| c == category.as_str())
-    {
+    if event.range_categories.contains(&category) {
         zones.push(Zone::DemonstrationRange);
     }
     let days = if category == Category::PublicVisitor {
@@ -202,7 +198,7 @@ pub struct Badge {
     pub id: Uuid,
     pub accreditation_id: Uuid,
     pub number: String,
-    pub zones: Vec<String>,
+    pub zones: Vec<Zone>,
     pub valid_days: Vec<NaiveDate>,
     /// `None` once the event's personal data was purged.
     pub token: Option<String>,
@@ -226,7 +222,7 @@ impl From<Badge> for BadgeView {
     fn from(badge: Badge) -> Self {
         Self {
             number: badge.number,
-            zones: badge.zones.iter().filter_map(|z| Zone::parse(z)).collect(),
+            zones: badge.zones,
             valid_days: badge.valid_days,
             qr: badge.token,
             prints: badge.prints,
@@ -287,10 +283,7 @@ pub async fn issue(
             badges::accreditation_id.eq(accreditation_id),
             badges::event_id.eq(event.id),
             badges::number.eq(&number),
-            badges::zones.eq(zones
-                .iter()
-                .map(|z| z.as_str().to_owned())
-                .collect::<Vec<_>>()),
+            badges::zones.eq(&zones),
             badges::valid_days.eq(&days),
             badges::key_id.eq(key_id),
             badges::token.eq(token),

@@ -14,7 +14,7 @@ use crate::participants::Participant;
 
 type CardRow = (
     Participant,
-    String,
+    Category,
     String,
     Option<String>,
     String,
@@ -60,7 +60,7 @@ pub async fn card(
                 ),
                 organization: participant.organization,
                 country,
-                category: Category::from_db(&category),
+                category,
                 number,
                 qr,
                 photo,

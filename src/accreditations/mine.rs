@@ -45,8 +45,8 @@ pub struct MyAccreditation {
 type Row = (
     (
         Uuid,
-        String,
-        String,
+        AccreditationStatus,
+        Category,
         Uuid,
         String,
         String,
@@ -133,8 +133,8 @@ pub async fn my_accreditations(
             badge,
         )| MyAccreditation {
             id,
-            status: AccreditationStatus::from_db(&status),
-            category: Category::from_db(&category),
+            status,
+            category,
             event: EventSummary {
                 slug,
                 name,
@@ -146,7 +146,9 @@ pub async fn my_accreditations(
             last_name,
             organization,
             // A revoked badge is no badge.
-            badge: badge.filter(|_| status == "approved").map(BadgeView::from),
+            badge: badge
+                .filter(|_| status == AccreditationStatus::Approved)
+                .map(BadgeView::from),
             created_at,
         },
     )))

@@ -20,82 +20,32 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::schema::accreditations;
+use crate::db::text_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    ExhibitorStaff,
-    DelegationMember,
-    TradeVisitor,
-    PublicVisitor,
-    Media,
-    Vip,
-    OrganizerStaff,
-    Contractor,
-}
-
-impl Category {
-    pub const ALL: [Category; 8] = [
-        Category::ExhibitorStaff,
-        Category::DelegationMember,
-        Category::TradeVisitor,
-        Category::PublicVisitor,
-        Category::Media,
-        Category::Vip,
-        Category::OrganizerStaff,
-        Category::Contractor,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ExhibitorStaff => "exhibitor_staff",
-            Self::DelegationMember => "delegation_member",
-            Self::TradeVisitor => "trade_visitor",
-            Self::PublicVisitor => "public_visitor",
-            Self::Media => "media",
-            Self::Vip => "vip",
-            Self::OrganizerStaff => "organizer_staff",
-            Self::Contractor => "contractor",
-        }
-    }
-
-    pub fn from_db(raw: &str) -> Category {
-        Category::ALL
-            .into_iter()
-            .find(|c| c.as_str() == raw)
-            .unwrap_or(Category::Contractor)
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Category {
+        ExhibitorStaff = "exhibitor_staff",
+        DelegationMember = "delegation_member",
+        TradeVisitor = "trade_visitor",
+        PublicVisitor = "public_visitor",
+        Media = "media",
+        Vip = "vip",
+        OrganizerStaff = "organizer_staff",
+        Contractor = "contractor",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AccreditationStatus {
-    Pending,
-    Approved,
-    Rejected,
-    InfoRequested,
-    Revoked,
-}
-
-impl AccreditationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::InfoRequested => "info_requested",
-            Self::Revoked => "revoked",
-        }
-    }
-
-    pub fn from_db(raw: &str) -> Self {
-        match raw {
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            "info_requested" => Self::InfoRequested,
-            "revoked" => Self::Revoked,
-            _ => Self::Pending,
-        }
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum AccreditationStatus {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+        InfoRequested = "info_requested",
+        Revoked = "revoked",
     }
 }
 
@@ -105,8 +55,8 @@ pub struct Accreditation {
     pub id: Uuid,
     pub event_id: Uuid,
     pub participant_id: Uuid,
-    pub category: String,
-    pub status: String,
+    pub category: Category,
+    pub status: AccreditationStatus,
     pub version: i32,
     pub decided_at: Option<DateTime<Utc>>,
     pub decision_reason: Option<String>,
@@ -116,10 +66,10 @@ pub struct Accreditation {
 
 impl Accreditation {
     pub fn status(&self) -> AccreditationStatus {
-        AccreditationStatus::from_db(&self.status)
+        self.status
     }
 
     pub fn category(&self) -> Category {
-        Category::from_db(&self.category)
+        self.category
     }
 }

@@ -15,8 +15,8 @@ use crate::auth::extract::{ClientIp, CurrentUser, Organizer, Require};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::Event;
 use crate::events::path::EventPath;
-use crate::participants::Participant;
 use crate::participants::access::may_edit;
+use crate::participants::{DocumentType, Participant};
 use crate::state::AppState;
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -219,7 +219,10 @@ pub async fn invitation_letter(
             .unwrap_or_default(),
         document: format!(
             "{} {number}",
-            participant.id_document_type.unwrap_or_default()
+            participant
+                .id_document_type
+                .map(DocumentType::as_str)
+                .unwrap_or_default()
         ),
         organization: card.organization,
         category: card.category.as_str().to_owned(),

@@ -396,8 +396,8 @@ async fn export_csv(
             &mut out,
             vec![
                 accreditation.id.to_string(),
-                accreditation.status.clone(),
-                accreditation.category.clone(),
+                accreditation.status.as_str().to_owned(),
+                accreditation.category.as_str().to_owned(),
                 cell(&participant.last_name),
                 cell(&participant.first_name),
                 cell(&participant.organization),

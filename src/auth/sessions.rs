@@ -43,7 +43,7 @@ impl Sessions {
             return Ok(known);
         }
         let mut conn = pool.get().await?;
-        let row: Option<(Uuid, Vec<String>)> = refresh_tokens::table
+        let row: Option<(Uuid, Vec<Role>)> = refresh_tokens::table
             .inner_join(users::table)
             .filter(refresh_tokens::family_id.eq(id))
             .filter(refresh_tokens::revoked_at.is_null())
@@ -53,10 +53,7 @@ impl Sessions {
             .first(&mut conn)
             .await
             .optional()?;
-        let session = row.map(|(user_id, roles)| Session {
-            user_id,
-            roles: Role::from_db(&roles),
-        });
+        let session = row.map(|(user_id, roles)| Session { user_id, roles });
         self.cache.insert(id, session.clone()).await;
         Ok(session)
     }

@@ -1,6 +1,9 @@
 //! PostgreSQL: the connection pool, creating the database, and the embedded migrations.
 
 pub mod schema;
+mod text_enum;
+
+pub(crate) use text_enum::text_enum;
 
 diesel::define_sql_function! {
     /// The migrations' text normalisation for search: lower case, no accents, single spaces.

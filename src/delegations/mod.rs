@@ -16,92 +16,41 @@ use uuid::Uuid;
 
 use crate::auth::extract::CurrentUser;
 use crate::db::schema::delegations;
+use crate::db::text_enum;
 use crate::users::EmailAddress;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DelegationKind {
-    Government,
-    ArmedForces,
-    Police,
-    DiplomaticCorps,
-    Industry,
-}
-
-impl DelegationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Government => "government",
-            Self::ArmedForces => "armed_forces",
-            Self::Police => "police",
-            Self::DiplomaticCorps => "diplomatic_corps",
-            Self::Industry => "industry",
-        }
-    }
-
-    fn from_db(raw: &str) -> Self {
-        match raw {
-            "armed_forces" => Self::ArmedForces,
-            "police" => Self::Police,
-            "diplomatic_corps" => Self::DiplomaticCorps,
-            "industry" => Self::Industry,
-            _ => Self::Government,
-        }
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DelegationKind {
+        Government = "government",
+        ArmedForces = "armed_forces",
+        Police = "police",
+        DiplomaticCorps = "diplomatic_corps",
+        Industry = "industry",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProtocolLevel {
-    Vvip,
-    Vip,
-    Standard,
-}
-
-impl ProtocolLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Vvip => "vvip",
-            Self::Vip => "vip",
-            Self::Standard => "standard",
-        }
-    }
-
-    pub fn from_db(raw: &str) -> Self {
-        match raw {
-            "vvip" => Self::Vvip,
-            "vip" => Self::Vip,
-            _ => Self::Standard,
-        }
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ProtocolLevel {
+        Vvip = "vvip",
+        Vip = "vip",
+        Standard = "standard",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DelegationStatus {
-    /// The lead has not accepted the invitation yet.
-    Invited,
-    /// The lead registers members.
-    Active,
-    /// No more changes to the members.
-    Closed,
-}
-
-impl DelegationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Invited => "invited",
-            Self::Active => "active",
-            Self::Closed => "closed",
-        }
-    }
-
-    fn from_db(raw: &str) -> Self {
-        match raw {
-            "active" => Self::Active,
-            "closed" => Self::Closed,
-            _ => Self::Invited,
-        }
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DelegationStatus {
+        /// The lead has not accepted the invitation yet.
+        Invited = "invited",
+        /// The lead registers members.
+        Active = "active",
+        /// No more changes to the members.
+        Closed = "closed",
     }
 }
 
@@ -112,8 +61,8 @@ pub struct Delegation {
     pub event_id: Uuid,
     pub country: String,
     pub name: String,
-    pub kind: String,
-    pub protocol_level: String,
+    pub kind: DelegationKind,
+    pub protocol_level: ProtocolLevel,
     pub arrival_on: Option<NaiveDate>,
     pub departure_on: Option<NaiveDate>,
     pub member_limit: i32,
@@ -122,17 +71,17 @@ pub struct Delegation {
     pub lead_email: Option<EmailAddress>,
     pub lead_name: String,
     pub lead_id: Option<Uuid>,
-    pub status: String,
+    pub status: DelegationStatus,
     pub created_at: DateTime<Utc>,
 }
 
 impl Delegation {
     pub fn status(&self) -> DelegationStatus {
-        DelegationStatus::from_db(&self.status)
+        self.status
     }
 
     pub fn protocol_level(&self) -> ProtocolLevel {
-        ProtocolLevel::from_db(&self.protocol_level)
+        self.protocol_level
     }
 
     /// Organizers see every delegation; a lead sees only their own.
@@ -168,7 +117,7 @@ impl From<Delegation> for DelegationView {
     fn from(d: Delegation) -> Self {
         Self {
             id: d.id,
-            kind: DelegationKind::from_db(&d.kind),
+            kind: d.kind,
             protocol_level: d.protocol_level(),
             status: d.status(),
             lead_accepted: d.lead_id.is_some(),

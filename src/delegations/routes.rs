@@ -390,7 +390,7 @@ async fn patch_delegation(
             )
             .await?;
             if updated.protocol_level != locked.protocol_level {
-                participants::set_protocol_level(conn, Group::Delegation(id), &updated.protocol_level)
+                participants::set_protocol_level(conn, Group::Delegation(id), updated.protocol_level.as_str())
                     .await?;
             }
             AuditEntry::new("delegation.updated", "delegation", Some(id))

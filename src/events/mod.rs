@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::accreditations::Category;
 use crate::db::schema::events;
+use crate::db::text_enum;
 use crate::error::ApiError;
 use zones::Zone;
 
@@ -32,14 +33,14 @@ pub struct Event {
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
     pub public_days: Vec<NaiveDate>,
-    pub status: String,
+    pub status: EventStatus,
     pub auto_approve_public: bool,
     pub registration_opens_at: Option<DateTime<Utc>>,
     pub registration_closes_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub sensitive_categories: Vec<String>,
-    pub range_categories: Vec<String>,
+    pub sensitive_categories: Vec<Category>,
+    pub range_categories: Vec<Category>,
     /// When the retention purge removed the personal data of its participants.
     pub personal_data_purged_at: Option<DateTime<Utc>>,
     /// The zones open on some days only (the demonstration range on the last days, say); a
@@ -69,38 +70,22 @@ impl From<StoredZoneDays> for ZoneDays {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EventStatus {
-    /// Being prepared: visible to organizers only.
-    Draft,
-    /// Published and, within its window, taking registrations.
-    Open,
-    /// Over, or no longer taking registrations.
-    Closed,
-}
-
-impl EventStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Open => "open",
-            Self::Closed => "closed",
-        }
-    }
-
-    fn from_db(raw: &str) -> Self {
-        match raw {
-            "open" => Self::Open,
-            "closed" => Self::Closed,
-            _ => Self::Draft,
-        }
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum EventStatus {
+        /// Being prepared: visible to organizers only.
+        Draft = "draft",
+        /// Published and, within its window, taking registrations.
+        Open = "open",
+        /// Over, or no longer taking registrations.
+        Closed = "closed",
     }
 }
 
 impl Event {
     pub fn status(&self) -> EventStatus {
-        EventStatus::from_db(&self.status)
+        self.status
     }
 
     /// Applications and registrations are taken only while the event is open and inside its
@@ -181,15 +166,11 @@ impl From<Event> for EventView {
             auto_approve_public: event.auto_approve_public,
             registration_opens_at: event.registration_opens_at,
             registration_closes_at: event.registration_closes_at,
-            sensitive_categories: categories(&event.sensitive_categories),
-            range_categories: categories(&event.range_categories),
+            sensitive_categories: event.sensitive_categories,
+            range_categories: event.range_categories,
             personal_data_purged_at: event.personal_data_purged_at,
         }
     }
-}
-
-fn categories(stored: &[String]) -> Vec<Category> {
-    stored.iter().map(|c| Category::from_db(c)).collect()
 }
 
 /// An event slug: lower-case letters and digits in dash-separated words, at most 64 characters.

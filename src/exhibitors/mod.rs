@@ -20,80 +20,33 @@ use uuid::Uuid;
 
 use crate::auth::extract::CurrentUser;
 use crate::db::schema::exhibitors;
+use crate::db::text_enum;
 use crate::users::EmailAddress;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Sector {
-    LandSystems,
-    AirSystems,
-    NavalSystems,
-    WeaponsMunitions,
-    Communications,
-    SpaceSatellites,
-    HeavyWeapons,
-    CyberSecurity,
-    CivilProtectionPolicing,
-    TrainingServices,
-}
-
-impl Sector {
-    pub const ALL: [Sector; 10] = [
-        Sector::LandSystems,
-        Sector::AirSystems,
-        Sector::NavalSystems,
-        Sector::WeaponsMunitions,
-        Sector::Communications,
-        Sector::SpaceSatellites,
-        Sector::HeavyWeapons,
-        Sector::CyberSecurity,
-        Sector::CivilProtectionPolicing,
-        Sector::TrainingServices,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Sector::LandSystems => "land_systems",
-            Sector::AirSystems => "air_systems",
-            Sector::NavalSystems => "naval_systems",
-            Sector::WeaponsMunitions => "weapons_munitions",
-            Sector::Communications => "communications",
-            Sector::SpaceSatellites => "space_satellites",
-            Sector::HeavyWeapons => "heavy_weapons",
-            Sector::CyberSecurity => "cyber_security",
-            Sector::CivilProtectionPolicing => "civil_protection_policing",
-            Sector::TrainingServices => "training_services",
-        }
-    }
-
-    fn from_db(raw: &str) -> Option<Sector> {
-        Sector::ALL.into_iter().find(|s| s.as_str() == raw)
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Sector {
+        LandSystems = "land_systems",
+        AirSystems = "air_systems",
+        NavalSystems = "naval_systems",
+        WeaponsMunitions = "weapons_munitions",
+        Communications = "communications",
+        SpaceSatellites = "space_satellites",
+        HeavyWeapons = "heavy_weapons",
+        CyberSecurity = "cyber_security",
+        CivilProtectionPolicing = "civil_protection_policing",
+        TrainingServices = "training_services",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ExhibitorStatus {
-    Pending,
-    Approved,
-    Rejected,
-}
-
-impl ExhibitorStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-        }
-    }
-
-    fn from_db(raw: &str) -> Self {
-        match raw {
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            _ => Self::Pending,
-        }
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ExhibitorStatus {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
     }
 }
 
@@ -109,12 +62,12 @@ pub struct Exhibitor {
     pub city: String,
     pub website: Option<String>,
     pub description: String,
-    pub sectors: Vec<String>,
+    pub sectors: Vec<Sector>,
     pub pavilion_id: Option<Uuid>,
     pub contact_name: Option<String>,
     pub contact_email: Option<EmailAddress>,
     pub contact_phone: Option<String>,
-    pub status: String,
+    pub status: ExhibitorStatus,
     pub decision_reason: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub booth_hall: Option<String>,
@@ -129,7 +82,7 @@ pub struct Exhibitor {
 
 impl Exhibitor {
     pub fn status(&self) -> ExhibitorStatus {
-        ExhibitorStatus::from_db(&self.status)
+        self.status
     }
 }
 
@@ -237,12 +190,8 @@ impl ExhibitorView {
         };
         Self {
             id: exhibitor.id,
-            status: ExhibitorStatus::from_db(&exhibitor.status),
-            sectors: exhibitor
-                .sectors
-                .iter()
-                .filter_map(|s| Sector::from_db(s))
-                .collect(),
+            status: exhibitor.status,
+            sectors: exhibitor.sectors,
             legal_name: exhibitor.legal_name,
             display_name: exhibitor.display_name,
             country: exhibitor.country,

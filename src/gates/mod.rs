@@ -10,64 +10,36 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accreditations::Category;
+use crate::db::text_enum;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    In,
-    Out,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::In => "in",
-            Self::Out => "out",
-        }
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Direction {
+        In = "in",
+        Out = "out",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Allowed,
-    Denied,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DenialReason {
-    InvalidSignature,
-    UnknownBadge,
-    Revoked,
-    NotValidToday,
-    ZoneNotAllowed,
-    AlreadyInside,
-}
-
-impl DenialReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidSignature => "invalid_signature",
-            Self::UnknownBadge => "unknown_badge",
-            Self::Revoked => "revoked",
-            Self::NotValidToday => "not_valid_today",
-            Self::ZoneNotAllowed => "zone_not_allowed",
-            Self::AlreadyInside => "already_inside",
-        }
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Verdict {
+        Allowed = "allowed",
+        Denied = "denied",
     }
+}
 
-    pub fn from_db(raw: &str) -> Option<Self> {
-        [
-            Self::InvalidSignature,
-            Self::UnknownBadge,
-            Self::Revoked,
-            Self::NotValidToday,
-            Self::ZoneNotAllowed,
-            Self::AlreadyInside,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == raw)
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DenialReason {
+        InvalidSignature = "invalid_signature",
+        UnknownBadge = "unknown_badge",
+        Revoked = "revoked",
+        NotValidToday = "not_valid_today",
+        ZoneNotAllowed = "zone_not_allowed",
+        AlreadyInside = "already_inside",
     }
 }
 

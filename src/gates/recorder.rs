@@ -308,11 +308,11 @@ async fn events_by_slug(
 struct FoundBadge {
     id: Uuid,
     event_id: Uuid,
-    zones: Vec<String>,
+    zones: Vec<Zone>,
     valid_days: Vec<NaiveDate>,
     number: String,
-    status: String,
-    category: String,
+    status: AccreditationStatus,
+    category: Category,
     first_name: String,
     last_name: String,
     organization: String,
@@ -327,7 +327,7 @@ impl FoundBadge {
             name: format!("{} {}", self.first_name, self.last_name),
             organization: self.organization.clone(),
             country: self.nationality.clone(),
-            category: Category::from_db(&self.category),
+            category: self.category,
             badge_number: self.number.clone(),
             photo_url: self.photo.map(|_| {
                 format!(
@@ -341,7 +341,7 @@ impl FoundBadge {
     /// The verdict for this badge, as far as it can be told without presence: `Err` is a
     /// denial, `Ok` a badge that may pass here today if it is not inside already.
     fn judge(&self, event: &Event, zone: Zone) -> Result<(), DenialReason> {
-        match AccreditationStatus::from_db(&self.status) {
+        match self.status {
             AccreditationStatus::Approved => {}
             AccreditationStatus::Revoked => return Err(DenialReason::Revoked),
             _ => return Err(DenialReason::UnknownBadge),
@@ -351,7 +351,7 @@ impl FoundBadge {
         if !self.valid_days.contains(&today) {
             return Err(DenialReason::NotValidToday);
         }
-        if !self.zones.iter().any(|z| z == zone.as_str()) {
+        if !self.zones.contains(&zone) {
             return Err(DenialReason::ZoneNotAllowed);
         }
         if !event.zone_open_on(zone, today) {
@@ -397,8 +397,8 @@ async fn badges_by_id(
 /// What was recorded for a scan.
 struct Recorded {
     badge_id: Option<Uuid>,
-    verdict: String,
-    reason: Option<String>,
+    verdict: Verdict,
+    reason: Option<DenialReason>,
 }
 
 impl Recorded {
@@ -406,12 +406,8 @@ impl Recorded {
     fn into_result(self, scan_id: Uuid, event: &Event, badge: Option<&FoundBadge>) -> ScanResult {
         ScanResult {
             scan_id,
-            verdict: if self.verdict == "allowed" {
-                Verdict::Allowed
-            } else {
-                Verdict::Denied
-            },
-            reason: self.reason.as_deref().and_then(DenialReason::from_db),
+            verdict: self.verdict,
+            reason: self.reason,
             holder: badge
                 .filter(|badge| badge.event_id == event.id)
                 .map(|badge| badge.holder(event)),
@@ -427,10 +423,10 @@ struct EarlierScan {
     badge_id: Option<Uuid>,
     qr_digest: Option<Vec<u8>>,
     gate: String,
-    zone: String,
-    direction: String,
-    verdict: String,
-    reason: Option<String>,
+    zone: Zone,
+    direction: Direction,
+    verdict: Verdict,
+    reason: Option<DenialReason>,
 }
 
 impl EarlierScan {
@@ -440,8 +436,8 @@ impl EarlierScan {
         let same = self.event_id == event.id
             && self.qr_digest.as_ref() == Some(&scan.qr_digest)
             && self.gate == scan.gate
-            && self.zone == scan.zone.as_str()
-            && self.direction == scan.direction.as_str();
+            && self.zone == scan.zone
+            && self.direction == scan.direction;
         if !same {
             return Err(ApiError::Conflict {
                 code: "scan_id_reused",
@@ -450,8 +446,8 @@ impl EarlierScan {
         }
         Ok(Recorded {
             badge_id: self.badge_id,
-            verdict: self.verdict.clone(),
-            reason: self.reason.clone(),
+            verdict: self.verdict,
+            reason: self.reason,
         })
     }
 }
@@ -529,9 +525,9 @@ struct Written {
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
     badge_id: Option<Uuid>,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    verdict: String,
+    verdict: Verdict,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    reason: Option<String>,
+    reason: Option<DenialReason>,
 }
 
 /// Moves the badges in or out of their zones and records every scan, in one statement: an

@@ -18,37 +18,20 @@ use uuid::Uuid;
 use crate::accreditations::{AccreditationStatus, Category};
 use crate::country::CountryCode;
 use crate::db::schema::participants;
+use crate::db::text_enum;
 use crate::error::{ApiError, ApiResult, Validator};
 use crate::text;
 use crate::users::EmailAddress;
 use documents::DocumentNumber;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DocumentType {
-    Passport,
-    NationalId,
-    DiplomaticPassport,
-    ResidencePermit,
-}
-
-impl DocumentType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Passport => "passport",
-            Self::NationalId => "national_id",
-            Self::DiplomaticPassport => "diplomatic_passport",
-            Self::ResidencePermit => "residence_permit",
-        }
-    }
-
-    fn from_db(raw: &str) -> Self {
-        match raw {
-            "national_id" => Self::NationalId,
-            "diplomatic_passport" => Self::DiplomaticPassport,
-            "residence_permit" => Self::ResidencePermit,
-            _ => Self::Passport,
-        }
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DocumentType {
+        Passport = "passport",
+        NationalId = "national_id",
+        DiplomaticPassport = "diplomatic_passport",
+        ResidencePermit = "residence_permit",
     }
 }
 
@@ -157,7 +140,7 @@ pub struct Participant {
     pub function: Option<String>,
     pub nationality: String,
     pub date_of_birth: Option<NaiveDate>,
-    pub id_document_type: Option<String>,
+    pub id_document_type: Option<DocumentType>,
     pub id_document_ciphertext: Option<Vec<u8>>,
     pub id_document_nonce: Option<Vec<u8>>,
     pub id_document_key_id: Option<String>,
@@ -249,10 +232,7 @@ pub struct ParticipantView {
 impl ParticipantView {
     pub fn new(participant: Participant, accreditation: AccreditationSummary) -> Self {
         Self {
-            id_document_type: participant
-                .id_document_type
-                .as_deref()
-                .map(DocumentType::from_db),
+            id_document_type: participant.id_document_type,
             id_document_number: None,
             accreditation,
             created_at: participant.created_at,

@@ -234,15 +234,14 @@ pub async fn visitor_registration(
     event_id: Uuid,
     user_id: Uuid,
 ) -> QueryResult<Option<(Uuid, Category)>> {
-    let found: Option<(Uuid, String)> = participants::table
+    participants::table
         .inner_join(accreditations::table)
         .filter(participants::event_id.eq(event_id))
         .filter(participants::user_id.eq(user_id))
         .select((participants::id, accreditations::category))
         .first(conn)
         .await
-        .optional()?;
-    Ok(found.map(|(id, category)| (id, Category::from_db(&category))))
+        .optional()
 }
 
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {

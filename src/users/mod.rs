@@ -25,8 +25,8 @@ pub struct User {
     pub email: EmailAddress,
     pub password_hash: Option<String>,
     pub full_name: String,
-    pub locale: String,
-    pub roles: Vec<String>,
+    pub locale: Locale,
+    pub roles: Vec<Role>,
     pub email_verified_at: Option<DateTime<Utc>>,
     pub disabled_at: Option<DateTime<Utc>>,
     pub locked_until: Option<DateTime<Utc>>,
@@ -36,11 +36,11 @@ pub struct User {
 
 impl User {
     pub fn roles(&self) -> Vec<Role> {
-        Role::from_db(&self.roles)
+        self.roles.clone()
     }
 
     pub fn locale(&self) -> Locale {
-        Locale::from_db(&self.locale)
+        self.locale
     }
 
     pub fn is_locked(&self) -> bool {

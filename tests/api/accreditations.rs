@@ -1,91 +1,10 @@
 use bamex::users::Role;
 use serde_json::{Value, json};
 
-use crate::auth::audit_actions;
-use crate::exhibitors::{EVENT, person};
+use crate::fixtures::{
+    EVENT, approve, audit_actions, decide, event_from_today, get, person, visitor,
+};
 use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
-
-/// An open event running from today for three days; tomorrow is the public day.
-pub async fn event_from_today(app: &TestApp) -> TestUser {
-    let admin = app.user_with_roles(&[Role::Admin]).await;
-    let today = chrono::Utc::now().date_naive();
-    let day = |n| (today + chrono::Duration::days(n)).to_string();
-    let response = app
-        .post_as(
-            "/api/v1/events",
-            &admin.access_token,
-            &json!({"slug": "bamex-2026", "name": "BAMEX'26", "venue": "Bamako", "starts_on": day(0),
-                    "ends_on": day(2), "public_days": [day(1)], "status": "open", "auto_approve_public": true}),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    admin
-}
-
-/// A person registered as a visitor of `category`; returns their account and accreditation id.
-pub async fn visitor(
-    app: &TestApp,
-    category: &str,
-    last_name: &str,
-    document: &str,
-) -> (TestUser, String) {
-    let user = app.user_with_roles(&[Role::Visitor]).await;
-    let mut body = person(last_name, document);
-    body["email"] = json!(user.email);
-    body["category"] = json!(category);
-    if category == "media" {
-        body["media_outlet"] = json!("L'Essor");
-        body["press_card_number"] = json!("ML-0001");
-    }
-    let response = app
-        .post_as(&format!("{EVENT}/visitors"), &user.access_token, &body)
-        .await;
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    let id = response.json::<Value>().await.unwrap()["accreditation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (user, id)
-}
-
-pub async fn get(app: &TestApp, organizer: &TestUser, id: &str) -> Value {
-    app.get_as(
-        &format!("{EVENT}/accreditations/{id}"),
-        &organizer.access_token,
-    )
-    .await
-    .json()
-    .await
-    .unwrap()
-}
-
-pub async fn decide(
-    app: &TestApp,
-    organizer: &TestUser,
-    id: &str,
-    body: Value,
-) -> reqwest::Response {
-    app.post_as(
-        &format!("{EVENT}/accreditations/{id}/decision"),
-        &organizer.access_token,
-        &body,
-    )
-    .await
-}
-
-/// Approves at the current version; returns the accreditation afterwards.
-pub async fn approve(app: &TestApp, organizer: &TestUser, id: &str) -> Value {
-    let version = get(app, organizer, id).await["version"].clone();
-    let response = decide(
-        app,
-        organizer,
-        id,
-        json!({"decision": "approve", "version": version}),
-    )
-    .await;
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
 
 #[tokio::test]
 async fn decisions_follow_the_workflow_and_approval_issues_a_badge() {
@@ -226,7 +145,7 @@ async fn decisions_follow_the_workflow_and_approval_issues_a_badge() {
         .put(app.url(&format!("{EVENT}/participants/{participant}/photo")))
         .bearer_auth(&second_applicant.access_token)
         .header("content-type", "image/png")
-        .body(crate::visitors::png(400, 500))
+        .body(crate::fixtures::png(400, 500))
         .send()
         .await
         .unwrap();

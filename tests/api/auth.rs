@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 use bamex::users::Role;
 use serde_json::{Value, json};
 
+use crate::fixtures::audit_actions;
 use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 const FRONT: &str = "http://localhost:3000";
@@ -623,18 +624,6 @@ async fn rate_limits_answer_429_with_retry_after() {
             .status(),
         401
     );
-}
-
-pub async fn audit_actions(app: &TestApp, action: &str) -> i64 {
-    use bamex::db::schema::audit_records::dsl;
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-    dsl::audit_records
-        .filter(dsl::action.eq(action))
-        .count()
-        .get_result(&mut app.conn().await)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

@@ -1,78 +1,10 @@
 use bamex::users::Role;
 use serde_json::{Value, json};
 
-use crate::exhibitors::{EVENT, open_event, person};
-use crate::helpers::{PASSWORD, TestApp, TestUser, assert_problem, spawn_app};
-
-pub fn delegation(lead_email: &str, limit: i64) -> Value {
-    json!({"country": "TR", "name": "Ministry of National Defence of Türkiye", "kind": "government",
-           "protocol_level": "vip", "arrival_on": "2026-11-23", "departure_on": "2026-11-27",
-           "member_limit": limit, "lead_email": lead_email, "lead_name": "Col. Emre Aydın", "lead_locale": "en"})
-}
-
-async fn create(app: &TestApp, organizer: &TestUser, body: &Value) -> String {
-    let response = app
-        .post_as(
-            &format!("{EVENT}/delegations"),
-            &organizer.access_token,
-            body,
-        )
-        .await;
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// The token of the `n`-th invitation email to `email`.
-async fn invitation_token(app: &TestApp, email: &str, n: usize) -> String {
-    let mail = app.smtp.wait_for_mail_to(email, n).await;
-    let link = mail.link("http://localhost:3000/invitations/");
-    link.rsplit('/').next().unwrap().to_owned()
-}
-
-async fn accept(
-    app: &TestApp,
-    token: &str,
-    body: &Value,
-    as_user: Option<&str>,
-) -> reqwest::Response {
-    let mut request = app
-        .client
-        .post(app.url(&format!("/api/v1/invitations/{token}/accept")))
-        .json(body);
-    if let Some(access) = as_user {
-        request = request.bearer_auth(access);
-    }
-    request.send().await.unwrap()
-}
-
-/// A delegation whose new lead accepted and signed in.
-pub async fn active_delegation(
-    app: &TestApp,
-    organizer: &TestUser,
-    lead_email: &str,
-    limit: i64,
-) -> (String, String) {
-    let id = create(app, organizer, &delegation(lead_email, limit)).await;
-    let token = invitation_token(app, lead_email, 1).await;
-    let accepted = accept(
-        app,
-        &token,
-        &json!({"full_name": "Emre Aydın", "password": "Anitkabir-Ankara-1938"}),
-        None,
-    )
-    .await;
-    assert_eq!(accepted.status(), 201);
-    let login: Value = app
-        .login(lead_email, "Anitkabir-Ankara-1938")
-        .await
-        .json()
-        .await
-        .unwrap();
-    (id, login["access_token"].as_str().unwrap().to_owned())
-}
+use crate::fixtures::{
+    EVENT, accept, active_delegation, create, delegation, invitation_token, open_event, person,
+};
+use crate::helpers::{PASSWORD, assert_problem, spawn_app};
 
 #[tokio::test]
 async fn a_lead_accepts_the_invitation_once_and_gets_an_account() {

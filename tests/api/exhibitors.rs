@@ -1,79 +1,9 @@
 use bamex::users::Role;
 use serde_json::{Value, json};
 
-use crate::auth::audit_actions;
-use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
-
-pub const EVENT: &str = "/api/v1/events/bamex-2026";
-
-/// An open event taking registrations, created over HTTP by a fresh admin.
-pub async fn open_event(app: &TestApp) -> TestUser {
-    let admin = app.user_with_roles(&[Role::Admin]).await;
-    let response = app
-        .post_as(
-            "/api/v1/events",
-            &admin.access_token,
-            &json!({"slug": "bamex-2026", "name": "BAMEX'26", "venue": "Parc des Expositions de Bamako",
-                    "starts_on": "2026-11-24", "ends_on": "2026-11-27", "public_days": ["2026-11-26", "2026-11-27"],
-                    "status": "open", "auto_approve_public": true}),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    admin
-}
-
-pub fn company(legal_name: &str, country: &str) -> Value {
-    json!({"legal_name": legal_name, "display_name": legal_name, "country": country, "city": "Ankara",
-           "website": "https://example.com.tr", "description": "Systèmes de défense terrestre",
-           "sectors": ["land_systems", "communications"], "contact_email": "sales@example.com.tr"})
-}
-
-/// Applies with a new account; returns the account and the exhibitor id.
-pub async fn apply(app: &TestApp, body: &Value) -> (TestUser, String) {
-    let owner = app.user_with_roles(&[Role::Visitor]).await;
-    let response = app
-        .post_as(&format!("{EVENT}/exhibitors"), &owner.access_token, body)
-        .await;
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (owner, id)
-}
-
-pub async fn approve(app: &TestApp, organizer: &TestUser, id: &str) {
-    let response = app
-        .post_as(
-            &format!("{EVENT}/exhibitors/{id}/review"),
-            &organizer.access_token,
-            &json!({"decision": "approve"}),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-}
-
-pub async fn booth(
-    app: &TestApp,
-    organizer: &TestUser,
-    id: &str,
-    stand: &str,
-    area: f64,
-) -> reqwest::Response {
-    app.client
-        .put(app.url(&format!("{EVENT}/exhibitors/{id}/booth")))
-        .bearer_auth(&organizer.access_token)
-        .json(&json!({"hall": "Hall A", "stand": stand, "area_m2": area}))
-        .send()
-        .await
-        .unwrap()
-}
-
-pub fn person(last_name: &str, document: &str) -> Value {
-    json!({"first_name": "Ayşe", "last_name": last_name, "email": "staff@example.com.tr", "organization": "Anadolu",
-           "function": "Engineer", "nationality": "TR", "date_of_birth": "1985-04-12",
-           "id_document_type": "passport", "id_document_number": document})
-}
+use crate::fixtures::approve_exhibitor as approve;
+use crate::fixtures::{EVENT, apply, audit_actions, booth, company, open_event, person};
+use crate::helpers::{assert_problem, spawn_app};
 
 #[tokio::test]
 async fn admins_manage_events_and_drafts_stay_hidden() {
@@ -471,7 +401,7 @@ async fn ten_concurrent_registrations_against_a_quota_of_three_give_three() {
 
     // A rejected staff member gives the place back, for someone else.
     let rejected = staff["items"][0]["accreditation"]["id"].as_str().unwrap();
-    let decision = crate::accreditations::decide(
+    let decision = crate::fixtures::decide(
         &app,
         &organizer,
         rejected,

@@ -4,8 +4,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::{Value, json};
 
-use crate::accreditations::{approve, event_from_today, visitor};
-use crate::exhibitors::EVENT;
+use crate::fixtures::{EVENT, approve, event_from_today, visitor};
 use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
 
 async fn scan(app: &TestApp, agent: &TestUser, qr: &str, zone: &str, direction: &str) -> Value {
@@ -235,7 +234,7 @@ async fn gates_allow_deny_and_remember_who_is_inside() {
 
     // Public visitors are valid on public days only: today is a trade day.
     let (_, public) = visitor(&app, "public_visitor", "Touré", "G2000002").await;
-    let public_qr = crate::accreditations::get(&app, &organizer, &public).await["badge"]["qr"]
+    let public_qr = crate::fixtures::get(&app, &organizer, &public).await["badge"]["qr"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -672,7 +671,7 @@ async fn badge_pdfs_print_a_scannable_qr_and_count_reprints() {
         &organizer.access_token,
     )
     .await;
-    let view = crate::accreditations::get(&app, &organizer, &id).await;
+    let view = crate::fixtures::get(&app, &organizer, &id).await;
     assert_eq!(view["badge"]["prints"], 2);
 
     let letter = app

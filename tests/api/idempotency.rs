@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
-use crate::exhibitors::{EVENT, open_event, person};
+use crate::fixtures::{EVENT, open_event, person};
 use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app};
 
 const REPLAYED: &str = "idempotent-replayed";

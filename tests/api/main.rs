@@ -1,5 +1,6 @@
 //! The one integration-test binary: real HTTP, real PostgreSQL, real SMTP.
 
+mod fixtures;
 mod helpers;
 
 mod accreditations;

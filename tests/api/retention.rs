@@ -8,11 +8,11 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
-use crate::accreditations::{approve, decide, event_from_today, get, visitor};
-use crate::delegations::active_delegation;
-use crate::exhibitors::{self, EVENT, apply, booth, company, person};
+use crate::fixtures::{
+    EVENT, active_delegation, apply, approve, approve_exhibitor, booth, company, decide,
+    event_from_today, get, person, png, visitor,
+};
 use crate::helpers::{TestApp, TestUser, assert_problem, run_bamex, spawn_app};
-use crate::visitors::png;
 
 fn today() -> NaiveDate {
     Utc::now().date_naive()
@@ -108,7 +108,7 @@ async fn a_show_with_people(app: &TestApp) -> Show {
     application["contact_name"] = json!("Zeynep Kontakçı");
     application["contact_phone"] = json!("+90 312 555 0101");
     let (owner, exhibitor) = apply(app, &application).await;
-    exhibitors::approve(app, &organizer, &exhibitor).await;
+    approve_exhibitor(app, &organizer, &exhibitor).await;
     assert_eq!(
         booth(app, &organizer, &exhibitor, "A-1", 18.0)
             .await

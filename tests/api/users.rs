@@ -1,7 +1,7 @@
 use bamex::users::Role;
 use serde_json::{Value, json};
 
-use crate::auth::audit_actions;
+use crate::fixtures::audit_actions;
 use crate::helpers::{PASSWORD, assert_problem, run_bamex, spawn_app};
 
 #[tokio::test]

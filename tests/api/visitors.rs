@@ -1,9 +1,7 @@
-use std::io::Cursor;
-
 use bamex::users::Role;
 use serde_json::{Value, json};
 
-use crate::exhibitors::{EVENT, open_event, person};
+use crate::fixtures::{EVENT, open_event, person, png};
 use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
 
 fn visitor(category: &str) -> Value {
@@ -138,17 +136,6 @@ async fn journalists_give_their_outlet_and_press_card_and_wait_for_review() {
     .await;
 }
 
-pub fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
-    });
-    let mut bytes = Vec::new();
-    image
-        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .unwrap();
-    bytes
-}
-
 #[tokio::test]
 async fn photos_are_checked_resized_and_served_to_the_right_people() {
     let app = spawn_app().await;
@@ -236,7 +223,7 @@ async fn photos_are_checked_resized_and_served_to_the_right_people() {
 
     // Once the badge is approved, the face a guard compares with is the organizers' to change.
     let accreditation = registered["accreditation"]["id"].as_str().unwrap();
-    crate::accreditations::approve(&app, &organizer, accreditation).await;
+    crate::fixtures::approve(&app, &organizer, accreditation).await;
     assert_problem(
         upload(me.access_token.clone(), "image/png", png(300, 300))
             .await
@@ -250,7 +237,7 @@ async fn photos_are_checked_resized_and_served_to_the_right_people() {
         .unwrap();
     assert_eq!(replaced.status(), 204);
     assert_eq!(
-        crate::auth::audit_actions(&app, "participant.photo_uploaded").await,
+        crate::fixtures::audit_actions(&app, "participant.photo_uploaded").await,
         2
     );
 }
