@@ -118,6 +118,7 @@ pub struct Application {
     worker: JoinHandle<()>,
     purge: JoinHandle<()>,
     shutdown: CancellationToken,
+    directory_cache: DirectoryCache,
 }
 
 impl Application {
@@ -153,7 +154,7 @@ impl Application {
             sessions: Sessions::default(),
             documents: DocumentVault::new(&settings.documents),
             badge_keys: BadgeKeys::new(&settings.badges)?,
-            directory_cache: directory::new_cache(),
+            directory_cache: directory::new_cache(settings.application.directory_cache_bytes),
             idempotency: Idempotency::new(&settings),
             scan_recorder: ScanRecorder::start(pool.clone(), settings.gates.recorder_lanes),
             queue_totals: QueueTotals::new(pool.clone()),
@@ -169,6 +170,7 @@ impl Application {
             state.settings.idempotency.ttl(),
             shutdown.clone(),
         ));
+        let directory_cache = state.directory_cache.clone();
         let server = build_server(listener, state)?;
         tracing::info!(port, "listening");
         Ok(Self {
@@ -178,6 +180,7 @@ impl Application {
             worker,
             purge,
             shutdown,
+            directory_cache,
         })
     }
 
@@ -187,6 +190,11 @@ impl Application {
 
     pub fn pool(&self) -> DbPool {
         self.pool.clone()
+    }
+
+    /// The anonymous directory cache (a handle on the same cache), for checks of its size.
+    pub fn directory_cache(&self) -> DirectoryCache {
+        self.directory_cache.clone()
     }
 
     /// Serves until SIGTERM/SIGINT (or the server handle stops it): in-flight requests finish,
