@@ -76,8 +76,9 @@ pub enum ApiError {
     Conflict { code: &'static str, detail: String },
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// `expected` names the content types the route takes.
     #[error("unsupported content type")]
-    UnsupportedMediaType,
+    UnsupportedMediaType { expected: &'static str },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     /// A well-formed request the service cannot process, not tied to one field.
@@ -122,7 +123,7 @@ impl ApiError {
             | Self::Unprocessable { code, .. } => code,
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "service_unavailable",
@@ -140,7 +141,7 @@ impl ApiError {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Self::UnsupportedMediaType => "Send the body as application/json.".into(),
+            Self::UnsupportedMediaType { expected } => format!("Send the body as {expected}."),
             Self::Validation(_) => "The request has invalid fields.".into(),
             Self::RateLimited {
                 retry_after_seconds,
@@ -180,7 +181,7 @@ impl ResponseError for ApiError {
             Self::Gone { .. } => StatusCode::GONE,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -335,7 +336,9 @@ impl From<JsonPayloadError> for ApiError {
         match err {
             JsonPayloadError::OverflowKnownLength { limit, .. }
             | JsonPayloadError::Overflow { limit } => Self::PayloadTooLarge { limit },
-            JsonPayloadError::ContentType => Self::UnsupportedMediaType,
+            JsonPayloadError::ContentType => Self::UnsupportedMediaType {
+                expected: "application/json",
+            },
             JsonPayloadError::Deserialize(e) => match e.classify() {
                 Category::Data => Self::Validation(vec![serde_field_error(&e)]),
                 Category::Syntax | Category::Eof | Category::Io => Self::BadRequest {
@@ -418,7 +421,9 @@ pub fn ensure_problem_json<B: MessageBody + 'static>(
     let error = match status {
         StatusCode::NOT_FOUND => ApiError::not_found(),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: 0 },
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType {
+            expected: "application/json",
+        },
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized {
             code: "unauthenticated",
             detail: "Authentication is required.".into(),
