@@ -35,7 +35,8 @@ use crate::participants::documents::DocumentVault;
 use crate::system::{self, ApiDocument};
 use crate::telemetry::{self, RequestSpan};
 use crate::{
-    accreditations, auth, delegations, events, exhibitors, gates, retention, users, visitors,
+    accreditations, auth, delegations, events, exhibitors, gates, retention, storable_text, users,
+    visitors,
 };
 
 /// What every handler can reach.
@@ -232,6 +233,8 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Re
                     // Outside the error handlers, so that what it stores is the final answer;
                     // inside CORS and logging, so that a replay gets their headers and a span.
                     .wrap(from_fn(idempotency::middleware))
+                    // Before a key is reserved: a refused request stores nothing.
+                    .wrap(from_fn(storable_text::middleware))
                     .wrap(cors(&origins))
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .wrap(from_fn(telemetry::request_id))

@@ -23,6 +23,7 @@ pub mod participants;
 pub mod patch;
 pub mod periodic;
 pub mod retention;
+pub mod storable_text;
 pub mod system;
 pub mod telemetry;
 pub mod text;

@@ -1,0 +1,162 @@
+//! Text PostgreSQL can store. Its `text` type holds any Unicode character but U+0000: a NUL
+//! reaching a query is an error from the database (a 500 that says nothing useful), not a
+//! refusal. So every request is checked once, here, before any handler: the path, each query
+//! parameter (percent-decoded) and JSON bodies (a raw NUL or a `\u0000` escape, in a key or a
+//! value). Cursors, decoded later from base64, are checked where they are decoded
+//! ([`crate::pagination`]). The answer is 422 `validation_failed` naming the field.
+//!
+//! Unpaired surrogates, the only other thing `text` cannot hold, never get this far: serde_json
+//! refuses them (400 `invalid_json`) and percent-decoding does not produce them.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::web::{BytesMut, Data};
+use actix_web::{Error, HttpMessage, ResponseError};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::error::{ApiError, FieldError};
+
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// Whether JSON text holds a NUL: raw, or escaped as `\u0000` inside a string.
+pub fn json_holds_nul(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            0 => return true,
+            b'\\' => {
+                if json.get(i + 1) == Some(&b'u') && json.get(i + 2..i + 6) == Some(b"0000") {
+                    return true;
+                }
+                // Whatever is escaped (a quote, a backslash) is not the start of an escape.
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+/// The refusal of a text holding a NUL, for `field`.
+pub fn nul_refused(field: impl Into<String>) -> ApiError {
+    ApiError::Validation(vec![FieldError::new(field, NUL_MESSAGE)])
+}
+
+/// The JSON path (`sectors[2]`, `contact.name`) of the first key or string holding a NUL.
+fn nul_path(value: &Value, path: &str) -> Option<String> {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(text) => text.contains('\0').then(|| path.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(if path.is_empty() {
+                    "body".into()
+                } else {
+                    path.to_owned()
+                })
+            } else {
+                nul_path(item, &join(key))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The field of the request line holding a NUL, if any.
+fn nul_in_uri(req: &ServiceRequest) -> Option<String> {
+    // Only `%00` percent-decodes to NUL (the HTTP parser refuses a raw one).
+    if req.path().contains("%00") {
+        return Some("path".into());
+    }
+    url::form_urlencoded::parse(req.query_string().as_bytes()).find_map(|(key, value)| {
+        if key.contains('\0') {
+            Some("query".into())
+        } else {
+            value.contains('\0').then(|| key.into_owned())
+        }
+    })
+}
+
+fn is_json(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"))
+}
+
+/// The middleware: refuses a request whose path, query or JSON body holds a NUL.
+pub async fn middleware(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    if let Some(field) = nul_in_uri(&req) {
+        return Ok(refuse(req, nul_refused(field)));
+    }
+    if is_json(&req) {
+        let limit = req.app_data::<Data<AppState>>().map_or(64 * 1024, |state| {
+            state.settings.application.json_body_limit
+        });
+        let mut payload = req.take_payload();
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let Ok(chunk) = chunk else {
+                // Left to the JSON extractor to report.
+                break;
+            };
+            if body.len() + chunk.len() > limit {
+                return Ok(refuse(req, ApiError::PayloadTooLarge { limit }));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if json_holds_nul(&body) {
+            // Malformed JSON is left to the extractor's 400.
+            if let Ok(value) = serde_json::from_slice::<Value>(&body) {
+                let field = nul_path(&value, "").unwrap_or_else(|| "body".into());
+                return Ok(refuse(req, nul_refused(field)));
+            }
+        }
+        req.set_payload(Payload::from(body.freeze()));
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+fn refuse<B>(req: ServiceRequest, error: ApiError) -> ServiceResponse<EitherBody<B>> {
+    req.into_response(error.error_response())
+        .map_into_right_body()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_escaped_and_raw_nuls_but_not_lookalikes() {
+        assert!(json_holds_nul(br#"{"q": "a\u0000b"}"#));
+        assert!(json_holds_nul(b"{\"q\": \"a\0b\"}"));
+        assert!(
+            !json_holds_nul(br#"{"q": "a\\u0000b"}"#),
+            "an escaped backslash"
+        );
+        assert!(!json_holds_nul(br#"{"q": "a\u00e9b \" \\"}"#));
+        let value: Value = serde_json::from_slice(br#"{"a": [1, {"b": "x\u0000"}]}"#).unwrap();
+        assert_eq!(nul_path(&value, "").as_deref(), Some("a[1].b"));
+    }
+}
