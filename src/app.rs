@@ -236,6 +236,8 @@ fn build_server(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Re
                     // Before a key is reserved: a refused request stores nothing.
                     .wrap(from_fn(storable_text::middleware))
                     .wrap(cors(&origins))
+                    // actix-cors refuses with an error of its own (a bare 400).
+                    .wrap(from_fn(error::problem_for_errors))
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .wrap(from_fn(telemetry::request_id))
             })

@@ -215,3 +215,81 @@ async fn names_refuse_bidirectional_controls() {
         .await;
     assert_eq!(accepted.status(), 201);
 }
+
+#[tokio::test]
+async fn a_database_connection_killed_mid_request_answers_503_with_retry_after() {
+    use diesel::sql_types::{BigInt, Integer};
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+    use serde_json::json;
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Killed {
+        #[diesel(sql_type = Integer)]
+        killed: i32,
+    }
+
+    let app = spawn_app().await;
+    let me = app.user_with_roles(&[bamex::users::Role::Visitor]).await;
+    // The test's own connection holds the account's row lock, so that the service's update
+    // waits on it, mid-request.
+    let mut locker = AsyncPgConnection::establish(&app.db.url()).await.unwrap();
+    locker
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM users WHERE id = '{}' FOR UPDATE",
+            me.id
+        ))
+        .await
+        .unwrap();
+    let patch = app
+        .request_as(reqwest::Method::PATCH, "/api/v1/me", &me.access_token)
+        .json(&json!({"full_name": "Awa Traoré"}))
+        .send();
+    let kill = async {
+        let mut observer = AsyncPgConnection::establish(&app.db.url()).await.unwrap();
+        for _ in 0..200 {
+            let waiting = diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .get_result::<Count>(&mut observer)
+            .await
+            .unwrap()
+            .n;
+            if waiting > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        // Every session of the service's database but the two of the test.
+        diesel::sql_query(
+            "SELECT count(pg_terminate_backend(pid))::int AS killed FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND wait_event_type = 'Lock'",
+        )
+        .get_result::<Killed>(&mut observer)
+        .await
+        .unwrap()
+        .killed
+    };
+    let (response, killed) = tokio::join!(patch, kill);
+    assert!(killed >= 1, "the waiting request was found and killed");
+    let response = response.unwrap();
+    assert_eq!(response.headers()["retry-after"], "5");
+    let problem = assert_problem(response, 503, "service_unavailable").await;
+    assert!(!problem.to_string().contains("connection"), "{problem}");
+    locker.batch_execute("ROLLBACK").await.unwrap();
+
+    // The pool replaces the dead connection: the retry goes through.
+    let retried = app
+        .request_as(reqwest::Method::PATCH, "/api/v1/me", &me.access_token)
+        .json(&json!({"full_name": "Awa Traoré"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 200);
+}
