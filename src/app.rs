@@ -27,7 +27,7 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::email::worker::OutboxWorker;
 use crate::error::{self, ApiError};
-use crate::exhibitors::cache;
+use crate::exhibitors::cache::{self, DirectoryCache};
 use crate::gates::recorder::ScanRecorder;
 use crate::idempotency::{self, Idempotency};
 use crate::openapi::{self, RouteTable};
@@ -36,7 +36,7 @@ use crate::router;
 use crate::state::AppState;
 use crate::system::ApiDocument;
 use crate::telemetry::{self, RequestSpan};
-use crate::{accreditations, retention};
+use crate::{accreditations, retention, storable_text};
 
 /// A request no route took: 405 when the path exists with other methods, else 404.
 async fn fallback(
@@ -81,6 +81,7 @@ pub struct Application {
     worker: JoinHandle<()>,
     purge: JoinHandle<()>,
     shutdown: CancellationToken,
+    directory_cache: DirectoryCache,
 }
 
 impl Application {
@@ -116,7 +117,7 @@ impl Application {
             sessions: Sessions::default(),
             documents: DocumentVault::new(&settings.documents),
             badge_keys: BadgeKeys::new(&settings.badges)?,
-            directory_cache: cache::new_cache(),
+            directory_cache: cache::new_cache(settings.application.directory_cache_bytes),
             scan_recorder: ScanRecorder::start(pool.clone(), settings.gates.recorder_lanes),
             queue_totals: QueueTotals::new(pool.clone()),
             settings: Arc::new(settings),
@@ -132,6 +133,7 @@ impl Application {
             shutdown.clone(),
         ));
         let idempotency = web::Data::new(Idempotency::new(pool.clone(), &state.settings));
+        let directory_cache = state.directory_cache.clone();
         let server = build_server(listener, state, idempotency)?;
         tracing::info!(port, "listening");
         Ok(Self {
@@ -141,6 +143,7 @@ impl Application {
             worker,
             purge,
             shutdown,
+            directory_cache,
         })
     }
 
@@ -150,6 +153,11 @@ impl Application {
 
     pub fn pool(&self) -> DbPool {
         self.pool.clone()
+    }
+
+    /// The anonymous directory cache (a handle on the same cache), for checks of its size.
+    pub fn directory_cache(&self) -> DirectoryCache {
+        self.directory_cache.clone()
     }
 
     /// Serves until SIGTERM/SIGINT (or the server handle stops it): in-flight requests finish,
@@ -191,7 +199,11 @@ fn build_server(
                     // Outside the error handlers, so that what it stores is the final answer;
                     // inside CORS and logging, so that a replay gets their headers and a span.
                     .wrap(from_fn(idempotency::middleware))
+                    // Before a key is reserved: a refused request stores nothing.
+                    .wrap(from_fn(storable_text::middleware))
                     .wrap(cors(&origins))
+                    // actix-cors refuses with an error of its own (a bare 400).
+                    .wrap(from_fn(error::problem_for_errors))
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .wrap(from_fn(telemetry::request_id))
             })

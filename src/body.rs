@@ -1,27 +1,40 @@
-//! `Body<T>`: a JSON request body that is read with the request but judged only when the handler
-//! asks for it.
+//! Request bodies. `Body<T>` is a JSON body that is read with the request but judged only when
+//! the handler asks for it; [`read_limited`] is the one loop that buffers a body up to a limit.
 //!
 //! actix resolves a handler's extractors together, so with `web::Json` a malformed body could be
-//! refused (400/422) before the role check (an async extractor) had answered, or after it,
-//! depending on timing. A caller who may not touch a resource must learn nothing from its body:
-//! handlers check the role (extractor) and the owner (their first query), and only then call
-//! [`Body::read`].
+//! refused (400/413/415/422) before the role check (an async extractor) had answered, or after
+//! it, depending on timing. A caller who may not touch a resource must learn nothing from its
+//! body: handlers check the role (extractor) and the owner (their first query), and only then
+//! call [`Body::read`].
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::dev::{Decompress, Payload};
+use actix_web::error::{JsonPayloadError, PayloadError};
+use actix_web::mime;
+use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::storable_text;
 
-/// A JSON body whose refusal (syntax, type, size, content type) waits for [`Body::read`].
-pub struct Body<T>(Result<T, ApiError>);
+/// A JSON body whose refusal (content type, size, syntax, types, a NUL) waits for
+/// [`Body::read`].
+pub struct Body<T> {
+    bytes: Result<Bytes, ApiError>,
+    parsed: std::marker::PhantomData<T>,
+}
 
-impl<T> Body<T> {
-    /// The parsed body, or why it could not be: call it once authorization is settled.
+impl<T: DeserializeOwned> Body<T> {
+    /// The parsed body, or why it cannot be: call it once authorization is settled.
     pub fn read(self) -> ApiResult<T> {
-        self.0
+        let bytes = self.bytes?;
+        if storable_text::json_holds_nul(&bytes) {
+            return Err(storable_text::nul_refused_in_json(&bytes));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::from(JsonPayloadError::Deserialize(e)))
     }
 }
 
@@ -36,7 +49,41 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             .settings
             .application
             .json_body_limit;
-        let reading = web::JsonBody::<T>::new(req, payload, None, true).limit(limit);
-        Box::pin(async move { Ok(Body(reading.await.map_err(ApiError::from))) })
+        let is_json = matches!(req.mime_type(), Ok(Some(mime))
+            if mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON));
+        let mut body = Decompress::from_headers(payload.take(), req.headers());
+        Box::pin(async move {
+            let bytes = if is_json {
+                read_limited(&mut body, limit).await
+            } else {
+                Err(ApiError::UnsupportedMediaType {
+                    expected: "application/json",
+                })
+            };
+            Ok(Body {
+                bytes,
+                parsed: std::marker::PhantomData,
+            })
+        })
     }
+}
+
+/// The whole body, refused with 413 as soon as it grows past `limit` bytes (memory stays bounded
+/// whatever the client sends).
+pub async fn read_limited(
+    payload: &mut (impl Stream<Item = Result<Bytes, PayloadError>> + Unpin),
+    limit: usize,
+) -> ApiResult<Bytes> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest {
+            code: "invalid_body",
+            detail: format!("The body could not be read: {e}."),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }

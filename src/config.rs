@@ -86,6 +86,8 @@ pub struct ApplicationSettings {
     pub json_body_limit: usize,
     pub workers: usize,
     pub shutdown_timeout_seconds: u64,
+    /// Bytes the anonymous exhibitor directory cache may hold (keys and pages).
+    pub directory_cache_bytes: u64,
 }
 
 impl ApplicationSettings {

@@ -76,8 +76,9 @@ pub enum ApiError {
     Conflict { code: &'static str, detail: String },
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// `expected` names the content types the route takes.
     #[error("unsupported content type")]
-    UnsupportedMediaType,
+    UnsupportedMediaType { expected: &'static str },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     /// A well-formed request the service cannot process, not tied to one field.
@@ -132,7 +133,7 @@ impl ApiError {
             | Self::Unprocessable { code, .. } => code,
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "service_unavailable",
@@ -150,7 +151,7 @@ impl ApiError {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Self::UnsupportedMediaType => "Send the body as application/json.".into(),
+            Self::UnsupportedMediaType { expected } => format!("Send the body as {expected}."),
             Self::Validation(_) => "The request has invalid fields.".into(),
             Self::RateLimited {
                 retry_after_seconds,
@@ -190,7 +191,7 @@ impl ResponseError for ApiError {
             Self::Gone { .. } => StatusCode::GONE,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -312,23 +313,50 @@ fn constraint_error(kind: &DatabaseErrorKind, constraint: Option<&str>) -> Optio
             code: "conflict",
             detail: "A concurrent change got there first; retry.".into(),
         }),
-        DatabaseErrorKind::ClosedConnection => Some(ApiError::Unavailable(anyhow::anyhow!(
-            "database connection closed"
-        ))),
         _ => None,
+    }
+}
+
+/// Whether a query failed because its connection is gone: closed by PostgreSQL (a restart, or
+/// `pg_terminate_backend`: SQLSTATE class 57P, whose messages are matched as diesel gives no
+/// SQLSTATE) or lost on the way (diesel-async reports "connection closed" as a command it could
+/// not send). A retry on another connection may well succeed: 503, not 500.
+fn connection_lost(kind: &DatabaseErrorKind, message: &str) -> bool {
+    matches!(
+        kind,
+        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+    ) || message.starts_with("terminating connection")
+        || message.starts_with("the database system is")
+}
+
+/// A query error once its cause is known: the connection went away (503), or anything else.
+fn query_failed(err: DieselError) -> ApiError {
+    let lost = match &err {
+        DieselError::DatabaseError(kind, info) => connection_lost(kind, info.message()),
+        // Rolling back on a dead connection fails too; the transaction manager then says so.
+        DieselError::BrokenTransactionManager => true,
+        _ => false,
+    };
+    let err = anyhow::Error::new(err).context("database query failed");
+    if lost {
+        ApiError::Unavailable(err.context("the database connection was lost"))
+    } else {
+        ApiError::Internal(err)
     }
 }
 
 impl From<DieselError> for ApiError {
     fn from(err: DieselError) -> Self {
-        match &err {
+        match err {
             DieselError::NotFound => Self::not_found(),
+            DieselError::RollbackErrorOnCommit { commit_error, .. } => Self::from(*commit_error),
             DieselError::DatabaseError(kind, info) => {
-                constraint_error(kind, info.constraint_name()).unwrap_or_else(|| {
-                    Self::Internal(anyhow::Error::new(err).context("database query failed"))
-                })
+                match constraint_error(&kind, info.constraint_name()) {
+                    Some(error) => error,
+                    None => query_failed(DieselError::DatabaseError(kind, info)),
+                }
             }
-            _ => Self::Internal(anyhow::Error::new(err).context("database query failed")),
+            other => query_failed(other),
         }
     }
 }
@@ -345,7 +373,9 @@ impl From<JsonPayloadError> for ApiError {
         match err {
             JsonPayloadError::OverflowKnownLength { limit, .. }
             | JsonPayloadError::Overflow { limit } => Self::PayloadTooLarge { limit },
-            JsonPayloadError::ContentType => Self::UnsupportedMediaType,
+            JsonPayloadError::ContentType => Self::UnsupportedMediaType {
+                expected: "application/json",
+            },
             JsonPayloadError::Deserialize(e) => match e.classify() {
                 Category::Data => Self::Validation(vec![serde_field_error(&e)]),
                 Category::Syntax | Category::Eof | Category::Io => Self::BadRequest {
@@ -425,10 +455,27 @@ pub fn ensure_problem_json<B: MessageBody + 'static>(
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
-    let error = match status {
+    let mut problem: HttpResponse<BoxBody> = for_status(status).error_response();
+    *problem.status_mut() = status;
+    for (name, value) in res.response().headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, problem).map_into_right_body::<B>(),
+    ))
+}
+
+/// The generic problem of an error status answered without one.
+fn for_status(status: StatusCode) -> ApiError {
+    match status {
         StatusCode::NOT_FOUND => ApiError::not_found(),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: 0 },
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType {
+            expected: "application/json",
+        },
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized {
             code: "unauthenticated",
             detail: "Authentication is required.".into(),
@@ -444,18 +491,50 @@ pub fn ensure_problem_json<B: MessageBody + 'static>(
             code: "bad_request",
             detail: "The request could not be understood.".into(),
         },
-    };
-    let mut problem: HttpResponse<BoxBody> = error.error_response();
-    *problem.status_mut() = status;
-    for (name, value) in res.response().headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            problem.headers_mut().insert(name.clone(), value.clone());
-        }
     }
-    let (req, _) = res.into_parts();
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, problem).map_into_right_body::<B>(),
-    ))
+}
+
+/// The safety net for what the middleware outside [`ensure_problem_json`] answers: actix-cors
+/// refuses a preflight from an origin it does not allow with a bare 400 of its own. Such an
+/// answer (or an error a middleware returns instead of answering) becomes its problem document.
+/// It must not touch the request on the way in (routing needs it unshared).
+pub async fn problem_for_errors<B: MessageBody + 'static>(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> actix_web::Result<ServiceResponse<actix_web::body::EitherBody<B>>> {
+    let res = next.call(req).await.map_err(|err| {
+        let answer = err.error_response();
+        let is_problem = answer
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes() == PROBLEM_JSON.as_bytes());
+        if is_problem {
+            err
+        } else {
+            for_status(answer.status()).into()
+        }
+    })?;
+    let refusal = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<actix_cors::CorsError>())
+        .map(ToString::to_string);
+    if let Some(refusal) = refusal {
+        let problem = ApiError::BadRequest {
+            code: "cors_refused",
+            detail: format!("{refusal}."),
+        }
+        .error_response();
+        let (req, _) = res.into_parts();
+        return Ok(ServiceResponse::new(req, problem).map_into_right_body());
+    }
+    if !(res.status().is_client_error() || res.status().is_server_error()) {
+        return Ok(res.map_into_left_body());
+    }
+    match ensure_problem_json(res)? {
+        ErrorHandlerResponse::Response(res) => Ok(res),
+        ErrorHandlerResponse::Future(answer) => answer.await,
+    }
 }
 
 /// Convenience for handlers.

@@ -14,18 +14,18 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::web::{Bytes, BytesMut, Data};
+use actix_web::web::{Bytes, Data};
 use actix_web::{Error, HttpMessage, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::extract::MaybeUser;
+use crate::body::read_limited;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::db::schema::idempotency_keys;
@@ -226,21 +226,7 @@ pub fn problems() -> [ApiError; 3] {
 
 /// Reads the body to fingerprint it, then puts it back for the handler.
 async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
-    let mut payload = req.take_payload();
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest {
-            code: "invalid_body",
-            detail: format!("The body could not be read: {e}."),
-        })?;
-        if body.len() + chunk.len() > MAX_BUFFERED {
-            return Err(ApiError::PayloadTooLarge {
-                limit: MAX_BUFFERED,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
+    let body = read_limited(&mut req.take_payload(), MAX_BUFFERED).await?;
     req.set_payload(Payload::from(body.clone()));
     Ok(body)
 }

@@ -26,6 +26,7 @@ pub mod periodic;
 pub mod retention;
 pub mod router;
 pub mod state;
+pub mod storable_text;
 pub mod system;
 pub mod telemetry;
 pub mod text;

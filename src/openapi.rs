@@ -83,7 +83,8 @@ const COMMON: &[(&str, &str, &str)] = &[
     (
         "503",
         "Unavailable",
-        "The database is unreachable; retry later (`service_unavailable`).",
+        "The database is unreachable, or the connection was lost mid-request; retry after \
+         `Retry-After` seconds (`service_unavailable`).",
     ),
 ];
 
@@ -106,7 +107,8 @@ const BODY_ERRORS: &[(&str, &str, &str)] = &[
     (
         "422",
         "ValidationFailed",
-        "Invalid fields, listed in `errors` (`validation_failed`).",
+        "Invalid fields, listed in `errors` (`validation_failed`); among them any text holding \
+         U+0000, which PostgreSQL cannot store, in the path, the query, the body or a cursor.",
     ),
 ];
 

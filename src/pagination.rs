@@ -35,15 +35,23 @@ impl PageQuery {
         }
         let after = match &self.cursor {
             None => None,
-            Some(cursor) => Some(
-                URL_SAFE_NO_PAD
-                    .decode(cursor)
-                    .ok()
-                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                    .ok_or_else(|| {
-                        ApiError::validation("cursor", "is not a cursor of this list")
-                    })?,
-            ),
+            Some(cursor) => {
+                let bytes = URL_SAFE_NO_PAD.decode(cursor).ok();
+                // Its text goes into a query: one holding a NUL is refused like any other.
+                if bytes
+                    .as_deref()
+                    .is_some_and(crate::storable_text::json_holds_nul)
+                {
+                    return Err(crate::storable_text::nul_refused("cursor"));
+                }
+                Some(
+                    bytes
+                        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                        .ok_or_else(|| {
+                            ApiError::validation("cursor", "is not a cursor of this list")
+                        })?,
+                )
+            }
         };
         Ok(PageRequest { limit, after })
     }

@@ -44,3 +44,14 @@ pub struct AccountLocked<'a> {
 impl EmailTemplate for AccountLocked<'_> {
     const NAME: &'static str = "account_locked";
 }
+
+/// To the owner of an address someone tried to register again: sign in, or reset the password.
+#[derive(Serialize)]
+pub struct RegistrationAttempt<'a> {
+    pub full_name: &'a str,
+    pub sign_in_link: &'a str,
+    pub reset_link: &'a str,
+}
+impl EmailTemplate for RegistrationAttempt<'_> {
+    const NAME: &'static str = "registration_attempt";
+}

@@ -66,11 +66,11 @@ impl AbuseLimits {
         let key = email.as_str().to_lowercase();
         match action {
             Action::Login => self.login_per_account.check_key(&key).map_err(refused),
-            Action::ForgotPassword | Action::ResendVerification => self
+            // Register counts only the notices sent to the owners of known addresses.
+            Action::ForgotPassword | Action::ResendVerification | Action::Register => self
                 .emails_per_account
                 .check_key(&(action, key))
                 .map_err(refused),
-            Action::Register => Ok(()),
         }
     }
 

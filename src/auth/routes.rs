@@ -1,7 +1,8 @@
 //! `/api/v1/auth/*`: register, verify the address, log in, refresh, log out, reset a password.
 //!
-//! Login and forgot-password answer alike whether or not the account exists (same status, same
-//! code, and a password hash is computed either way), so they cannot be used to find accounts.
+//! Register, login and forgot-password answer alike whether or not the account exists (same
+//! status, same body, and a password hash is computed either way), so they cannot be used to
+//! find accounts. Registering a known address emails its owner instead of creating anything.
 
 use actix_web::{HttpResponse, post, web};
 use chrono::{Duration, Utc};
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::emails::{AccountLocked, ResetPassword, VerifyEmail};
+use super::emails::{AccountLocked, RegistrationAttempt, ResetPassword, VerifyEmail};
 use super::extract::ClientIp;
 use super::limits::Action;
 use super::new_password::NewPassword;
@@ -23,7 +24,7 @@ use crate::email;
 use crate::error::{ApiError, ApiResult, Problem, Validator};
 use crate::state::AppState;
 use crate::users::store::{self as users, NewUser, UserChanges};
-use crate::users::{EmailAddress, FullName, Locale, Role, User, UserView};
+use crate::users::{EmailAddress, FullName, Locale, Role, User};
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(register)
@@ -76,13 +77,26 @@ pub struct RegisterRequest {
     _ignored_roles: Option<serde::de::IgnoredAny>,
 }
 
-/// Register an account (role `visitor`); a confirmation link is emailed.
+/// What `POST /auth/register` answers, for a new address and a known one alike.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationAccepted {
+    #[schema(example = "check_your_email")]
+    status: &'static str,
+    #[schema(
+        example = "An email is on its way to this address; follow it to go on with the registration."
+    )]
+    detail: &'static str,
+}
+
+/// Register an account (role `visitor`); a confirmation link is emailed. The answer is the same
+/// whether or not the address already has an account: then nothing is created, and its owner
+/// is emailed instead ("someone tried to register with your address: sign in or reset your
+/// password").
 #[utoipa::path(
     tag = "auth",
     request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Account created; confirm it with the emailed link", body = UserView),
-        (status = 409, description = "An account with this email exists (`email_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "The same for a new and a known address: check the inbox", body = RegistrationAccepted),
         (status = 429, description = "Too many requests (`rate_limited`), see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -103,11 +117,15 @@ async fn register(
     );
     let (email, full_name, password) = v.finish(|| Some((email?, full_name?, password?)))?;
     let locale = body.locale.unwrap_or_default();
+    // Hashed for a known address too, so that both take the same time.
     let hash = password::hash(password.into_secret()).await?;
 
     let mut conn = state.pool.get().await?;
-    let user = conn
+    let created = conn
         .transaction::<_, ApiError, _>(async |conn| {
+            if let Some(known) = users::find_by_email(conn, &email).await? {
+                return Ok(Err(known));
+            }
             let mut new_user = NewUser::new(&email, full_name.as_str(), locale, &[Role::Visitor]);
             new_user.password_hash = Some(&hash);
             let user = users::insert(conn, &new_user).await?;
@@ -116,10 +134,66 @@ async fn register(
                 .by(user.id, ip.as_string().as_deref())
                 .record(conn)
                 .await?;
-            Ok(user)
+            Ok(Ok(()))
         })
+        .await;
+    let known = match created {
+        Ok(Ok(())) => None,
+        Ok(Err(known)) => Some(known),
+        // Registered by a concurrent request in between.
+        Err(ApiError::Conflict {
+            code: "email_taken",
+            ..
+        }) => users::find_by_email(&mut conn, &email).await?,
+        Err(e) => return Err(e),
+    };
+    if let Some(owner) = known {
+        warn_owner(&mut conn, &state, &owner, &ip).await?;
+    }
+    Ok(HttpResponse::Accepted().json(RegistrationAccepted {
+        status: "check_your_email",
+        detail: "An email is on its way to this address; follow it to go on with the registration.",
+    }))
+}
+
+/// Tells the owner of a known address that someone tried to register with it (at most
+/// `rate_limits.emails_per_account_per_hour` times an hour; never a disabled account).
+async fn warn_owner(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    owner: &User,
+    ip: &ClientIp,
+) -> ApiResult<()> {
+    if owner.disabled_at.is_some()
+        || state
+            .limits
+            .check_account(Action::Register, &owner.email)
+            .is_err()
+    {
+        return Ok(());
+    }
+    let app = &state.settings.application;
+    let sign_in_link = app.frontend_link("login", None);
+    let reset_link = app.frontend_link("forgot-password", None);
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        email::enqueue(
+            conn,
+            &owner.email,
+            owner.locale(),
+            &RegistrationAttempt {
+                full_name: &owner.full_name,
+                sign_in_link: &sign_in_link,
+                reset_link: &reset_link,
+            },
+        )
         .await?;
-    Ok(HttpResponse::Created().json(UserView::from(user)))
+        AuditEntry::new("user.registration_attempted", "user", Some(owner.id))
+            .details(serde_json::json!({ "client_ip": ip.as_string() }))
+            .record(conn)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 async fn send_verification(

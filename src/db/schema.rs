@@ -237,6 +237,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
         badge_accreditation_id -> Nullable<Uuid>,
         event_id -> Nullable<Uuid>,
+        leased_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -9,7 +9,7 @@ use super::templates::{self, EmailTemplate};
 use crate::db::schema::outbox;
 use crate::users::{EmailAddress, Locale};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
 pub struct OutboxMessage {
     pub id: Uuid,
@@ -21,6 +21,8 @@ pub struct OutboxMessage {
     pub attempts: i32,
     /// Attach this accreditation's badge (as a PDF) when sending.
     pub badge_accreditation_id: Option<Uuid>,
+    /// Until when the worker that claimed it may send it ([`claim_next_due`]).
+    pub leased_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Insertable)]
@@ -98,59 +100,82 @@ async fn insert<T: EmailTemplate>(
     Ok(id)
 }
 
-/// Locks the oldest due pending message, skipping those another worker holds.
-pub(super) async fn lock_next_due(
+/// Claims the oldest due pending message for `lease`, skipping rows another worker is claiming
+/// at this instant. One statement, committed on its own: no lock or transaction outlives it. The
+/// claim pushes `next_attempt_at` to the end of the lease, so a worker that dies or hangs
+/// mid-send holds the message only until then; `leased_until` tells the claim apart from a later
+/// one, so that a worker whose lease ran out cannot record an outcome over its successor's.
+pub(super) async fn claim_next_due(
     conn: &mut AsyncPgConnection,
+    lease: std::time::Duration,
 ) -> QueryResult<Option<OutboxMessage>> {
-    outbox::table
-        .filter(outbox::status.eq("pending"))
-        .filter(outbox::next_attempt_at.le(diesel::dsl::now))
-        .order(outbox::next_attempt_at)
-        .select(OutboxMessage::as_select())
-        .for_update()
-        .skip_locked()
-        .first(conn)
-        .await
-        .optional()
+    diesel::sql_query(
+        "UPDATE outbox SET leased_until = now() + make_interval(secs => $1), \
+                next_attempt_at = now() + make_interval(secs => $1) \
+         WHERE id = (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= now() \
+                     ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, recipient, template, subject, body_text, body_html, attempts, \
+                   badge_accreditation_id, leased_until",
+    )
+    .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// Marks a message sent and drops its bodies: they may hold one-time links that must not
-/// outlive their delivery in the database or its backups.
-pub(super) async fn mark_sent(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq("sent"),
-            outbox::body_text.eq(""),
-            outbox::body_html.eq(""),
-            outbox::attempts.eq(outbox::attempts + 1),
-            outbox::sent_at.eq(Some(Utc::now())),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+/// outlive their delivery in the database or its backups. This and [`mark_attempt_failed`]
+/// apply only under the claim `lease`, and say whether it still held.
+pub(super) async fn mark_sent(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    lease: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::leased_until.eq(lease)),
+    )
+    .set((
+        outbox::leased_until.eq(None::<DateTime<Utc>>),
+        outbox::status.eq("sent"),
+        outbox::body_text.eq(""),
+        outbox::body_html.eq(""),
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::sent_at.eq(Some(Utc::now())),
+        outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)
+    .await
+    .map(|rows| rows == 1)
 }
 
 /// Records a failed attempt: retried at `retry_at`, or given up (`failed`) when `retry_at` is None.
 pub(super) async fn mark_attempt_failed(
     conn: &mut AsyncPgConnection,
     id: Uuid,
+    lease: DateTime<Utc>,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     let status = if retry_at.is_some() {
         "pending"
     } else {
         "failed"
     };
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq(status),
-            outbox::attempts.eq(outbox::attempts + 1),
-            outbox::last_error.eq(error),
-            outbox::next_attempt_at.eq(retry_at.unwrap_or_else(Utc::now)),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::leased_until.eq(lease)),
+    )
+    .set((
+        outbox::leased_until.eq(None::<DateTime<Utc>>),
+        outbox::status.eq(status),
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::last_error.eq(error),
+        outbox::next_attempt_at.eq(retry_at.unwrap_or_else(Utc::now)),
+    ))
+    .execute(conn)
+    .await
+    .map(|rows| rows == 1)
 }

@@ -81,6 +81,12 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "registration_received.en.html",
     "registration_received.tr.txt",
     "registration_received.tr.html",
+    "registration_attempt.fr.txt",
+    "registration_attempt.fr.html",
+    "registration_attempt.en.txt",
+    "registration_attempt.en.html",
+    "registration_attempt.tr.txt",
+    "registration_attempt.tr.html",
 );
 
 fn environment() -> &'static Environment<'static> {

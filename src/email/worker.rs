@@ -1,14 +1,19 @@
-//! Sends what the outbox holds. Each message is sent while its row is locked
-//! (`FOR UPDATE SKIP LOCKED`), so any number of workers, in any number of service instances,
-//! share the work and never send the same message concurrently. Delivery is at least once: a
-//! crash between the SMTP answer and the commit sends that message again on restart (with the
-//! same Message-ID, so mail clients recognise the copy).
+//! Sends what the outbox holds. A worker claims one message at a time with a lease
+//! ([`outbox::claim_next_due`], committed at once), so any number of workers, in any number of
+//! service instances, share the work and never send the same message concurrently, and no
+//! database transaction or row lock is held while the mail server is talked to. Each SMTP
+//! exchange is bounded as a whole by `email.smtp_timeout_ms` (lettre's own timeout covers only
+//! the TCP connect: a server that accepts and never greets would stall it for good), and the
+//! lease lasts longer than that, so it cannot run out under a send in progress.
+//!
+//! Delivery is at least once: a crash, or a shutdown, between the SMTP answer and the marking
+//! sends that message again once its lease is over (with the same Message-ID, so mail clients
+//! recognise the copy).
 
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
-use diesel_async::AsyncConnection;
 use diesel_async::AsyncPgConnection;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
@@ -47,7 +52,12 @@ pub struct OutboxWorker {
     from: Mailbox,
     retry: RetryPolicy,
     poll_interval: Duration,
+    send_timeout: Duration,
 }
+
+/// How much longer than one send a claim lasts: room for rendering an attachment and recording
+/// the outcome.
+const LEASE_MARGIN: Duration = Duration::from_secs(60);
 
 impl OutboxWorker {
     pub fn new(pool: DbPool, settings: &EmailSettings) -> anyhow::Result<Self> {
@@ -80,19 +90,24 @@ impl OutboxWorker {
                 base: Duration::from_millis(settings.retry_base_ms),
             },
             poll_interval: Duration::from_millis(settings.poll_interval_ms),
+            send_timeout: Duration::from_millis(settings.smtp_timeout_ms),
         })
     }
 
-    /// Polls until `shutdown` is cancelled. Errors (database down, say) are logged and the loop
-    /// goes on: a background worker must never die silently.
+    /// Polls until `shutdown` is cancelled, which also interrupts a send under way (its message
+    /// is sent again once its lease is over). Errors (database down, say) are logged and the
+    /// loop goes on: a background worker must never die silently.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!("outbox worker started");
         loop {
-            if let Err(e) = self.drain().await {
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    "outbox worker could not process the outbox"
-                );
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                drained = self.drain() => if let Err(e) = drained {
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "outbox worker could not process the outbox"
+                    );
+                }
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -111,41 +126,55 @@ impl OutboxWorker {
         Ok(attempted)
     }
 
-    /// Attempts the oldest due message, if any, inside one transaction holding its row lock.
+    /// Claims the oldest due message, if any, and attempts it. No pooled connection is held
+    /// while the mail server is talked to.
     async fn process_next(&self) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("no database connection")?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
-                let Some(message) = outbox::lock_next_due(conn).await? else {
-                    return Ok(false);
-                };
-                match self.send(conn, &message).await {
-                    Ok(()) => {
-                        outbox::mark_sent(conn, message.id).await?;
-                        tracing::info!(email_id = %message.id, template = %message.template, "email sent");
-                    }
-                    Err(e) => {
-                        let attempts = message.attempts + 1;
-                        let retry_at = (attempts < self.retry.max_attempts).then(|| {
-                            Utc::now()
-                                + chrono::Duration::from_std(self.retry.delay_after(message.attempts))
-                                    .unwrap_or_else(|_| chrono::Duration::hours(1))
-                        });
-                        let error = format!("{e:#}");
-                        tracing::warn!(email_id = %message.id, attempts, %error, gave_up = retry_at.is_none(),
-                            "email not sent");
-                        outbox::mark_attempt_failed(conn, message.id, &error, retry_at).await?;
-                    }
-                }
-                Ok(true)
-        })
-        .await
+        let Some(message) =
+            outbox::claim_next_due(&mut conn, self.send_timeout + LEASE_MARGIN).await?
+        else {
+            return Ok(false);
+        };
+        let lease = message
+            .leased_until
+            .context("a claimed message has a lease")?;
+        let email = self.build(&mut conn, &message).await;
+        drop(conn);
+        let outcome = match email {
+            Ok(email) => self.deliver(email, &message).await,
+            Err(e) => Err(e),
+        };
+
+        let mut conn = self.pool.get().await.context("no database connection")?;
+        let held = match outcome {
+            Ok(()) => {
+                tracing::info!(email_id = %message.id, template = %message.template, "email sent");
+                outbox::mark_sent(&mut conn, message.id, lease).await?
+            }
+            Err(e) => {
+                let attempts = message.attempts + 1;
+                let retry_at = (attempts < self.retry.max_attempts).then(|| {
+                    Utc::now()
+                        + chrono::Duration::from_std(self.retry.delay_after(message.attempts))
+                            .unwrap_or_else(|_| chrono::Duration::hours(1))
+                });
+                let error = format!("{e:#}");
+                tracing::warn!(email_id = %message.id, attempts, %error, gave_up = retry_at.is_none(),
+                    "email not sent");
+                outbox::mark_attempt_failed(&mut conn, message.id, lease, &error, retry_at).await?
+            }
+        };
+        if !held {
+            tracing::warn!(email_id = %message.id, "the lease on an email ran out before its outcome was recorded");
+        }
+        Ok(true)
     }
 
-    async fn send(
+    async fn build(
         &self,
         conn: &mut AsyncPgConnection,
         message: &OutboxMessage,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Message> {
         let body =
             MultiPart::alternative_plain_html(message.body_text.clone(), message.body_html.clone());
         let body = match badge_attachment(conn, message.badge_accreditation_id).await? {
@@ -154,7 +183,7 @@ impl OutboxWorker {
             ),
             None => body,
         };
-        let email = Message::builder()
+        Message::builder()
             .from(self.from.clone())
             .to(message
                 .recipient
@@ -163,22 +192,36 @@ impl OutboxWorker {
             .subject(&message.subject)
             .message_id(Some(format!("<{}@bamex.outbox>", message.id)))
             .multipart(body)
-            .context("could not build the message")?;
-        match &self.transport {
-            Transport::Smtp(smtp) => {
-                smtp.send(email).await.context("SMTP delivery failed")?;
+            .context("could not build the message")
+    }
+
+    /// One delivery, bounded as a whole by `email.smtp_timeout_ms`.
+    async fn deliver(&self, email: Message, message: &OutboxMessage) -> anyhow::Result<()> {
+        let delivery = async {
+            match &self.transport {
+                Transport::Smtp(smtp) => {
+                    smtp.send(email).await.context("SMTP delivery failed")?;
+                }
+                Transport::Files(files) => {
+                    let id = files
+                        .send(email)
+                        .await
+                        .context("could not write the .eml file")?;
+                    // Never the body: it holds one-time links.
+                    tracing::info!(to = %message.recipient, subject = %message.subject, file = %id,
+                        "email written to the outbox folder (no SMTP configured)");
+                }
             }
-            Transport::Files(files) => {
-                let id = files
-                    .send(email)
-                    .await
-                    .context("could not write the .eml file")?;
-                // Never the body: it holds one-time links.
-                tracing::info!(to = %message.recipient, subject = %message.subject, file = %id,
-                    "email written to the outbox folder (no SMTP configured)");
-            }
-        }
-        Ok(())
+            anyhow::Ok(())
+        };
+        tokio::time::timeout(self.send_timeout, delivery)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "SMTP exchange timed out after {} ms",
+                    self.send_timeout.as_millis()
+                )
+            })?
     }
 }
 

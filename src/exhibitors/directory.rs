@@ -1,6 +1,8 @@
 //! The exhibitor directory: public (approved exhibitors) and, for organizers, the whole list.
 //! Anonymous pages are cached for a few seconds: the directory is read far more often than it
-//! changes, and every change in this instance clears the cache at once.
+//! changes, and every change in this instance clears the cache at once. The cache is keyed on
+//! the parsed query (parameters the route does not know are ignored, so varying one cannot
+//! fill it) and bounded by the bytes it holds, `application.directory_cache_bytes`.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
@@ -15,7 +17,7 @@ use crate::auth::extract::MaybeUser;
 use crate::country::CountryCode;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::path::EventPath;
-use crate::pagination::{Page, PageQuery};
+use crate::pagination::{Page, PageQuery, PageRequest};
 use crate::state::AppState;
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -61,7 +63,6 @@ pub async fn list_exhibitors(
     event: EventPath,
     query: web::Query<DirectoryQuery>,
     page: web::Query<PageQuery>,
-    request: actix_web::HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let page = page.parse::<(String, Uuid)>()?;
     let country = query
@@ -78,10 +79,17 @@ pub async fn list_exhibitors(
         ));
     }
 
+    if query.mine == Some(true) && viewer.0.is_none() {
+        return Err(ApiError::Unauthorized {
+            code: "unauthenticated",
+            detail: "`mine` needs a bearer access token.".into(),
+        });
+    }
+
     let cache_key = viewer
         .0
         .is_none()
-        .then(|| format!("{}?{}", event.slug(), request.query_string()));
+        .then(|| cache_key(event.slug(), &query, q.as_deref(), country, &page));
     if let Some(body) = match &cache_key {
         Some(key) => state.directory_cache.get(key).await,
         None => None,
@@ -93,12 +101,6 @@ pub async fn list_exhibitors(
     let event = event.load_event(&mut conn, viewer.0.as_ref()).await?;
     let me = viewer.0.as_ref();
     let mine = query.mine == Some(true);
-    if mine && me.is_none() {
-        return Err(ApiError::Unauthorized {
-            code: "unauthenticated",
-            detail: "`mine` needs a bearer access token.".into(),
-        });
-    }
     let sees_all = viewer.is_organizer()
         || mine
         || (query.pavilion.is_some() && coordinates(&mut conn, me, query.pavilion).await?);
@@ -145,6 +147,26 @@ pub async fn list_exhibitors(
         state.directory_cache.insert(key, body.clone()).await;
     }
     Ok(json_page(body, viewer.0.is_none()))
+}
+
+/// The anonymous page's key: the parsed values the page depends on, each in one spelling.
+fn cache_key(
+    slug: &str,
+    query: &DirectoryQuery,
+    q: Option<&str>,
+    country: Option<CountryCode>,
+    page: &PageRequest<(String, Uuid)>,
+) -> String {
+    let after = serde_json::to_string(&page.after).unwrap_or_default();
+    format!(
+        "{slug:?} q={q:?} country={:?} sector={:?} pavilion={:?} status={:?} mine={} limit={} after={after}",
+        country.map(|c| c.as_str().to_owned()),
+        query.sector.map(Sector::as_str),
+        query.pavilion,
+        query.status.map(ExhibitorStatus::as_str),
+        query.mine == Some(true),
+        page.limit,
+    )
 }
 
 fn json_page(body: web::Bytes, public: bool) -> HttpResponse {

@@ -121,7 +121,7 @@ pub async fn create_pavilion(
 ) -> ApiResult<HttpResponse> {
     let body = body.read()?;
     let mut v = Validator::default();
-    let name = v.check("name", text::required(&body.name, 200));
+    let name = v.check("name", text::name(&body.name, 200));
     let country = v.check(
         "country",
         body.country.as_deref().map(CountryCode::parse).transpose(),

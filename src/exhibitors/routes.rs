@@ -123,8 +123,8 @@ async fn apply(
     let event = event.load_event(&mut conn, Some(&user)).await?;
     let body = body.read()?;
     let mut v = Validator::default();
-    let legal_name = v.check("legal_name", text::required(&body.legal_name, 200));
-    let display_name = v.check("display_name", text::required(&body.display_name, 200));
+    let legal_name = v.check("legal_name", text::name(&body.legal_name, 200));
+    let display_name = v.check("display_name", text::name(&body.display_name, 200));
     let country = v.check("country", CountryCode::parse(&body.country));
     let city = v.check("city", text::required(&body.city, 100));
     let site = v.check("website", website(body.website.as_deref()));
@@ -132,7 +132,7 @@ async fn apply(
     let sector_codes = v.check("sectors", sectors(&body.sectors));
     let contact_name = v.check(
         "contact_name",
-        text::optional(body.contact_name.as_deref(), 200),
+        text::optional_name(body.contact_name.as_deref(), 200),
     );
     let contact_email = v.check(
         "contact_email",
@@ -278,7 +278,7 @@ async fn patch_exhibitor(
                 "legal_name",
                 body.legal_name
                     .as_deref()
-                    .map(|n| text::required(n, 200))
+                    .map(|n| text::name(n, 200))
                     .transpose(),
             )
             .flatten(),
@@ -287,7 +287,7 @@ async fn patch_exhibitor(
                 "display_name",
                 body.display_name
                     .as_deref()
-                    .map(|n| text::required(n, 200))
+                    .map(|n| text::name(n, 200))
                     .transpose(),
             )
             .flatten(),
@@ -335,7 +335,7 @@ async fn patch_exhibitor(
                 "contact_name",
                 body.contact_name
                     .as_ref()
-                    .map(|c| text::optional(c.as_deref(), 200))
+                    .map(|c| text::optional_name(c.as_deref(), 200))
                     .transpose(),
             )
             .flatten(),

@@ -79,8 +79,8 @@ pub struct ParticipantData {
 impl ParticipantInput {
     pub fn parse(&self, today: NaiveDate) -> ApiResult<ParticipantData> {
         let mut v = Validator::default();
-        let first_name = v.check("first_name", text::required(&self.first_name, 100));
-        let last_name = v.check("last_name", text::required(&self.last_name, 100));
+        let first_name = v.check("first_name", text::name(&self.first_name, 100));
+        let last_name = v.check("last_name", text::name(&self.last_name, 100));
         let email = v.check(
             "email",
             self.email
@@ -91,7 +91,7 @@ impl ParticipantInput {
                 .transpose(),
         );
         let title = v.check("title", text::optional(self.title.as_deref(), 100));
-        let organization = v.check("organization", text::required(&self.organization, 200));
+        let organization = v.check("organization", text::name(&self.organization, 200));
         let function = v.check("function", text::optional(self.function.as_deref(), 200));
         let nationality = v.check("nationality", CountryCode::parse(&self.nationality));
         let age_years = today.years_since(self.date_of_birth);

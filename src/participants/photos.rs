@@ -1,6 +1,18 @@
 //! `/api/v1/events/{event}/participants/{id}/photo`: the badge photo. An upload (JPEG or PNG,
 //! at most 5 MB) is decoded for real, checked for a sensible size, cropped and resized to badge
 //! proportions and re-encoded as JPEG — which also drops EXIF and anything else it carried.
+//!
+//! A few compressed bytes can declare an enormous image (a 160 KB PNG of 7,000 × 7,000 pixels
+//! decodes to 150 MB), so memory is bounded before anything is decoded:
+//! - the dimensions are read from the header and an image above [`MAX_PIXELS`] is refused (422
+//!   `image_too_large`), and the decoder itself may not allocate more than [`MAX_DECODE_BYTES`]
+//!   (which also refuses 16-bit images near the pixel budget);
+//! - at most [`UPLOADS_AT_ONCE`] bodies are buffered at once (503 with Retry-After beyond), and
+//!   at most [`DECODES_AT_ONCE`] images are decoded at once, on the blocking pool;
+//! - the image is shrunk from a view of its 4:5 crop by area averaging, without a full-size copy.
+//!
+//! Together: at most 16 × 5 MB of bodies plus 2 × 100 MiB of decoded pixels, about 300 MiB
+//! over the rest of the service, whatever is uploaded (README, "Memory").
 
 use std::io::Cursor;
 
@@ -9,10 +21,9 @@ use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::StreamExt;
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
-use image::{ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits, imageops};
 use uuid::Uuid;
 
 use super::Participant;
@@ -21,6 +32,7 @@ use super::roster::{editable, not_editable};
 use crate::accreditations::{Accreditation, workflow};
 use crate::audit::AuditEntry;
 use crate::auth::extract::{ClientIp, CurrentUser};
+use crate::body::read_limited;
 use crate::db::schema::{accreditations, participant_photos, participants};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::path::EventPath;
@@ -33,6 +45,25 @@ const WIDTH: u32 = 400;
 const HEIGHT: u32 = 500;
 const MIN_SIDE: u32 = 120;
 const MAX_SIDE: u32 = 12_000;
+/// The pixel budget: 24 megapixels (6,000 × 4,000, a full-frame camera's photo; a phone's is
+/// 12). Well above what a badge needs, yet 8-bit RGBA of that size is 96 MB.
+pub const MAX_PIXELS: u64 = 24_000_000;
+/// What one decode may allocate: 24 megapixels of 8-bit RGBA and some room.
+pub const MAX_DECODE_BYTES: u64 = 100 * 1024 * 1024;
+/// Images decoded at once in the whole process; more wait their turn.
+pub const DECODES_AT_ONCE: usize = 2;
+/// Upload bodies buffered at once in the whole process; more are refused with 503.
+pub const UPLOADS_AT_ONCE: usize = 16;
+
+fn decodes() -> &'static tokio::sync::Semaphore {
+    static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(DECODES_AT_ONCE);
+    &DECODES
+}
+
+fn uploads() -> &'static tokio::sync::Semaphore {
+    static UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(UPLOADS_AT_ONCE);
+    &UPLOADS
+}
 
 /// A participant of the event with their accreditation; locked for a change with `lock`.
 async fn with_accreditation(
@@ -72,35 +103,87 @@ fn invalid_image(detail: &str) -> ApiError {
     ApiError::validation("photo", detail)
 }
 
+fn too_large(width: u32, height: u32) -> ApiError {
+    ApiError::Unprocessable {
+        code: "image_too_large",
+        detail: format!(
+            "The image is {width} × {height} pixels; at most {} megapixels are accepted.",
+            MAX_PIXELS / 1_000_000
+        ),
+    }
+}
+
 /// Decodes, checks and re-encodes an upload. CPU-bound: call it off the executor.
 fn normalize(bytes: &[u8], declared: ImageFormat) -> ApiResult<(Vec<u8>, u32, u32)> {
-    let mut reader = ImageReader::new(Cursor::new(bytes))
+    let guessed = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|_| invalid_image("could not be read"))?;
-    if reader.format() != Some(declared) {
+        .map_err(|_| invalid_image("could not be read"))?
+        .format();
+    if guessed != Some(declared) {
         return Err(invalid_image(
             "is not the JPEG or PNG image its content type says",
         ));
     }
+    // From the header alone, before a single pixel is decoded.
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), declared)
+        .into_dimensions()
+        .map_err(|_| invalid_image("is not a valid JPEG or PNG image"))?;
+    if u64::from(width) * u64::from(height) > MAX_PIXELS || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(too_large(width, height));
+    }
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return Err(invalid_image("must be at least 120 × 120 pixels"));
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), declared);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(256 * 1024 * 1024);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    let image = reader
-        .decode()
-        .map_err(|_| invalid_image("is not a valid JPEG or PNG image"))?;
-    if image.width() < MIN_SIDE || image.height() < MIN_SIDE {
-        return Err(invalid_image("must be at least 120 × 120 pixels"));
-    }
-    let badge = image
-        .resize_to_fill(WIDTH, HEIGHT, FilterType::Lanczos3)
-        .to_rgb8();
+    let image = reader.decode().map_err(|e| match e {
+        ImageError::Limits(_) => too_large(width, height),
+        _ => invalid_image("is not a valid JPEG or PNG image"),
+    })?;
+    let badge = badge_sized(&image);
+    drop(image);
     let mut jpeg = Vec::new();
     JpegEncoder::new_with_quality(&mut jpeg, 85)
         .encode_image(&badge)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("JPEG encoding failed: {e}")))?;
     Ok((jpeg, WIDTH, HEIGHT))
+}
+
+/// The centred 4:5 crop of `image` at badge size. A large image is shrunk by area averaging
+/// straight from a view of the crop, so no other full-size buffer is made; a small one (at
+/// most 400 × 500 once cropped) is enlarged with Lanczos.
+fn badge_sized(image: &DynamicImage) -> image::RgbImage {
+    let (width, height) = (image.width(), image.height());
+    let (crop_w, crop_h) =
+        if u64::from(width) * u64::from(HEIGHT) > u64::from(height) * u64::from(WIDTH) {
+            (
+                (u64::from(height) * u64::from(WIDTH) / u64::from(HEIGHT)) as u32,
+                height,
+            )
+        } else {
+            (
+                width,
+                (u64::from(width) * u64::from(HEIGHT) / u64::from(WIDTH)) as u32,
+            )
+        };
+    let crop = imageops::crop_imm(
+        image,
+        (width - crop_w) / 2,
+        (height - crop_h) / 2,
+        crop_w,
+        crop_h,
+    );
+    if crop_w >= WIDTH && crop_h >= HEIGHT {
+        DynamicImage::ImageRgba8(imageops::thumbnail(&*crop, WIDTH, HEIGHT)).to_rgb8()
+    } else {
+        DynamicImage::ImageRgba8(crop.to_image())
+            .resize_exact(WIDTH, HEIGHT, FilterType::Lanczos3)
+            .to_rgb8()
+    }
 }
 
 /// Upload a participant's badge photo (`image/jpeg` or `image/png`, at most 5 MB) — organizers,
@@ -121,7 +204,8 @@ fn normalize(bytes: &[u8], declared: ImageFormat) -> ApiResult<(Vec<u8>, u32, u3
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than 5 MB (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not image/jpeg or image/png (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a real image, or too small (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a real image, or smaller than 120 × 120 pixels (`validation_failed`); more than 24 megapixels or 12,000 pixels a side, read from the header before decoding (`image_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many photo uploads under way (`service_unavailable`), see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/events/{event}/participants/{id}/photo")]
@@ -151,25 +235,30 @@ pub async fn upload_photo(
     {
         Some("image/jpeg") => ImageFormat::Jpeg,
         Some("image/png") => ImageFormat::Png,
-        _ => return Err(ApiError::UnsupportedMediaType),
-    };
-
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::BadRequest {
-            code: "invalid_body",
-            detail: "The upload was interrupted.".into(),
-        })?;
-        if body.len() + chunk.len() > MAX_UPLOAD_BYTES {
-            return Err(ApiError::PayloadTooLarge {
-                limit: MAX_UPLOAD_BYTES,
+        _ => {
+            return Err(ApiError::UnsupportedMediaType {
+                expected: "image/jpeg or image/png",
             });
         }
-        body.extend_from_slice(&chunk);
-    }
-    let (jpeg, width, height) = tokio::task::spawn_blocking(move || normalize(&body, format))
+    };
+
+    let buffered = uploads().try_acquire().map_err(|_| {
+        ApiError::Unavailable(anyhow::anyhow!(
+            "{UPLOADS_AT_ONCE} photo uploads are being received already"
+        ))
+    })?;
+    let body = read_limited(&mut payload, MAX_UPLOAD_BYTES).await?;
+    let decoding = decodes()
+        .acquire()
         .await
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("image task panicked")))??;
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+    // The permits go with the work: a client that leaves does not free them while it runs.
+    let (jpeg, width, height) = tokio::task::spawn_blocking(move || {
+        let _held = (buffered, decoding);
+        normalize(&body, format)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("image task panicked")))??;
 
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {

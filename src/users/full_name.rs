@@ -1,12 +1,13 @@
 use std::fmt;
 
-/// A person's name as they write it: trimmed, 1 to 200 characters, no control characters.
+/// A person's name as they write it: trimmed, 1 to 200 characters, no control characters and
+/// no bidirectional controls ([`crate::text::name`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FullName(String);
 
 impl FullName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        crate::text::required(raw, 200).map(Self)
+        crate::text::name(raw, 200).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

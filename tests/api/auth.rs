@@ -8,6 +8,27 @@ use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_wit
 
 const FRONT: &str = "http://localhost:3000";
 
+/// What registration answers, for a new address and a known one alike.
+fn accepted() -> Value {
+    json!({
+        "status": "check_your_email",
+        "detail": "An email is on its way to this address; follow it to go on with the registration."
+    })
+}
+
+/// The roles and full name stored for an address.
+async fn stored_account(app: &TestApp, email: &str) -> (Vec<String>, String) {
+    use bamex::db::schema::users;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    users::table
+        .filter(users::email.eq(bamex::users::EmailAddress::parse(email).unwrap()))
+        .select((users::roles, users::full_name))
+        .first(&mut app.conn().await)
+        .await
+        .unwrap()
+}
+
 async fn register(app: &TestApp, email: &str, locale: Option<&str>) -> reqwest::Response {
     let mut body =
         json!({"email": email, "password": "Koulikoro-range-2026", "full_name": "Ayşe Yılmaz"});
@@ -19,7 +40,7 @@ async fn register(app: &TestApp, email: &str, locale: Option<&str>) -> reqwest::
 
 /// Registers, follows the emailed link, and signs in; returns the token pair.
 async fn registered_and_verified(app: &TestApp, email: &str) -> Value {
-    assert_eq!(register(app, email, None).await.status(), 201);
+    assert_eq!(register(app, email, None).await.status(), 202);
     let mail = app.smtp.wait_for_mail_to(email, 1).await;
     let token = mail.token(&format!("{FRONT}/verify-email"));
     let verified = app
@@ -35,11 +56,8 @@ async fn registered_and_verified(app: &TestApp, email: &str) -> Value {
 async fn register_confirm_by_email_then_sign_in() {
     let app = spawn_app().await;
     let response = register(&app, "Ayse.Yilmaz@PeakDefense.com.tr", None).await;
-    assert_eq!(response.status(), 201);
-    let user: Value = response.json().await.unwrap();
-    assert_eq!(user["roles"], json!(["visitor"]));
-    assert_eq!(user["email_verified"], false);
-    assert_eq!(user["locale"], "fr");
+    assert_eq!(response.status(), 202);
+    assert_eq!(response.json::<Value>().await.unwrap(), accepted());
 
     // Not before the address is confirmed.
     let early = app
@@ -110,10 +128,10 @@ async fn self_registration_ignores_requested_roles() {
                     "full_name": "Sneaky", "roles": ["admin", "organizer"]}),
         )
         .await;
-    assert_eq!(response.status(), 201);
+    assert_eq!(response.status(), 202);
     assert_eq!(
-        response.json::<Value>().await.unwrap()["roles"],
-        json!(["visitor"])
+        stored_account(&app, "sneaky@example.org").await.0,
+        ["visitor"]
     );
 }
 
@@ -160,15 +178,78 @@ async fn invalid_registrations_name_every_bad_field() {
 }
 
 #[tokio::test]
-async fn an_address_registers_once_whatever_its_case() {
+async fn registering_a_known_address_answers_as_a_new_one_and_warns_its_owner() {
     let app = spawn_app().await;
-    assert_eq!(register(&app, "awa@example.org", None).await.status(), 201);
-    assert_problem(
-        register(&app, "AWA@Example.ORG", None).await,
-        409,
-        "email_taken",
-    )
-    .await;
+    let first = register(&app, "awa@example.org", Some("tr")).await;
+    assert_eq!(first.status(), 202);
+    let first_body = first.text().await.unwrap();
+    app.smtp.wait_for_mail_to("awa@example.org", 1).await;
+
+    // Again, in another case and language: the same answer, nothing created, and the owner
+    // (in the language of their account) is told instead.
+    let again = register(&app, "AWA@Example.ORG", Some("en")).await;
+    assert_eq!(again.status(), 202);
+    assert_eq!(again.text().await.unwrap(), first_body);
+    let notice = app.smtp.wait_for_mail_to("awa@example.org", 2).await;
+    assert!(
+        notice.subject().contains("kayıt olunmaya çalışıldı"),
+        "{}",
+        notice.subject()
+    );
+    assert!(notice.text().contains(&format!("{FRONT}/login")));
+    assert!(notice.text().contains(&format!("{FRONT}/forgot-password")));
+    assert!(!notice.text().contains("token="), "no link that acts");
+    use bamex::db::schema::users;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let accounts: i64 = users::table
+        .count()
+        .get_result(&mut app.conn().await)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 1);
+
+    // A known, verified account of another language: the notice is in its language.
+    app.create_user("known@example.org", &[Role::Organizer])
+        .await;
+    let known = register(&app, "known@example.org", None).await;
+    assert_eq!(known.status(), 202);
+    assert_eq!(known.text().await.unwrap(), first_body);
+    let notice = app.smtp.wait_for_mail_to("known@example.org", 1).await;
+    assert!(
+        notice.subject().starts_with("Someone tried to register"),
+        "{}",
+        notice.subject()
+    );
+    assert_eq!(
+        stored_account(&app, "known@example.org").await.0,
+        ["organizer"],
+        "the account is unchanged"
+    );
+
+    // About the same time either way: both hash the password.
+    let mut new = Vec::new();
+    let mut taken = Vec::new();
+    for i in 0..5 {
+        let started = Instant::now();
+        assert_eq!(
+            register(&app, &format!("new{i}@example.org"), None)
+                .await
+                .status(),
+            202
+        );
+        new.push(started.elapsed());
+        let started = Instant::now();
+        assert_eq!(register(&app, "awa@example.org", None).await.status(), 202);
+        taken.push(started.elapsed());
+    }
+    new.sort();
+    taken.sort();
+    let (new, taken) = (new[2].as_secs_f64(), taken[2].as_secs_f64());
+    assert!(
+        taken > new / 3.0 && taken < new * 3.0,
+        "median new {new:.3} s, known {taken:.3} s"
+    );
 }
 
 #[tokio::test]
@@ -236,9 +317,9 @@ async fn malformed_bodies_get_clear_problems_and_change_nothing() {
             &json!({"email": "bobby@example.org", "password": "Koulikoro-range-2026", "full_name": "Robert'); DROP TABLE users;--"}),
         )
         .await;
-    assert_eq!(bobby.status(), 201);
+    assert_eq!(bobby.status(), 202);
     assert_eq!(
-        bobby.json::<Value>().await.unwrap()["full_name"],
+        stored_account(&app, "bobby@example.org").await.1,
         "Robert'); DROP TABLE users;--"
     );
 

@@ -838,3 +838,86 @@ async fn the_directory_query_uses_its_indexes() {
     .await;
     assert!(plan.contains("exhibitors_sectors_idx"), "{plan}");
 }
+
+#[tokio::test]
+async fn the_anonymous_directory_cache_keys_on_the_parsed_query_and_is_bounded_in_bytes() {
+    use diesel_async::RunQueryDsl;
+    let bound: u64 = 256 * 1024;
+    let app = crate::helpers::spawn_app_with(|s| s.application.directory_cache_bytes = bound).await;
+    open_event(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let description: String = "Systèmes de défense terrestre, de surveillance et de transmission. "
+        .repeat(70)
+        .chars()
+        .take(3990)
+        .collect();
+    for i in 0..30 {
+        let mut body = company(&format!("Anadolu Savunma {i:02}"), "TR");
+        body["description"] = json!(description);
+        let (_, id) = apply(&app, &body).await;
+        approve(&app, &organizer, &id).await;
+    }
+    let directory = format!("{EVENT}/exhibitors");
+    let first = app
+        .get(&format!("{directory}?limit=100&utm_source=1"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&first).unwrap()["total"], 30);
+
+    // Renamed behind the service's back: only a page served from the cache has the old names.
+    diesel::sql_query("UPDATE exhibitors SET display_name = 'Renamed'")
+        .execute(&mut app.conn().await)
+        .await
+        .unwrap();
+    for query in [
+        "limit=100&utm_source=2",
+        "utm_source=3&limit=100",
+        "limit=100&fbclid=x&utm_source=4",
+    ] {
+        let page = app
+            .get(&format!("{directory}?{query}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(page, first, "?{query} is the same query as the first");
+    }
+
+    // A client varying a parameter the route does not know keeps one entry…
+    for i in 0..200 {
+        app.get(&format!("{directory}?limit=100&nonce={i}")).await;
+    }
+    let cache = &app.directory_cache;
+    cache.run_pending_tasks().await;
+    assert_eq!(cache.entry_count(), 1);
+    assert!(
+        cache.weighted_size() >= first.len() as u64,
+        "entries are weighed in bytes: {} for a page of {}",
+        cache.weighted_size(),
+        first.len()
+    );
+
+    // …and distinct valid queries fill it up to its bound in bytes, never beyond.
+    let mut served = 0;
+    for limit in 1..=30 {
+        let page = app
+            .get(&format!("{directory}?limit={limit}"))
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        served += page.len() as u64;
+        cache.run_pending_tasks().await;
+        assert!(
+            cache.weighted_size() <= bound,
+            "{} bytes held, bound {bound}",
+            cache.weighted_size()
+        );
+    }
+    assert!(
+        served > 4 * bound,
+        "the pages ({served} bytes) do not all fit"
+    );
+}

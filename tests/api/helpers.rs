@@ -435,6 +435,8 @@ pub struct TestApp {
     pub settings: Settings,
     pub smtp: SmtpSink,
     pub db: TestDb,
+    /// The service's anonymous directory cache, to check its size.
+    pub directory_cache: bamex::exhibitors::cache::DirectoryCache,
 }
 
 /// The service's test settings pointed at this test's database and SMTP server.
@@ -469,6 +471,7 @@ pub async fn spawn_app_on(
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
+    let directory_cache = app.directory_cache();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -480,6 +483,7 @@ pub async fn spawn_app_on(
         settings,
         smtp,
         db,
+        directory_cache,
     }
 }
 

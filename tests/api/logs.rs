@@ -58,7 +58,7 @@ async fn logs_never_contain_passwords_or_tokens() {
         )
         .await
         .status(),
-        201
+        202
     );
     let verify_token = smtp
         .wait_for_mail_to(email, 1)

@@ -142,3 +142,183 @@ async fn a_message_is_marked_failed_after_the_last_attempt() {
     assert_eq!(row.attempts, 3);
     assert!(row.last_error.unwrap().contains("SMTP"));
 }
+
+/// A mail server that accepts connections and never says a word (not even its greeting), and
+/// keeps them open: what a hung relay looks like from the service.
+struct SilentSmtp {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SilentSmtp {
+    fn on(port: u16) -> Self {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            let mut open = Vec::new();
+            for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                open.push(stream);
+            }
+        });
+        Self { port, accepted }
+    }
+
+    fn accepted(&self) -> usize {
+        std::sync::atomic::AtomicUsize::load(&self.accepted, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn wait_for_a_connection(&self) {
+        for _ in 0..200 {
+            if self.accepted() > 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the service never connected to the mail server");
+    }
+}
+
+/// Sessions of the test database that have sat in an open transaction for a while.
+async fn idle_in_transaction(app: &TestApp) -> i64 {
+    use diesel::sql_types::BigInt;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+         AND state LIKE 'idle in transaction%' AND state_change < now() - interval '250 ms'",
+    )
+    .get_result::<Count>(&mut app.conn().await)
+    .await
+    .unwrap()
+    .n
+}
+
+#[tokio::test]
+async fn a_mail_server_that_never_greets_is_timed_out_and_no_transaction_waits_for_it() {
+    let smtp = SmtpSink::down();
+    let silent = SilentSmtp::on(smtp.port);
+    let app = spawn_app_on(TestDb::from_template().await, smtp, |s| {
+        s.email.smtp_timeout_ms = 400;
+        s.email.retry_base_ms = 50;
+        s.email.max_attempts = 20;
+    })
+    .await;
+    enqueue(&app, "stalled@example.org", Locale::En).await;
+    silent.wait_for_a_connection().await;
+
+    // While sends hang on the silent server, no session holds a transaction (or a row lock).
+    for _ in 0..12 {
+        assert_eq!(idle_in_transaction(&app).await, 0);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Each hung exchange is cut at the timeout and counted: the message is tried again.
+    let mut row = None;
+    for _ in 0..100 {
+        let rows = rows(&app).await;
+        if rows[0].attempts >= 2 {
+            row = rows.into_iter().next();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let row = row.expect("the message is retried");
+    assert_eq!(row.status, "pending");
+    assert!(
+        row.last_error.as_deref().unwrap().contains("timed out"),
+        "{:?}",
+        row.last_error
+    );
+    assert!(silent.accepted() >= 2, "a new connection for each attempt");
+}
+
+#[tokio::test]
+async fn sigterm_ends_the_process_within_the_shutdown_timeout_while_a_send_hangs() {
+    use diesel_async::AsyncConnection;
+    use std::process::{Command, Stdio};
+
+    let db = TestDb::from_template().await;
+    let silent = SilentSmtp::on(SmtpSink::down().port);
+    {
+        let mut conn = diesel_async::AsyncPgConnection::establish(&db.url())
+            .await
+            .unwrap();
+        email::enqueue(
+            &mut conn,
+            &EmailAddress::parse("stalled@example.org").unwrap(),
+            Locale::Fr,
+            &VerifyEmail {
+                full_name: "Awa Traoré".into(),
+                link: "http://localhost:3000/verify-email?token=abc".into(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let shutdown_timeout = Duration::from_secs(2);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bamex"))
+        .arg("serve")
+        .env(
+            "BAMEX_CONFIG_DIR",
+            crate::helpers::manifest_dir().join("config"),
+        )
+        .env("BAMEX_ENV", "test")
+        .env("DATABASE_URL", db.url())
+        .env("PORT", port.to_string())
+        .env("BAMEX__APPLICATION__HOST", "127.0.0.1")
+        .env("SMTP_URL", format!("smtp://127.0.0.1:{}", silent.port))
+        // Longer than the test: only the shutdown can end the hung exchange.
+        .env("BAMEX__EMAIL__SMTP_TIMEOUT_MS", "600000")
+        .env(
+            "BAMEX__APPLICATION__SHUTDOWN_TIMEOUT_SECONDS",
+            shutdown_timeout.as_secs().to_string(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        let healthz = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await;
+        if healthz.is_ok_and(|r| r.status() == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server came up");
+    silent.wait_for_a_connection().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // SAFETY: a plain syscall sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let deadline = std::time::Instant::now() + shutdown_timeout + Duration::from_secs(3);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("still running {shutdown_timeout:?} (+3 s) after SIGTERM");
+    };
+    assert_eq!(status.code(), Some(0));
+}

@@ -123,4 +123,10 @@ async fn cors_allows_configured_front_end_origins_only() {
             .get("access-control-allow-origin")
             .is_none()
     );
+    // A problem document like every other refusal, not actix-cors's bare text.
+    let problem = assert_problem(refused, 400, "cors_refused").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Origin"),
+        "{problem}"
+    );
 }

@@ -1,3 +1,5 @@
+use std::io::Cursor;
+
 use bamex::users::Role;
 use serde_json::{Value, json};
 
@@ -239,5 +241,203 @@ async fn photos_are_checked_resized_and_served_to_the_right_people() {
     assert_eq!(
         crate::fixtures::audit_actions(&app, "participant.photo_uploaded").await,
         2
+    );
+}
+
+/// A baseline JPEG of 200 × 200 pixels whose frame header (SOF0) is rewritten to declare
+/// `width` × `height`: a few kilobytes claiming gigabytes.
+fn jpeg_declaring(width: u16, height: u16) -> Vec<u8> {
+    let image = image::RgbImage::from_pixel(200, 200, image::Rgb([120, 80, 40]));
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut bytes)
+        .encode_image(&image)
+        .unwrap();
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline frame header");
+    bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    assert_eq!(
+        image::ImageReader::with_format(Cursor::new(&bytes), image::ImageFormat::Jpeg)
+            .into_dimensions()
+            .unwrap(),
+        (u32::from(width), u32::from(height))
+    );
+    bytes
+}
+
+/// A registered visitor and the path of their photo.
+async fn visitor_with_photo_path(app: &TestApp) -> (TestUser, String) {
+    open_event(app).await;
+    let me = app.user_with_roles(&[Role::Visitor]).await;
+    let registered: Value = register(app, &me, &visitor("trade_visitor"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "{EVENT}/participants/{}/photo",
+        registered["id"].as_str().unwrap()
+    );
+    (me, path)
+}
+
+#[tokio::test]
+async fn decompression_bombs_are_refused_from_their_header() {
+    let app = spawn_app().await;
+    let (me, path) = visitor_with_photo_path(&app).await;
+    let upload = |content_type: &'static str, body: Vec<u8>| {
+        app.client
+            .put(app.url(&path))
+            .bearer_auth(&me.access_token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+
+    // 7,072 × 7,072 grey pixels: 50 MB once decoded, a few kilobytes compressed.
+    let mut bomb = Vec::new();
+    image::GrayImage::new(7072, 7072)
+        .write_to(&mut Cursor::new(&mut bomb), image::ImageFormat::Png)
+        .unwrap();
+    assert!(bomb.len() < 400_000, "{} bytes", bomb.len());
+    let problem = assert_problem(
+        upload("image/png", bomb).await.unwrap(),
+        422,
+        "image_too_large",
+    )
+    .await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("7072 × 7072"),
+        "{problem}"
+    );
+    for (width, height) in [(9_000, 9_000), (65_000, 65_000)] {
+        let problem = assert_problem(
+            upload("image/jpeg", jpeg_declaring(width, height))
+                .await
+                .unwrap(),
+            422,
+            "image_too_large",
+        )
+        .await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("24 megapixels"),
+            "{problem}"
+        );
+    }
+    // Nothing was stored; an ordinary photo still is.
+    assert_problem(app.get_as(&path, &me.access_token).await, 404, "not_found").await;
+    assert_eq!(
+        upload("image/png", png(900, 1200)).await.unwrap().status(),
+        204
+    );
+
+    // A wrong content type is told which ones the route takes.
+    let problem = assert_problem(
+        upload("application/json", b"{}".to_vec()).await.unwrap(),
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    assert_eq!(
+        problem["detail"],
+        "Send the body as image/jpeg or image/png."
+    );
+}
+
+/// The peak resident memory of a process so far (`VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
+}
+
+/// The memory ceiling README states ("Memory"), for the service as a process of its own.
+const MEMORY_CEILING_MIB: u64 = 512;
+
+#[tokio::test]
+async fn concurrent_large_uploads_keep_the_server_under_its_memory_ceiling() {
+    use std::process::{Command, Stdio};
+
+    // The in-process service sets the scene; the uploads go to the binary, on the same database.
+    let app = spawn_app().await;
+    let (me, path) = visitor_with_photo_path(&app).await;
+    // Just under the pixel budget (23.5 megapixels): 71 MB decoded.
+    let large = png(5600, 4200);
+    assert!(large.len() <= 5 * 1024 * 1024, "{} bytes", large.len());
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bamex"))
+        .arg("serve")
+        .env(
+            "BAMEX_CONFIG_DIR",
+            crate::helpers::manifest_dir().join("config"),
+        )
+        .env("BAMEX_ENV", "test")
+        .env("DATABASE_URL", app.db.url())
+        .env("PORT", port.to_string())
+        .env("BAMEX__APPLICATION__HOST", "127.0.0.1")
+        .env(
+            "BAMEX__EMAIL__OUTBOX_DIR",
+            std::env::temp_dir().join(format!("{}-rss", app.db.name)),
+        )
+        .env_remove("SMTP_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server came up");
+    let before = peak_rss_kib(child.id());
+
+    let uploads = (0..8).map(|_| {
+        client
+            .put(format!("{base}{path}"))
+            .bearer_auth(&me.access_token)
+            .header("content-type", "image/png")
+            .body(large.clone())
+            .send()
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(uploads)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    let peak = peak_rss_kib(child.id());
+    // SAFETY: a plain syscall sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+
+    assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
+    eprintln!(
+        "peak RSS {} MiB after 8 uploads at once (at start {} MiB)",
+        peak / 1024,
+        before / 1024
+    );
+    assert!(
+        peak < MEMORY_CEILING_MIB * 1024,
+        "peak RSS {} MiB (at start {} MiB), ceiling {MEMORY_CEILING_MIB} MiB",
+        peak / 1024,
+        before / 1024
     );
 }
