@@ -3,16 +3,14 @@
 
 use actix_web::{get, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::badges::{Badge, BadgeView};
+use super::badges::BadgeView;
+use super::store;
 use super::{AccreditationStatus, Category};
 use crate::auth::extract::CurrentUser;
-use crate::db::schema::{accreditations, badges, events, participants};
 use crate::error::{ApiResult, Problem};
 use crate::pagination::{Page, PageQuery};
 use crate::state::AppState;
@@ -42,21 +40,6 @@ pub struct MyAccreditation {
     pub created_at: DateTime<Utc>,
 }
 
-type Row = (
-    (
-        Uuid,
-        AccreditationStatus,
-        Category,
-        Uuid,
-        String,
-        String,
-        String,
-        DateTime<Utc>,
-    ),
-    (String, String, NaiveDate, NaiveDate),
-    Option<Badge>,
-);
-
 /// The caller's own accreditations, newest first.
 #[utoipa::path(
     tag = "me",
@@ -78,50 +61,8 @@ pub async fn my_accreditations(
     let mut conn = state.pool.get().await?;
     let me = users::find(&mut conn, user.id).await?;
     // Registered by someone else under my address: only once I proved the address is mine.
-    let verified_email = me.email_verified_at.is_some().then(|| me.email.clone());
-    let mine = || {
-        let query = accreditations::table
-            .inner_join(participants::table)
-            .inner_join(events::table)
-            .left_join(badges::table)
-            .into_boxed();
-        match verified_email.clone() {
-            Some(email) => query.filter(
-                participants::user_id
-                    .eq(me.id)
-                    .or(participants::email.eq(email)),
-            ),
-            None => query.filter(participants::user_id.eq(me.id)),
-        }
-    };
-    let total = mine().count().get_result(&mut conn).await?;
-    let mut rows = mine()
-        .select((
-            (
-                accreditations::id,
-                accreditations::status,
-                accreditations::category,
-                participants::id,
-                participants::first_name,
-                participants::last_name,
-                participants::organization,
-                accreditations::created_at,
-            ),
-            (
-                events::slug,
-                events::name,
-                events::starts_on,
-                events::ends_on,
-            ),
-            Option::<Badge>::as_select(),
-        ))
-        // Ids are UUIDv7: their order is creation order.
-        .order(accreditations::id.desc())
-        .limit(page.limit + 1);
-    if let Some(after) = page.after {
-        rows = rows.filter(accreditations::id.lt(after));
-    }
-    let rows: Vec<Row> = rows.load(&mut conn).await?;
+    let verified_email = me.email_verified_at.is_some().then_some(&me.email);
+    let (rows, total) = store::own(&mut conn, me.id, verified_email, &page).await?;
     Ok(web::Json(Page::from_rows(
         rows,
         total,

@@ -3,14 +3,17 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::Accreditation;
 use super::badges::Badge;
-use crate::db::schema::{accreditation_approvals, accreditations, badges, participants};
+use super::{Accreditation, AccreditationStatus, Category};
+use crate::db::schema::{accreditation_approvals, accreditations, badges, events, participants};
+use crate::pagination::PageRequest;
 use crate::participants::Participant;
+use crate::users::EmailAddress;
 
 /// An accreditation with its participant and, once approved, its badge.
 pub type Row = (Accreditation, Participant, Option<Badge>);
@@ -105,4 +108,74 @@ pub async fn count_prints(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// A person's own accreditation: (id, status, category, participant id, first name, last name,
+/// organization, created at), its event's (slug, name, starts on, ends on), and its badge.
+pub type OwnRow = (
+    (
+        Uuid,
+        AccreditationStatus,
+        Category,
+        Uuid,
+        String,
+        String,
+        String,
+        DateTime<Utc>,
+    ),
+    (String, String, NaiveDate, NaiveDate),
+    Option<Badge>,
+);
+
+/// A page of the accreditations of the participants who are account `user_id` or, when given,
+/// carry `email`, newest first; and how many there are in all.
+pub async fn own(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    email: Option<&EmailAddress>,
+    page: &PageRequest<Uuid>,
+) -> QueryResult<(Vec<OwnRow>, i64)> {
+    let mine = || {
+        let query = accreditations::table
+            .inner_join(participants::table)
+            .inner_join(events::table)
+            .left_join(badges::table)
+            .into_boxed();
+        match email.cloned() {
+            Some(email) => query.filter(
+                participants::user_id
+                    .eq(user_id)
+                    .or(participants::email.eq(email)),
+            ),
+            None => query.filter(participants::user_id.eq(user_id)),
+        }
+    };
+    let total = mine().count().get_result(conn).await?;
+    let mut rows = mine()
+        .select((
+            (
+                accreditations::id,
+                accreditations::status,
+                accreditations::category,
+                participants::id,
+                participants::first_name,
+                participants::last_name,
+                participants::organization,
+                accreditations::created_at,
+            ),
+            (
+                events::slug,
+                events::name,
+                events::starts_on,
+                events::ends_on,
+            ),
+            Option::<Badge>::as_select(),
+        ))
+        // Ids are UUIDv7: their order is creation order.
+        .order(accreditations::id.desc())
+        .limit(page.limit + 1);
+    if let Some(after) = page.after {
+        rows = rows.filter(accreditations::id.lt(after));
+    }
+    Ok((rows.load(conn).await?, total))
 }

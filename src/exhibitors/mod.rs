@@ -215,3 +215,17 @@ impl ExhibitorView {
         }
     }
 }
+
+#[derive(Debug, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = crate::db::schema::pavilions, check_for_backend(diesel::pg::Pg))]
+pub struct PavilionView {
+    pub id: Uuid,
+    #[schema(example = "The Peak Defense")]
+    pub name: String,
+    #[schema(example = "TR")]
+    pub country: Option<String>,
+    pub description: String,
+    /// The account that coordinates the pavilion and sees its exhibitors.
+    pub coordinator_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,18 +1,17 @@
 //! Pavilions: national or industry groupings of exhibitors (e.g. *The Peak Defense*, TR).
 
 use actix_web::{HttpResponse, get, post, web};
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
-use serde::{Deserialize, Serialize};
+use diesel_async::AsyncConnection;
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::PavilionView;
+use super::store::{self, NewPavilion};
 use crate::audit::AuditEntry;
 use crate::auth::extract::{ClientIp, MaybeUser, Organizer, Require};
 use crate::body::Body;
 use crate::country::CountryCode;
-use crate::db::schema::pavilions;
 use crate::error::{ApiError, ApiResult, Problem, Validator};
 use crate::events::path::EventPath;
 use crate::pagination::{Page, PageQuery};
@@ -23,20 +22,6 @@ use crate::users::store as users;
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_pavilions).service(create_pavilion);
-}
-
-#[derive(Debug, Queryable, Selectable, Serialize, ToSchema)]
-#[diesel(table_name = pavilions, check_for_backend(diesel::pg::Pg))]
-pub struct PavilionView {
-    pub id: Uuid,
-    #[schema(example = "The Peak Defense")]
-    pub name: String,
-    #[schema(example = "TR")]
-    pub country: Option<String>,
-    pub description: String,
-    /// The account that coordinates the pavilion and sees its exhibitors.
-    pub coordinator_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
 }
 
 /// The pavilions of an event, in creation order.
@@ -60,21 +45,7 @@ pub async fn list_pavilions(
     let page = page.parse::<Uuid>()?;
     let mut conn = state.pool.get().await?;
     let event = event.load_event(&mut conn, viewer.0.as_ref()).await?;
-    let total = pavilions::table
-        .filter(pavilions::event_id.eq(event.id))
-        .count()
-        .get_result(&mut conn)
-        .await?;
-    let mut query = pavilions::table
-        .filter(pavilions::event_id.eq(event.id))
-        .select(PavilionView::as_select())
-        .order(pavilions::id)
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(after) = page.after {
-        query = query.filter(pavilions::id.gt(after));
-    }
-    let rows = query.load(&mut conn).await?;
+    let (rows, total) = store::list_pavilions(&mut conn, event.id, &page).await?;
     Ok(web::Json(Page::from_rows(
         rows,
         total,
@@ -157,18 +128,18 @@ pub async fn create_pavilion(
     };
     let pavilion = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let pavilion: PavilionView = diesel::insert_into(pavilions::table)
-                .values((
-                    pavilions::id.eq(Uuid::now_v7()),
-                    pavilions::event_id.eq(event.id),
-                    pavilions::name.eq(&name),
-                    pavilions::country.eq(country.map(|c| c.as_str().to_owned())),
-                    pavilions::description.eq(body.description.trim()),
-                    pavilions::coordinator_id.eq(coordinator_id),
-                ))
-                .returning(PavilionView::as_returning())
-                .get_result(conn)
-                .await?;
+            let pavilion = store::insert_pavilion(
+                conn,
+                &NewPavilion {
+                    id: Uuid::now_v7(),
+                    event_id: event.id,
+                    name: &name,
+                    country: country.as_ref().map(CountryCode::as_str),
+                    description: body.description.trim(),
+                    coordinator_id,
+                },
+            )
+            .await?;
             AuditEntry::new("pavilion.created", "pavilion", Some(pavilion.id))
                 .by(organizer.id, ip.as_string().as_deref())
                 .record(conn)

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::Exhibitor;
+use super::{Exhibitor, PavilionView};
 use crate::db::schema::{exhibitors, pavilions};
 use crate::db::search_key;
 use crate::pagination::{PageRequest, like_pattern};
@@ -134,6 +134,58 @@ pub async fn pavilion_in_event(
     ))
     .get_result(conn)
     .await
+}
+
+#[derive(Debug)]
+pub struct NewPavilion<'a> {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub name: &'a str,
+    pub country: Option<&'a str>,
+    pub description: &'a str,
+    pub coordinator_id: Option<Uuid>,
+}
+
+pub async fn insert_pavilion(
+    conn: &mut AsyncPgConnection,
+    new: &NewPavilion<'_>,
+) -> QueryResult<PavilionView> {
+    // Values rather than `Insertable`, which would send DEFAULT for `None` instead of NULL.
+    diesel::insert_into(pavilions::table)
+        .values((
+            pavilions::id.eq(new.id),
+            pavilions::event_id.eq(new.event_id),
+            pavilions::name.eq(new.name),
+            pavilions::country.eq(new.country),
+            pavilions::description.eq(new.description),
+            pavilions::coordinator_id.eq(new.coordinator_id),
+        ))
+        .returning(PavilionView::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A page of the event's pavilions in creation order, and how many there are.
+pub async fn list_pavilions(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    page: &PageRequest<Uuid>,
+) -> QueryResult<(Vec<PavilionView>, i64)> {
+    let total = pavilions::table
+        .filter(pavilions::event_id.eq(event_id))
+        .count()
+        .get_result(conn)
+        .await?;
+    let mut query = pavilions::table
+        .filter(pavilions::event_id.eq(event_id))
+        .select(PavilionView::as_select())
+        .order(pavilions::id)
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(pavilions::id.gt(after));
+    }
+    Ok((query.load(conn).await?, total))
 }
 
 /// Takes one staff slot of an approved exhibitor, atomically: the row lock of the UPDATE makes

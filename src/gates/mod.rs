@@ -4,6 +4,7 @@ pub mod recorder;
 pub mod routes;
 pub mod scans;
 pub mod stats;
+pub mod store;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

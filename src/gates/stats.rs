@@ -2,16 +2,11 @@
 
 use actix_web::{get, web};
 use chrono::NaiveDate;
-use diesel::dsl::count_star;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::store;
 use crate::auth::extract::{Organizer, Require};
-use crate::db::schema::{
-    accreditations, badge_presence, badges, delegations, exhibitors, participants, scans,
-};
 use crate::error::{ApiResult, Problem};
 use crate::events::path::EventPath;
 use crate::state::AppState;
@@ -60,14 +55,6 @@ fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
         .collect()
 }
 
-#[derive(QueryableByName)]
-struct DayRow {
-    #[diesel(sql_type = diesel::sql_types::Date)]
-    day: NaiveDate,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    count: i64,
-}
-
 /// Attendance and accreditation figures (organizers).
 #[utoipa::path(
     tag = "gates",
@@ -89,66 +76,13 @@ pub async fn stats(
     let mut conn = state.pool.get().await?;
     let conn = &mut conn;
     let event = event.load_event(conn, Some(&organizer)).await?;
-    let accreditations_by: Vec<(String, String, i64)> = accreditations::table
-        .filter(accreditations::event_id.eq(event.id))
-        .group_by((accreditations::status, accreditations::category))
-        .select((
-            accreditations::status,
-            accreditations::category,
-            count_star(),
-        ))
-        .order((accreditations::status, accreditations::category))
-        .load(conn)
-        .await?;
-    let by_country = accreditations::table
-        .inner_join(participants::table)
-        .filter(accreditations::event_id.eq(event.id))
-        .group_by(participants::nationality)
-        .select((participants::nationality, count_star()))
-        .order(participants::nationality)
-        .load(conn)
-        .await?;
-    let exhibitors_by_status = exhibitors::table
-        .filter(exhibitors::event_id.eq(event.id))
-        .group_by(exhibitors::status)
-        .select((exhibitors::status, count_star()))
-        .order(exhibitors::status)
-        .load(conn)
-        .await?;
-    let delegations_by_status = delegations::table
-        .filter(delegations::event_id.eq(event.id))
-        .group_by(delegations::status)
-        .select((delegations::status, count_star()))
-        .order(delegations::status)
-        .load(conn)
-        .await?;
-    let entries = || {
-        scans::table
-            .filter(scans::event_id.eq(event.id))
-            .filter(scans::verdict.eq("allowed"))
-            .filter(scans::direction.eq("in"))
-    };
-    // Grouping by an expression is beyond diesel's query builder; the SQL is small and bound.
-    let per_day: Vec<DayRow> = diesel::sql_query(
-        "SELECT scanned_at::date AS day, count(*) AS count FROM scans \
-         WHERE event_id = $1 AND verdict = 'allowed' AND direction = 'in' GROUP BY 1 ORDER BY 1",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(event.id)
-    .load(conn)
-    .await?;
-    let per_gate = entries()
-        .group_by(scans::gate)
-        .select((scans::gate, count_star()))
-        .order(scans::gate)
-        .load(conn)
-        .await?;
-    let inside_now = badge_presence::table
-        .inner_join(badges::table)
-        .filter(badges::event_id.eq(event.id))
-        .filter(badge_presence::inside.eq(true))
-        .select(diesel::dsl::count(badge_presence::badge_id).aggregate_distinct())
-        .get_result(conn)
-        .await?;
+    let accreditations_by = store::accreditations_by_status_and_category(conn, event.id).await?;
+    let by_country = store::accreditations_by_nationality(conn, event.id).await?;
+    let exhibitors_by_status = store::exhibitors_by_status(conn, event.id).await?;
+    let delegations_by_status = store::delegations_by_status(conn, event.id).await?;
+    let per_day = store::entries_per_day(conn, event.id).await?;
+    let per_gate = store::entries_per_gate(conn, event.id).await?;
+    let inside_now = store::inside_now(conn, event.id).await?;
     Ok(web::Json(EventStats {
         accreditations: accreditations_by
             .into_iter()
@@ -163,7 +97,7 @@ pub async fn stats(
         delegations_by_status: counts(delegations_by_status),
         entries_per_day: per_day
             .into_iter()
-            .map(|DayRow { day, count }| DayCount { day, count })
+            .map(|(day, count)| DayCount { day, count })
             .collect(),
         entries_per_gate: counts(per_gate),
         inside_now,

@@ -18,9 +18,7 @@ use std::io::Cursor;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
-use chrono::Utc;
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncConnection;
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits, imageops};
@@ -29,11 +27,11 @@ use uuid::Uuid;
 use super::Participant;
 use super::access::may_edit;
 use super::roster::{editable, not_editable};
+use super::store;
 use crate::accreditations::{Accreditation, workflow};
 use crate::audit::AuditEntry;
 use crate::auth::extract::{ClientIp, CurrentUser};
 use crate::body::read_limited;
-use crate::db::schema::{accreditations, participant_photos, participants};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::path::EventPath;
 use crate::state::AppState;
@@ -63,25 +61,6 @@ fn decodes() -> &'static tokio::sync::Semaphore {
 fn uploads() -> &'static tokio::sync::Semaphore {
     static UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(UPLOADS_AT_ONCE);
     &UPLOADS
-}
-
-/// A participant of the event with their accreditation; locked for a change with `lock`.
-async fn with_accreditation(
-    conn: &mut AsyncPgConnection,
-    event_id: Uuid,
-    participant_id: Uuid,
-    lock: bool,
-) -> ApiResult<(Participant, Accreditation)> {
-    let query = participants::table
-        .inner_join(accreditations::table)
-        .filter(participants::event_id.eq(event_id))
-        .filter(participants::id.eq(participant_id))
-        .select((Participant::as_select(), Accreditation::as_select()));
-    Ok(if lock {
-        query.for_update().first(conn).await?
-    } else {
-        query.first(conn).await?
-    })
 }
 
 /// Whether `user` may replace this person's photo now. A purged person's photo is gone for
@@ -225,7 +204,7 @@ pub async fn upload_photo(
         return Err(ApiError::not_found());
     }
     // Checked before reading up to 5 MB, and again under lock once the image is ready.
-    let (participant, accreditation) = with_accreditation(&mut conn, event.id, id, false).await?;
+    let (participant, accreditation) = store::in_event(&mut conn, event.id, id).await?;
     photo_change_allowed(&participant, &accreditation, &user)?;
     drop(conn);
     let format = match request
@@ -262,25 +241,9 @@ pub async fn upload_photo(
 
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let (participant, accreditation) = with_accreditation(conn, event.id, id, true).await?;
+        let (participant, accreditation) = store::lock_in_event(conn, event.id, id).await?;
         photo_change_allowed(&participant, &accreditation, &user)?;
-        diesel::insert_into(participant_photos::table)
-            .values((
-                participant_photos::participant_id.eq(id),
-                participant_photos::jpeg.eq(&jpeg),
-                participant_photos::width.eq(width as i32),
-                participant_photos::height.eq(height as i32),
-            ))
-            .on_conflict(participant_photos::participant_id)
-            .do_update()
-            .set((
-                participant_photos::jpeg.eq(&jpeg),
-                participant_photos::width.eq(width as i32),
-                participant_photos::height.eq(height as i32),
-                participant_photos::updated_at.eq(Utc::now()),
-            ))
-            .execute(conn)
-            .await?;
+        store::save_photo(conn, id, &jpeg, width as i32, height as i32).await?;
         // A new face is a change of the application, and may be the information requested.
         workflow::application_changed(conn, id).await?;
         AuditEntry::new("participant.photo_uploaded", "participant", Some(id))
@@ -321,17 +284,11 @@ pub async fn get_photo(
     if !(user.has(Role::GateAgent) || may_edit(&mut conn, event.id, id, &user).await?) {
         return Err(ApiError::not_found());
     }
-    with_accreditation(&mut conn, event.id, id, false)
+    store::in_event(&mut conn, event.id, id)
         .await?
         .0
         .ensure_not_anonymized()?;
-    let jpeg: Vec<u8> = participant_photos::table
-        .inner_join(participants::table)
-        .filter(participants::event_id.eq(event.id))
-        .filter(participant_photos::participant_id.eq(id))
-        .select(participant_photos::jpeg)
-        .first(&mut conn)
-        .await?;
+    let jpeg = store::photo(&mut conn, event.id, id).await?;
     Ok(HttpResponse::Ok()
         .content_type("image/jpeg")
         .insert_header((header::CACHE_CONTROL, "private, max-age=300"))

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::documents::SealedDocument;
 use super::{AccreditationSummary, Participant, ParticipantData};
 use crate::accreditations::{Accreditation, Category};
-use crate::db::schema::{accreditations, participants};
+use crate::db::schema::{accreditations, participant_photos, participants};
 use crate::pagination::PageRequest;
 use crate::users::EmailAddress;
 
@@ -157,6 +157,38 @@ pub async fn replace(
         .await
 }
 
+/// The participant `id` of event `event_id` with its accreditation (another event's participant
+/// is not found).
+pub async fn in_event(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    id: Uuid,
+) -> QueryResult<(Participant, Accreditation)> {
+    participants::table
+        .inner_join(accreditations::table)
+        .filter(participants::event_id.eq(event_id))
+        .filter(participants::id.eq(id))
+        .select((Participant::as_select(), Accreditation::as_select()))
+        .first(conn)
+        .await
+}
+
+/// Like [`in_event`], locking the rows until the transaction ends.
+pub async fn lock_in_event(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    id: Uuid,
+) -> QueryResult<(Participant, Accreditation)> {
+    participants::table
+        .inner_join(accreditations::table)
+        .filter(participants::event_id.eq(event_id))
+        .filter(participants::id.eq(id))
+        .select((Participant::as_select(), Accreditation::as_select()))
+        .for_update()
+        .first(conn)
+        .await
+}
+
 type WithAccreditation =
     diesel::dsl::InnerJoinQuerySource<participants::table, accreditations::table>;
 
@@ -282,4 +314,43 @@ pub async fn set_protocol_level(
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// Stores the badge photo of participant `id`, replacing the one it had.
+pub async fn save_photo(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    jpeg: &[u8],
+    width: i32,
+    height: i32,
+) -> QueryResult<()> {
+    diesel::insert_into(participant_photos::table)
+        .values((
+            participant_photos::participant_id.eq(id),
+            participant_photos::jpeg.eq(jpeg),
+            participant_photos::width.eq(width),
+            participant_photos::height.eq(height),
+        ))
+        .on_conflict(participant_photos::participant_id)
+        .do_update()
+        .set((
+            participant_photos::jpeg.eq(jpeg),
+            participant_photos::width.eq(width),
+            participant_photos::height.eq(height),
+            participant_photos::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The badge photo (JPEG) of participant `id` of event `event_id`.
+pub async fn photo(conn: &mut AsyncPgConnection, event_id: Uuid, id: Uuid) -> QueryResult<Vec<u8>> {
+    participant_photos::table
+        .inner_join(participants::table)
+        .filter(participants::event_id.eq(event_id))
+        .filter(participant_photos::participant_id.eq(id))
+        .select(participant_photos::jpeg)
+        .first(conn)
+        .await
 }

@@ -118,21 +118,8 @@ async fn an_unreachable_database_is_named_after_the_retries() {
 async fn sigterm_stops_the_server_gracefully_with_exit_code_0() {
     use std::process::{Command, Stdio};
     let db = TestDb::from_template().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bamex"))
-        .arg("serve")
-        .env(
-            "BAMEX_CONFIG_DIR",
-            crate::helpers::manifest_dir().join("config"),
-        )
-        .env("BAMEX_ENV", "test")
-        .env("DATABASE_URL", db.url())
-        .env("PORT", port.to_string())
-        .env("BAMEX__APPLICATION__HOST", "127.0.0.1")
+    let (mut serve, port) = crate::helpers::bamex_serve(&db.url());
+    let mut child = serve
         .env(
             "BAMEX__EMAIL__OUTBOX_DIR",
             std::env::temp_dir().join(&db.name),

@@ -654,3 +654,23 @@ pub fn run_bamex(
     drop(input);
     child.wait_with_output().unwrap()
 }
+
+/// `bamex serve` as a process of its own on a free port of 127.0.0.1, against the database at
+/// `database_url`: for tests that signal the process or measure its memory. The caller adds its
+/// settings and spawns it; the port is returned with the command.
+pub fn bamex_serve(database_url: &str) -> (std::process::Command, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bamex"));
+    command
+        .arg("serve")
+        .env("BAMEX_CONFIG_DIR", manifest_dir().join("config"))
+        .env("BAMEX_ENV", "test")
+        .env("DATABASE_URL", database_url)
+        .env("PORT", port.to_string())
+        .env("BAMEX__APPLICATION__HOST", "127.0.0.1");
+    (command, port)
+}

@@ -239,7 +239,7 @@ async fn a_mail_server_that_never_greets_is_timed_out_and_no_transaction_waits_f
 #[tokio::test]
 async fn sigterm_ends_the_process_within_the_shutdown_timeout_while_a_send_hangs() {
     use diesel_async::AsyncConnection;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let db = TestDb::from_template().await;
     let silent = SilentSmtp::on(SmtpSink::down().port);
@@ -259,22 +259,9 @@ async fn sigterm_ends_the_process_within_the_shutdown_timeout_while_a_send_hangs
         .await
         .unwrap();
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (mut serve, port) = crate::helpers::bamex_serve(&db.url());
     let shutdown_timeout = Duration::from_secs(2);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bamex"))
-        .arg("serve")
-        .env(
-            "BAMEX_CONFIG_DIR",
-            crate::helpers::manifest_dir().join("config"),
-        )
-        .env("BAMEX_ENV", "test")
-        .env("DATABASE_URL", db.url())
-        .env("PORT", port.to_string())
-        .env("BAMEX__APPLICATION__HOST", "127.0.0.1")
+    let mut child = serve
         .env("SMTP_URL", format!("smtp://127.0.0.1:{}", silent.port))
         // Longer than the test: only the shutdown can end the hung exchange.
         .env("BAMEX__EMAIL__SMTP_TIMEOUT_MS", "600000")

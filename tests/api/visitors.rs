@@ -364,7 +364,7 @@ const MEMORY_CEILING_MIB: u64 = 512;
 
 #[tokio::test]
 async fn concurrent_large_uploads_keep_the_server_under_its_memory_ceiling() {
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     // The in-process service sets the scene; the uploads go to the binary, on the same database.
     let app = spawn_app().await;
@@ -373,21 +373,8 @@ async fn concurrent_large_uploads_keep_the_server_under_its_memory_ceiling() {
     let large = png(5600, 4200);
     assert!(large.len() <= 5 * 1024 * 1024, "{} bytes", large.len());
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bamex"))
-        .arg("serve")
-        .env(
-            "BAMEX_CONFIG_DIR",
-            crate::helpers::manifest_dir().join("config"),
-        )
-        .env("BAMEX_ENV", "test")
-        .env("DATABASE_URL", app.db.url())
-        .env("PORT", port.to_string())
-        .env("BAMEX__APPLICATION__HOST", "127.0.0.1")
+    let (mut serve, port) = crate::helpers::bamex_serve(&app.db.url());
+    let mut child = serve
         .env(
             "BAMEX__EMAIL__OUTBOX_DIR",
             std::env::temp_dir().join(format!("{}-rss", app.db.name)),

@@ -1,0 +1,127 @@
+//! Queries on attendance and the figures of an event. Each takes a connection so that callers
+//! compose them in transactions; the scan recorder keeps its own in `recorder.rs`.
+
+use chrono::NaiveDate;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{
+    accreditations, badge_presence, badges, delegations, exhibitors, participants, scans,
+};
+
+/// How many accreditations of the event have each (status, category), in that order.
+pub async fn accreditations_by_status_and_category(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> QueryResult<Vec<(String, String, i64)>> {
+    accreditations::table
+        .filter(accreditations::event_id.eq(event_id))
+        .group_by((accreditations::status, accreditations::category))
+        .select((
+            accreditations::status,
+            accreditations::category,
+            count_star(),
+        ))
+        .order((accreditations::status, accreditations::category))
+        .load(conn)
+        .await
+}
+
+/// How many accreditations of the event go to participants of each nationality.
+pub async fn accreditations_by_nationality(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> QueryResult<Vec<(String, i64)>> {
+    accreditations::table
+        .inner_join(participants::table)
+        .filter(accreditations::event_id.eq(event_id))
+        .group_by(participants::nationality)
+        .select((participants::nationality, count_star()))
+        .order(participants::nationality)
+        .load(conn)
+        .await
+}
+
+/// How many exhibitors of the event have each status.
+pub async fn exhibitors_by_status(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> QueryResult<Vec<(String, i64)>> {
+    exhibitors::table
+        .filter(exhibitors::event_id.eq(event_id))
+        .group_by(exhibitors::status)
+        .select((exhibitors::status, count_star()))
+        .order(exhibitors::status)
+        .load(conn)
+        .await
+}
+
+/// How many delegations of the event have each status.
+pub async fn delegations_by_status(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> QueryResult<Vec<(String, i64)>> {
+    delegations::table
+        .filter(delegations::event_id.eq(event_id))
+        .group_by(delegations::status)
+        .select((delegations::status, count_star()))
+        .order(delegations::status)
+        .load(conn)
+        .await
+}
+
+#[derive(QueryableByName)]
+struct DayRow {
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    day: NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+/// How many allowed entries the event had on each day (UTC) that had any, in day order.
+pub async fn entries_per_day(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> QueryResult<Vec<(NaiveDate, i64)>> {
+    // Grouping by an expression is beyond diesel's query builder; the SQL is small and bound.
+    let rows: Vec<DayRow> = diesel::sql_query(
+        "SELECT scanned_at::date AS day, count(*) AS count FROM scans \
+         WHERE event_id = $1 AND verdict = 'allowed' AND direction = 'in' GROUP BY 1 ORDER BY 1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(event_id)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|DayRow { day, count }| (day, count))
+        .collect())
+}
+
+/// How many allowed entries the event had at each gate.
+pub async fn entries_per_gate(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> QueryResult<Vec<(String, i64)>> {
+    scans::table
+        .filter(scans::event_id.eq(event_id))
+        .filter(scans::verdict.eq("allowed"))
+        .filter(scans::direction.eq("in"))
+        .group_by(scans::gate)
+        .select((scans::gate, count_star()))
+        .order(scans::gate)
+        .load(conn)
+        .await
+}
+
+/// How many of the event's badges are inside now (their last allowed scan was an entry).
+pub async fn inside_now(conn: &mut AsyncPgConnection, event_id: Uuid) -> QueryResult<i64> {
+    badge_presence::table
+        .inner_join(badges::table)
+        .filter(badges::event_id.eq(event_id))
+        .filter(badge_presence::inside.eq(true))
+        .select(diesel::dsl::count(badge_presence::badge_id).aggregate_distinct())
+        .get_result(conn)
+        .await
+}
