@@ -33,8 +33,7 @@ use crate::idempotency::{self, Idempotency};
 use crate::openapi::{self, RouteTable};
 use crate::participants::documents::DocumentVault;
 use crate::router;
-use crate::state::AppState;
-use crate::system::ApiDocument;
+use crate::state::{ApiDocument, AppState};
 use crate::telemetry::{self, RequestSpan};
 use crate::{accreditations, retention, storable_text};
 

@@ -5,7 +5,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
-    accreditations, auth, delegations, events, exhibitors, gates, system, users, visitors,
+    accreditations, auth, delegations, events, exhibitors, gates, participants, system, users,
+    visitors,
 };
 
 /// Every route of the service. Handlers are registered with `.service()` so that their
@@ -29,6 +30,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(delegations::members::mount)
                 .configure(delegations::invitations::mount)
                 .configure(visitors::routes::mount)
+                .configure(participants::photos::mount)
                 .service(accreditations::mine::my_accreditations)
                 .configure(accreditations::routes::mount)
                 .configure(accreditations::printing::mount)

@@ -27,3 +27,6 @@ pub struct AppState {
     pub scan_recorder: ScanRecorder,
     pub queue_totals: QueueTotals,
 }
+
+/// The serialized OpenAPI document, built once at start.
+pub struct ApiDocument(pub Vec<u8>);

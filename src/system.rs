@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::state::AppState;
+use crate::state::{ApiDocument, AppState};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -40,9 +40,6 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> 
         .map_err(|e| ApiError::Unavailable(anyhow::Error::new(e).context("readiness probe")))?;
     Ok(web::Json(Health { status: "ok" }))
 }
-
-/// The serialized OpenAPI document, built once at start.
-pub struct ApiDocument(pub Vec<u8>);
 
 /// This OpenAPI 3.1 document.
 #[utoipa::path(

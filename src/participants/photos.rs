@@ -37,6 +37,10 @@ use crate::events::path::EventPath;
 use crate::state::AppState;
 use crate::users::Role;
 
+pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(upload_photo).service(get_photo);
+}
+
 pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 /// Badge photos are 4:5, like passport photos.
 const WIDTH: u32 = 400;

@@ -29,9 +29,7 @@ use crate::users::store as users;
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(register_visitor)
         .service(my_registration)
-        .service(correct_my_registration)
-        .service(crate::participants::photos::upload_photo)
-        .service(crate::participants::photos::get_photo);
+        .service(correct_my_registration);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
