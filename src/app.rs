@@ -30,6 +30,7 @@ use crate::error::{self, ApiError};
 use crate::exhibitors::cache::{self, DirectoryCache};
 use crate::gates::recorder::ScanRecorder;
 use crate::idempotency::{self, Idempotency};
+use crate::metrics::{self, Metrics};
 use crate::openapi::{self, RouteTable};
 use crate::participants::documents::DocumentVault;
 use crate::router;
@@ -81,6 +82,8 @@ pub struct Application {
     purge: JoinHandle<()>,
     shutdown: CancellationToken,
     directory_cache: DirectoryCache,
+    metrics_port: Option<u16>,
+    metrics_server: Option<Server>,
 }
 
 impl Application {
@@ -100,6 +103,18 @@ impl Application {
             .with_context(|| format!("could not listen on {}:{}", address.0, address.1))?;
         let port = listener.local_addr()?.port();
 
+        let metrics = Arc::new(Metrics::new());
+        let (metrics_port, metrics_server) = match settings.metrics.address()? {
+            Some(address) => {
+                let listener = TcpListener::bind(address)
+                    .with_context(|| format!("could not listen on {address} for metrics"))?;
+                let port = listener.local_addr()?.port();
+                let server = metrics::server::build(listener, metrics.clone(), pool.clone())?;
+                (Some(port), Some(server))
+            }
+            None => (None, None),
+        };
+
         let shutdown = CancellationToken::new();
         let worker = OutboxWorker::new(pool.clone(), &settings.email)?;
         let worker = tokio::spawn(worker.run(shutdown.clone()));
@@ -117,8 +132,13 @@ impl Application {
             documents: DocumentVault::new(&settings.documents),
             badge_keys: BadgeKeys::new(&settings.badges)?,
             directory_cache: cache::new_cache(settings.application.directory_cache_bytes),
-            scan_recorder: ScanRecorder::start(pool.clone(), settings.gates.recorder_lanes),
+            scan_recorder: ScanRecorder::start(
+                pool.clone(),
+                settings.gates.recorder_lanes,
+                metrics.scan_batches.clone(),
+            ),
             queue_totals: QueueTotals::new(pool.clone()),
+            metrics,
             settings: Arc::new(settings),
         });
         tokio::spawn(forget_idle_limits(state.clone(), shutdown.clone()));
@@ -134,7 +154,7 @@ impl Application {
         let idempotency = web::Data::new(Idempotency::new(pool.clone(), &state.settings));
         let directory_cache = state.directory_cache.clone();
         let server = build_server(listener, state, idempotency)?;
-        tracing::info!(port, "listening");
+        tracing::info!(port, metrics_port, "listening");
         Ok(Self {
             port,
             server,
@@ -143,11 +163,18 @@ impl Application {
             purge,
             shutdown,
             directory_cache,
+            metrics_port,
+            metrics_server,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` is served on (`metrics.listen`), `None` when metrics are off.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     pub fn pool(&self) -> DbPool {
@@ -160,9 +187,18 @@ impl Application {
     }
 
     /// Serves until SIGTERM/SIGINT (or the server handle stops it): in-flight requests finish,
-    /// then the outbox worker and the purge loop stop (a purge under way finishes first).
+    /// then the metrics listener, the outbox worker and the purge loop stop (a purge under way
+    /// finishes first).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let served = self.server.await;
+        if let Some((handle, serving)) = metrics {
+            handle.stop(true).await;
+            let _ = serving.await;
+        }
         self.shutdown.cancel();
         let _ = self.worker.await;
         let _ = self.purge.await;
@@ -189,6 +225,7 @@ fn build_server(
         .limit(settings.application.json_body_limit)
         .error_handler(error::json_error_handler);
     let origins = settings.application.cors_allowed_origins.clone();
+    let requests = state.metrics.requests.clone();
 
     let mut server = HttpServer::new(move || {
         App::new()
@@ -203,6 +240,8 @@ fn build_server(
                     .wrap(cors(&origins))
                     // actix-cors refuses with an error of its own (a bare 400).
                     .wrap(from_fn(error::problem_for_errors))
+                    // Outside the problem+json handlers, so that it counts the final status.
+                    .wrap(requests.middleware())
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .wrap(from_fn(telemetry::request_id))
             })

@@ -69,6 +69,7 @@ pub struct Settings {
     pub idempotency: IdempotencySettings,
     pub retention: RetentionSettings,
     pub gates: GateSettings,
+    pub metrics: MetricsSettings,
     pub log: LogSettings,
 }
 
@@ -188,6 +189,29 @@ pub struct GateSettings {
     /// Scans are recorded in batches by this many lanes at once (a badge always in the same
     /// lane), each with a database connection of its own; see `gates/recorder.rs`.
     pub recorder_lanes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `host:port` of the Prometheus `/metrics` listener (never the public port); empty: none.
+    pub listen: String,
+}
+
+impl MetricsSettings {
+    /// The address to serve metrics on, or `None` when they are turned off.
+    pub fn address(&self) -> Result<Option<std::net::SocketAddr>, SettingsError> {
+        let listen = self.listen.trim();
+        if listen.is_empty() {
+            return Ok(None);
+        }
+        listen.parse().map(Some).map_err(|_| {
+            invalid(
+                "metrics.listen",
+                format!("is `{listen}`, not an address such as 127.0.0.1:9464 (or empty)"),
+            )
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -389,6 +413,7 @@ impl Settings {
                 ),
             ));
         }
+        self.metrics.address()?;
         // Each lane keeps a database connection of its own, besides the pool's.
         if !(1..=8).contains(&self.gates.recorder_lanes) {
             return Err(invalid("gates.recorder_lanes", "must be 1 to 8"));

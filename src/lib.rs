@@ -18,6 +18,7 @@ pub mod events;
 pub mod exhibitors;
 pub mod gates;
 pub mod idempotency;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod participants;

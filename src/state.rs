@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::exhibitors::cache::DirectoryCache;
 use crate::gates::recorder::ScanRecorder;
+use crate::metrics::Metrics;
 use crate::participants::documents::DocumentVault;
 
 /// What every handler can reach.
@@ -26,6 +27,7 @@ pub struct AppState {
     pub directory_cache: DirectoryCache,
     pub scan_recorder: ScanRecorder,
     pub queue_totals: QueueTotals,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The serialized OpenAPI document, built once at start.

@@ -35,16 +35,30 @@ fn lower_thread_priority() {
 /// is refused with 503 rather than queued until every client times out.
 const QUEUED_PER_CORE: usize = 32;
 
+/// Places for hashes waiting or running: [`QUEUED_PER_CORE`] per core.
+fn queue_capacity() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from) * QUEUED_PER_CORE
+}
+
+fn queue() -> &'static tokio::sync::Semaphore {
+    static QUEUE: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    QUEUE.get_or_init(|| tokio::sync::Semaphore::new(queue_capacity()))
+}
+
+/// Hashes waiting or running now, and the most there may be (for the metrics).
+pub fn queue_depth() -> (usize, usize) {
+    let capacity = queue_capacity();
+    (
+        capacity.saturating_sub(queue().available_permits()),
+        capacity,
+    )
+}
+
 /// Runs `job` on the hashing pool and waits for it without blocking the executor.
 async fn on_hashing_pool<T: Send + 'static>(
     job: impl FnOnce() -> T + Send + 'static,
 ) -> ApiResult<T> {
-    static QUEUE: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    let queue = QUEUE.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        tokio::sync::Semaphore::new(cores * QUEUED_PER_CORE)
-    });
-    let _place = queue.try_acquire().map_err(|_| {
+    let _place = queue().try_acquire().map_err(|_| {
         ApiError::Unavailable(anyhow::anyhow!("the password hashing queue is full"))
     })?;
     let (done, result) = tokio::sync::oneshot::channel();

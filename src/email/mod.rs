@@ -2,6 +2,7 @@
 //! transaction ([`outbox::enqueue`]); the [`worker`] sends it later, with retries, so nothing is
 //! lost while the mail server is down.
 
+pub mod backlog;
 pub mod outbox;
 pub mod templates;
 pub mod worker;

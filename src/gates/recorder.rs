@@ -11,7 +11,7 @@
 //! (the same conditional upsert as before), so several instances of the service can share it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -27,6 +27,7 @@ use crate::db::schema::{accreditations, badges, events, participant_photos, part
 use crate::error::{ApiError, ApiResult};
 use crate::events::zones::Zone;
 use crate::events::{Event, EventStatus};
+use crate::metrics::scans::ScanBatchMetrics;
 
 /// The most scans one statement records.
 const MAX_BATCH: usize = 256;
@@ -61,11 +62,12 @@ pub struct ScanRecorder {
 
 impl ScanRecorder {
     /// Starts `lanes` lanes on the current runtime; they stop when the recorder is dropped.
-    pub fn start(pool: DbPool, lanes: usize) -> Self {
+    /// Each batch is observed in `batches` (size and time).
+    pub fn start(pool: DbPool, lanes: usize, batches: ScanBatchMetrics) -> Self {
         let lanes = (0..lanes.max(1))
             .map(|_| {
                 let (intake, waiting) = mpsc::channel(LANE_CAPACITY);
-                tokio::spawn(run_lane(pool.clone(), waiting));
+                tokio::spawn(run_lane(pool.clone(), waiting, batches.clone()));
                 intake
             })
             .collect();
@@ -85,7 +87,7 @@ impl ScanRecorder {
     }
 }
 
-async fn run_lane(pool: DbPool, mut intake: mpsc::Receiver<Pending>) {
+async fn run_lane(pool: DbPool, mut intake: mpsc::Receiver<Pending>, batches: ScanBatchMetrics) {
     let mut waiting = VecDeque::new();
     let mut connection = None;
     loop {
@@ -102,7 +104,9 @@ async fn run_lane(pool: DbPool, mut intake: mpsc::Receiver<Pending>) {
         }
         let batch = take_batch(&mut waiting);
         let scans: Vec<&SubmittedScan> = batch.iter().map(|pending| &pending.scan).collect();
+        let started = Instant::now();
         let answers = record_batch(&pool, &mut connection, &scans).await;
+        batches.observe(scans.len(), started.elapsed());
         for (pending, answer) in batch.into_iter().zip(answers) {
             // A client that went away does not stop the others' answers.
             let _ = pending.reply.send(answer);

@@ -437,6 +437,8 @@ pub struct TestApp {
     pub db: TestDb,
     /// The service's anonymous directory cache, to check its size.
     pub directory_cache: bamex::exhibitors::cache::DirectoryCache,
+    /// The port of `/metrics` (`None` when `metrics.listen` is empty).
+    pub metrics_port: Option<u16>,
 }
 
 /// The service's test settings pointed at this test's database and SMTP server.
@@ -472,6 +474,7 @@ pub async fn spawn_app_on(
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
     let directory_cache = app.directory_cache();
+    let metrics_port = app.metrics_port();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -484,6 +487,7 @@ pub async fn spawn_app_on(
         smtp,
         db,
         directory_cache,
+        metrics_port,
     }
 }
 

@@ -12,6 +12,7 @@ mod exhibitors;
 mod gates;
 mod idempotency;
 mod logs;
+mod metrics;
 mod openapi;
 mod outbox;
 mod permissions;
