@@ -22,6 +22,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(users::routes::mount)
                 .configure(events::routes::mount)
                 .configure(exhibitors::directory::mount)
+                .configure(exhibitors::export::mount)
                 .configure(exhibitors::routes::mount)
                 .configure(exhibitors::staff::mount)
                 .configure(exhibitors::pavilions::mount)
@@ -33,6 +34,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(accreditations::routes::mount)
                 .configure(accreditations::printing::mount)
                 .configure(gates::scans::mount)
+                .configure(gates::export::mount)
                 .configure(gates::stats::mount),
         );
 }
