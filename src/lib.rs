@@ -9,6 +9,7 @@ pub mod body;
 pub mod cli;
 pub mod config;
 pub mod country;
+pub mod csv_export;
 pub mod db;
 pub mod delegations;
 pub mod demo;

@@ -23,6 +23,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(users::routes::mount)
                 .configure(events::routes::mount)
                 .configure(exhibitors::directory::mount)
+                .configure(exhibitors::export::mount)
                 .configure(exhibitors::routes::mount)
                 .configure(exhibitors::staff::mount)
                 .configure(exhibitors::pavilions::mount)
@@ -35,6 +36,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(accreditations::routes::mount)
                 .configure(accreditations::printing::mount)
                 .configure(gates::scans::mount)
+                .configure(gates::export::mount)
                 .configure(gates::stats::mount),
         );
 }

@@ -46,6 +46,16 @@ pub struct QueueQuery {
     pub sort: Option<Sort>,
 }
 
+/// Where `row` stands in the order of `sort`: the cursor a page continues from. The name order
+/// goes by the name's sort key and the participant; the creation order by the id alone.
+pub fn position(sort: Sort, row: &QueueRow) -> (String, Uuid) {
+    let (accreditation, participant, _, name) = row;
+    match sort {
+        Sort::Name => (name.clone(), participant.id),
+        Sort::Created => (String::new(), accreditation.id),
+    }
+}
+
 fn sort_key() -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
     diesel::dsl::sql::<diesel::sql_types::Text>(
         "search_key(participants.last_name || ' ' || participants.first_name)",

@@ -1,23 +1,24 @@
 //! `/api/v1/events/{event}/accreditations`: the organizers' review queue, decisions (one or
 //! many), revocation, and the CSV export.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AccreditationStatus;
-use super::queue::{QueueQuery, Sort, Total, find};
+use super::queue::{QueueQuery, QueueRow, Total, find, position};
 use super::store::{self, Row};
 use super::view::{AccreditationView, view, views};
 use super::workflow::{self, Decision, Outcome, Ruling};
 use crate::auth::extract::{ClientIp, Organizer, Require};
 use crate::body::Body;
+use crate::csv_export::{self, Sheet};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::events::Event;
 use crate::events::path::EventPath;
-use crate::pagination::{Page, PageQuery};
+use crate::pagination::{Page, PageQuery, PageRequest};
 use crate::state::AppState;
 use crate::text;
 
@@ -65,16 +66,13 @@ async fn review_queue(
         Total::Recent(&state.queue_totals),
     )
     .await?;
-    let by_name = query.sort.unwrap_or_default() == Sort::Name;
+    let sort = query.sort.unwrap_or_default();
     let (keys, rows): (Vec<_>, Vec<Row>) = rows
         .into_iter()
-        .map(|(accreditation, participant, badge, name)| {
+        .map(|row| {
             // The cursor is the position in the order the page was read in.
-            let key = if by_name {
-                (name, participant.id)
-            } else {
-                (String::new(), accreditation.id)
-            };
+            let key = position(sort, &row);
+            let (accreditation, participant, badge, _) = row;
             (key, (accreditation, participant, badge))
         })
         .unzip();
@@ -338,14 +336,6 @@ async fn revoke(
     Ok(web::Json(view(&mut conn, row).await?))
 }
 
-/// A CSV cell that a spreadsheet will not run as a formula.
-fn cell(value: &str) -> String {
-    match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
-        _ => value.to_owned(),
-    }
-}
-
 /// The queue as CSV (organizers), with the queue's filters: UTF-8 with a byte-order mark so that
 /// Excel reads it, and cells neutralised against formula injection.
 #[utoipa::path(
@@ -366,62 +356,73 @@ async fn export_csv(
     event: EventPath,
     query: web::Query<QueueQuery>,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let event = event.load_event(&mut conn, Some(&organizer)).await?;
-    let (rows, _) = find(&mut conn, &event, &query, None, Total::Skipped).await?;
-    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let write = |out: &mut csv::Writer<Vec<u8>>, record: Vec<String>| {
-        out.write_record(record)
-            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("writing CSV")))
-    };
-    write(
-        &mut out,
-        [
-            "id",
-            "status",
-            "category",
-            "last_name",
-            "first_name",
-            "organization",
-            "nationality",
-            "email",
-            "badge_number",
-            "created_at",
-        ]
-        .map(String::from)
-        .to_vec(),
-    )?;
-    for (accreditation, participant, badge, _) in rows {
-        write(
-            &mut out,
-            vec![
-                accreditation.id.to_string(),
-                accreditation.status.as_str().to_owned(),
-                accreditation.category.as_str().to_owned(),
-                cell(&participant.last_name),
-                cell(&participant.first_name),
-                cell(&participant.organization),
-                participant.nationality.clone(),
-                cell(
-                    participant
-                        .email
-                        .as_ref()
-                        .map(|e| e.as_str())
-                        .unwrap_or_default(),
-                ),
-                badge.map(|b| b.number).unwrap_or_default(),
-                accreditation.created_at.to_rfc3339(),
-            ],
-        )?;
+    let query = query.into_inner();
+    csv_export::of_event(&state.pool, &event, &organizer, "accreditations", |event| {
+        QueueSheet {
+            event: event.clone(),
+            query,
+        }
+    })
+    .await
+}
+
+/// The queue's rows as CSV, in the queue's order.
+struct QueueSheet {
+    event: Event,
+    query: QueueQuery,
+}
+
+impl Sheet for QueueSheet {
+    type Row = QueueRow;
+    type Key = (String, Uuid);
+
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "status",
+        "category",
+        "last_name",
+        "first_name",
+        "organization",
+        "nationality",
+        "email",
+        "badge_number",
+        "created_at",
+    ];
+
+    async fn page(
+        &self,
+        conn: &mut AsyncPgConnection,
+        after: Option<&(String, Uuid)>,
+        limit: i64,
+    ) -> ApiResult<Vec<QueueRow>> {
+        // `find` reads one row more than its page's limit (to tell that a next page exists).
+        let page = PageRequest {
+            limit: limit - 1,
+            after: after.cloned(),
+        };
+        let (rows, _) = find(conn, &self.event, &self.query, Some(&page), Total::Skipped).await?;
+        Ok(rows)
     }
-    let body = out
-        .into_inner()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("finishing CSV: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}-accreditations.csv\"", event.slug),
-        ))
-        .body(body))
+
+    fn key(&self, row: &QueueRow) -> (String, Uuid) {
+        position(self.query.sort.unwrap_or_default(), row)
+    }
+
+    fn cells(&self, (accreditation, participant, badge, _): QueueRow) -> Vec<String> {
+        vec![
+            accreditation.id.to_string(),
+            accreditation.status.as_str().to_owned(),
+            accreditation.category.as_str().to_owned(),
+            participant.last_name,
+            participant.first_name,
+            participant.organization,
+            participant.nationality,
+            participant
+                .email
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
+            badge.map(|b| b.number).unwrap_or_default(),
+            accreditation.created_at.to_rfc3339(),
+        ]
+    }
 }

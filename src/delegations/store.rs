@@ -6,8 +6,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::Delegation;
+use crate::accreditations::AccreditationStatus;
 use crate::auth::tokens::{hash_opaque, opaque_token};
-use crate::db::schema::{delegation_invitations, delegations};
+use crate::db::schema::{
+    accreditations, badges, delegation_invitations, delegations, participants,
+};
 use crate::db::search_key;
 use crate::pagination::{PageRequest, like_pattern};
 use crate::users::EmailAddress;
@@ -167,6 +170,70 @@ pub async fn list(
         query = query.filter(delegations::id.gt(after));
     }
     Ok((query.load(conn).await?, total))
+}
+
+/// A delegation member as the CSV export shows them: never the identity document.
+#[derive(Debug, Queryable)]
+pub struct ExportedMember {
+    pub participant_id: Uuid,
+    pub last_name: String,
+    pub first_name: String,
+    pub organization: String,
+    pub function: Option<String>,
+    pub nationality: String,
+    pub status: AccreditationStatus,
+}
+
+/// A delegation with one of its members (`None` for a delegation without any) and the
+/// member's badge number.
+pub type DelegationMemberRow = (Delegation, Option<ExportedMember>, Option<String>);
+
+/// Up to `limit` rows of delegations matching `filter` joined with their members, in the order
+/// of the delegation, then of the member (a delegation without members is one row, first);
+/// after the position `after`, a delegation id and the member id of that row.
+pub async fn members_export_page(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    filter: &DelegationFilter,
+    after: Option<&(Uuid, Option<Uuid>)>,
+    limit: i64,
+) -> QueryResult<Vec<DelegationMemberRow>> {
+    let mut query = delegations::table
+        .left_join(participants::table)
+        .left_join(accreditations::table.on(accreditations::participant_id.eq(participants::id)))
+        .left_join(badges::table.on(badges::accreditation_id.eq(accreditations::id)))
+        .filter(delegations::event_id.eq(event_id))
+        .filter(delegations::id.eq_any(filtered(event_id, filter).select(delegations::id)))
+        .select((
+            Delegation::as_select(),
+            (
+                participants::id,
+                participants::last_name,
+                participants::first_name,
+                participants::organization,
+                participants::function,
+                participants::nationality,
+                accreditations::status,
+            )
+                .nullable(),
+            badges::number.nullable(),
+        ))
+        .order((delegations::id, participants::id.asc().nulls_first()))
+        .limit(limit)
+        .into_boxed();
+    match after {
+        None => {}
+        // The delegation's only row (no members): on to the next delegation.
+        Some((delegation, None)) => query = query.filter(delegations::id.gt(*delegation)),
+        Some((delegation, Some(member))) => {
+            query = query.filter(delegations::id.ge(*delegation)).filter(
+                delegations::id
+                    .gt(*delegation)
+                    .or(participants::id.gt(*member)),
+            )
+        }
+    }
+    query.load(conn).await
 }
 
 /// Issues an invitation link for the delegation's lead, voiding any earlier one.

@@ -11,6 +11,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::access::coordinates;
+use super::search::{self, Search};
 use super::store::{self, DirectoryFilter};
 use super::{Access, ExhibitorStatus, ExhibitorView, Sector};
 use crate::auth::extract::MaybeUser;
@@ -65,19 +66,7 @@ pub async fn list_exhibitors(
     page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page.parse::<(String, Uuid)>()?;
-    let country = query
-        .country
-        .as_deref()
-        .map(CountryCode::parse)
-        .transpose()
-        .map_err(|e| ApiError::validation("country", e.to_string()))?;
-    let q = query.q.clone().filter(|q| !q.trim().is_empty());
-    if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
-        return Err(ApiError::validation(
-            "q",
-            "must have at most 100 characters",
-        ));
-    }
+    let Search { q, country } = search::parse(query.q.as_deref(), query.country.as_deref())?;
 
     if query.mine == Some(true) && viewer.0.is_none() {
         return Err(ApiError::Unauthorized {

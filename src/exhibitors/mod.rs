@@ -5,10 +5,12 @@ pub mod access;
 pub mod cache;
 pub mod directory;
 pub mod emails;
+pub mod export;
 pub mod pavilions;
 pub mod quota;
 pub mod review;
 pub mod routes;
+pub mod search;
 pub mod staff;
 pub mod store;
 

@@ -1,5 +1,7 @@
 //! Queries on exhibitors. Each takes a connection so that callers compose them in transactions.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -259,11 +261,28 @@ pub async fn directory(
     page: &PageRequest<(String, Uuid)>,
 ) -> QueryResult<(Vec<Exhibitor>, i64)> {
     let total = filtered(event_id, filter).count().get_result(conn).await?;
+    let rows = in_name_order(event_id, filter, page.after.as_ref(), page.limit + 1)
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Up to `limit` exhibitors matching `filter` in name order (ties broken by id), after the
+/// position `after`.
+fn in_name_order(
+    event_id: Uuid,
+    filter: &DirectoryFilter,
+    after: Option<&(String, Uuid)>,
+    limit: i64,
+) -> diesel::dsl::Select<
+    exhibitors::BoxedQuery<'static, diesel::pg::Pg>,
+    diesel::dsl::AsSelect<Exhibitor, diesel::pg::Pg>,
+> {
     let mut query = filtered(event_id, filter)
         .select(Exhibitor::as_select())
         .order((exhibitors::sort_key, exhibitors::id))
-        .limit(page.limit + 1);
-    if let Some((sort_key, id)) = &page.after {
+        .limit(limit);
+    if let Some((sort_key, id)) = after {
         // A row comparison, so that PostgreSQL seeks straight to the position in the index.
         query = query.filter(
             diesel::dsl::sql::<diesel::sql_types::Bool>("(exhibitors.sort_key, exhibitors.id) > (")
@@ -273,5 +292,36 @@ pub async fn directory(
                 .sql(")"),
         );
     }
-    Ok((query.load(conn).await?, total))
+    query
+}
+
+/// Up to `limit` exhibitors matching `filter` in name order after `after`, without a count
+/// (the CSV export reads them page by page), each with the name of its pavilion.
+pub async fn directory_export_page(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    filter: &DirectoryFilter,
+    after: Option<&(String, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<(Exhibitor, Option<String>)>> {
+    let rows: Vec<Exhibitor> = in_name_order(event_id, filter, after, limit)
+        .load(conn)
+        .await?;
+    let mut ids: Vec<Uuid> = rows.iter().filter_map(|e| e.pavilion_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names: HashMap<Uuid, String> = pavilions::table
+        .filter(pavilions::id.eq_any(ids))
+        .select((pavilions::id, pavilions::name))
+        .load::<(Uuid, String)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|e| {
+            let pavilion = e.pavilion_id.and_then(|id| names.get(&id).cloned());
+            (e, pavilion)
+        })
+        .collect())
 }

@@ -1,5 +1,6 @@
 //! Gates: badge scans with their verdict, the public badge-verification keys, and attendance.
 
+pub mod export;
 pub mod recorder;
 pub mod routes;
 pub mod scans;

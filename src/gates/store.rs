@@ -1,15 +1,17 @@
 //! Queries on attendance and the figures of an event. Each takes a connection so that callers
 //! compose them in transactions; the scan recorder keeps its own in `recorder.rs`.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::{DenialReason, Direction, Verdict};
 use crate::db::schema::{
     accreditations, badge_presence, badges, delegations, exhibitors, participants, scans,
 };
+use crate::events::zones::Zone;
 
 /// How many accreditations of the event have each (status, category), in that order.
 pub async fn accreditations_by_status_and_category(
@@ -124,4 +126,92 @@ pub async fn inside_now(conn: &mut AsyncPgConnection, event_id: Uuid) -> QueryRe
         .select(diesel::dsl::count(badge_presence::badge_id).aggregate_distinct())
         .get_result(conn)
         .await
+}
+
+/// The scans the CSV export keeps; every field narrows, `from` inclusive and `to` exclusive.
+#[derive(Debug, Default)]
+pub struct ScanFilter {
+    pub gate: Option<String>,
+    pub zone: Option<Zone>,
+    pub direction: Option<Direction>,
+    pub verdict: Option<Verdict>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A recorded scan with its badge number and holder, as the CSV export shows it.
+#[derive(Debug, Queryable)]
+pub struct ExportedScan {
+    pub id: Uuid,
+    pub scanned_at: DateTime<Utc>,
+    pub gate: String,
+    pub zone: Zone,
+    pub direction: Direction,
+    pub verdict: Verdict,
+    pub reason: Option<DenialReason>,
+    pub badge_number: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Set once the holder's personal data was purged (their name then says nothing).
+    pub anonymized_at: Option<DateTime<Utc>>,
+}
+
+/// Up to `limit` scans of the event matching `filter` in time order (ties broken by id), after
+/// the position `after`. The purge unlinks scans from their badges, so a purged person's scans
+/// come without a badge and holder.
+pub async fn scans_export_page(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    filter: &ScanFilter,
+    after: Option<&(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<ExportedScan>> {
+    let mut query = scans::table
+        .left_join(badges::table)
+        .left_join(accreditations::table.on(accreditations::id.eq(badges::accreditation_id)))
+        .left_join(participants::table.on(participants::id.eq(accreditations::participant_id)))
+        .filter(scans::event_id.eq(event_id))
+        .select((
+            scans::id,
+            scans::scanned_at,
+            scans::gate,
+            scans::zone,
+            scans::direction,
+            scans::verdict,
+            scans::reason,
+            badges::number.nullable(),
+            participants::first_name.nullable(),
+            participants::last_name.nullable(),
+            participants::anonymized_at.nullable(),
+        ))
+        .order((scans::scanned_at, scans::id))
+        .limit(limit)
+        .into_boxed();
+    if let Some(gate) = &filter.gate {
+        query = query.filter(scans::gate.eq(gate.clone()));
+    }
+    if let Some(zone) = filter.zone {
+        query = query.filter(scans::zone.eq(zone.as_str()));
+    }
+    if let Some(direction) = filter.direction {
+        query = query.filter(scans::direction.eq(direction.as_str()));
+    }
+    if let Some(verdict) = filter.verdict {
+        query = query.filter(scans::verdict.eq(verdict.as_str()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(scans::scanned_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(scans::scanned_at.lt(to));
+    }
+    if let Some((at, id)) = after {
+        // The first condition lets PostgreSQL seek in `scans_event_idx` (event, time).
+        query = query.filter(scans::scanned_at.ge(*at)).filter(
+            scans::scanned_at
+                .gt(*at)
+                .or(scans::scanned_at.eq(*at).and(scans::id.gt(*id))),
+        );
+    }
+    query.load(conn).await
 }

@@ -9,6 +9,7 @@ mod cli;
 mod delegations;
 mod errors;
 mod exhibitors;
+mod exports;
 mod gates;
 mod idempotency;
 mod logs;
