@@ -25,6 +25,7 @@ pub mod patch;
 pub mod periodic;
 pub mod retention;
 pub mod router;
+pub mod secrets;
 pub mod state;
 pub mod storable_text;
 pub mod system;

@@ -6,6 +6,7 @@ mod helpers;
 mod accreditations;
 mod auth;
 mod cli;
+mod compose;
 mod delegations;
 mod errors;
 mod exhibitors;
