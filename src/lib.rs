@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod exhibitors;
 pub mod gates;
+pub mod http_method;
 pub mod idempotency;
 pub mod openapi;
 pub mod pagination;

@@ -11,6 +11,7 @@ mod delegations;
 mod errors;
 mod exhibitors;
 mod gates;
+mod head;
 mod idempotency;
 mod logs;
 mod openapi;
