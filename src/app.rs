@@ -36,7 +36,7 @@ use crate::participants::documents::DocumentVault;
 use crate::router;
 use crate::state::{ApiDocument, AppState};
 use crate::telemetry::{self, RequestSpan};
-use crate::{accreditations, retention, storable_text};
+use crate::{accreditations, http_method, retention, storable_text};
 
 /// A request no route took: 405 when the path exists with other methods, else 404.
 async fn fallback(
@@ -56,7 +56,7 @@ fn cors(origins: &[String]) -> Cors {
     origins
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
-        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -231,7 +231,9 @@ fn build_server(
         App::new()
             .into_utoipa_app()
             .map(|app| {
-                app.wrap(ErrorHandlers::new().default_handler(error::ensure_problem_json))
+                // Innermost: a HEAD is routed as a GET, everything outside sees the HEAD.
+                app.wrap(from_fn(http_method::head_as_get))
+                    .wrap(ErrorHandlers::new().default_handler(error::ensure_problem_json))
                     // Outside the error handlers, so that what it stores is the final answer;
                     // inside CORS and logging, so that a replay gets their headers and a span.
                     .wrap(from_fn(idempotency::middleware))

@@ -164,6 +164,8 @@ pub struct AuthSettings {
 #[serde(deny_unknown_fields)]
 pub struct DocumentSettings {
     pub active_key: String,
+    /// None in default.toml: development.toml and test.toml list theirs, production its own.
+    #[serde(default)]
     pub keys: std::collections::BTreeMap<String, SecretString>,
     pub hash_key: SecretString,
 }
@@ -172,6 +174,8 @@ pub struct DocumentSettings {
 #[serde(deny_unknown_fields)]
 pub struct BadgeSettings {
     pub active_key: String,
+    /// None in default.toml, as for documents.
+    #[serde(default)]
     pub keys: std::collections::BTreeMap<String, SecretString>,
     pub valid_days_after_event: u32,
 }
@@ -399,7 +403,7 @@ impl Settings {
             return Err(invalid(
                 "documents.active_key",
                 format!(
-                    "names `{}`, which is not in documents.keys",
+                    "names `{}`, which is not in documents.keys (BAMEX__DOCUMENTS__KEYS__<ID>; `bamex secrets` writes them)",
                     documents.active_key
                 ),
             ));
@@ -408,7 +412,7 @@ impl Settings {
             return Err(invalid(
                 "badges.active_key",
                 format!(
-                    "names `{}`, which is not in badges.keys",
+                    "names `{}`, which is not in badges.keys (BAMEX__BADGES__KEYS__<ID>; `bamex secrets` writes them)",
                     self.badges.active_key
                 ),
             ));

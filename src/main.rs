@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use bamex::app::Application;
 use bamex::config::Settings;
-use bamex::{cli, telemetry};
+use bamex::{cli, secrets, telemetry};
 use clap::{Parser, Subcommand};
 
 /// BAMEX accreditation backend.
@@ -35,11 +35,33 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write fresh production secrets (JWT, document keys and hash key, badge signing key) to
+    /// an env file for Docker Compose, mode 0600; prints only the names written. Needs no
+    /// settings and no database.
+    Secrets {
+        /// The file to create, e.g. `.env.production` (what docker-compose.yml reads).
+        #[arg(long)]
+        env_file: std::path::PathBuf,
+        /// Replace an existing file. Its keys are lost: document numbers they encrypted become
+        /// unreadable and the badges they signed stop verifying.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before the settings: it is how a production deployment gets the secrets they require.
+    if let Some(Command::Secrets { env_file, force }) = &cli.command {
+        return match secrets::write_env_file(env_file, *force) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bamex: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(e) => {
@@ -54,6 +76,7 @@ async fn main() -> ExitCode {
         Command::CreateAdmin { email, name } => cli::create_admin(&settings, &email, &name).await,
         Command::SeedDemo => cli::seed_demo(&settings).await,
         Command::Purge { dry_run } => cli::purge(&settings, dry_run).await,
+        Command::Secrets { .. } => unreachable!("handled before the settings are loaded"),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

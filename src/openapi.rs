@@ -23,7 +23,9 @@ use crate::idempotency;
         title = "BAMEX accreditation API",
         description = "Registration and badge accreditation for BAMEX, the Bamako International \
             Defence and Security Exhibition. All errors are `application/problem+json` (RFC 9457) \
-            with a stable `code`.",
+            with a stable `code`. `HEAD` is accepted on every `GET` route and answers as the \
+            `GET` would (same status and headers, Content-Length included) without a body and \
+            without its side effects (no badge print counted, no document read recorded).",
         license(name = "Proprietary")
     ),
     components(schemas(Problem, FieldError)),
@@ -305,6 +307,8 @@ impl RouteTable {
             .map(|(path, item)| {
                 let methods = [
                     (item.get.is_some(), Method::GET),
+                    // Every GET route answers HEAD too (see `http_method.rs`).
+                    (item.get.is_some(), Method::HEAD),
                     (item.put.is_some(), Method::PUT),
                     (item.post.is_some(), Method::POST),
                     (item.delete.is_some(), Method::DELETE),
@@ -332,6 +336,7 @@ impl RouteTable {
         }
         let order = [
             Method::GET,
+            Method::HEAD,
             Method::PUT,
             Method::POST,
             Method::DELETE,

@@ -15,6 +15,7 @@ use crate::auth::extract::{ClientIp, CurrentUser, Organizer, Require};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::Event;
 use crate::events::path::EventPath;
+use crate::http_method::IsHead;
 use crate::participants::access::may_edit;
 use crate::participants::{DocumentType, Participant};
 use crate::state::AppState;
@@ -82,6 +83,7 @@ pub async fn badge_pdf(
     user: CurrentUser,
     event: EventPath,
     path: web::Path<(String, Uuid)>,
+    head: IsHead,
 ) -> ApiResult<HttpResponse> {
     let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
@@ -89,7 +91,9 @@ pub async fn badge_pdf(
     printable(&mut conn, &event, id, &user).await?;
     let card = card(&mut conn, id).await?.ok_or_else(no_badge)?;
     let filename = format!("{}.pdf", card.number);
-    store::count_prints(&mut conn, &[id]).await?;
+    if head.shown() {
+        store::count_prints(&mut conn, &[id]).await?;
+    }
     drop(conn);
     let bytes = render(move || pdf::badges_a6(&[card])).await?;
     Ok(pdf_response(bytes, &filename))
@@ -116,6 +120,7 @@ pub async fn badges_pdf(
     organizer: Require<Organizer>,
     event: EventPath,
     query: web::Query<QueueQuery>,
+    head: IsHead,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let event = event.load_event(&mut conn, Some(&organizer)).await?;
@@ -134,7 +139,9 @@ pub async fn badges_pdf(
     if cards.is_empty() {
         return Err(no_badge());
     }
-    store::count_prints(&mut conn, &printed).await?;
+    if head.shown() {
+        store::count_prints(&mut conn, &printed).await?;
+    }
     drop(conn);
     let bytes = render(move || pdf::badges_a4(&cards)).await?;
     Ok(pdf_response(bytes, &format!("{}-badges.pdf", event.slug)))
@@ -177,6 +184,7 @@ pub async fn invitation_letter(
     ip: ClientIp,
     event: EventPath,
     path: web::Path<(String, Uuid)>,
+    head: IsHead,
 ) -> ApiResult<HttpResponse> {
     let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
@@ -193,19 +201,21 @@ pub async fn invitation_letter(
     } else {
         mask_document_number(&number)
     };
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        AuditEntry::new(
-            "participant.document_read",
-            "participant",
-            Some(participant.id),
-        )
-        .by(user.id, ip.as_string().as_deref())
-        .details(serde_json::json!({ "for": "invitation_letter" }))
-        .record(conn)
+    if head.shown() {
+        conn.transaction::<_, ApiError, _>(async |conn| {
+            AuditEntry::new(
+                "participant.document_read",
+                "participant",
+                Some(participant.id),
+            )
+            .by(user.id, ip.as_string().as_deref())
+            .details(serde_json::json!({ "for": "invitation_letter" }))
+            .record(conn)
+            .await?;
+            Ok(())
+        })
         .await?;
-        Ok(())
-    })
-    .await?;
+    }
     drop(conn);
     let letter = Invitation {
         event_name: event.name.clone(),

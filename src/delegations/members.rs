@@ -15,6 +15,7 @@ use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::Event;
 use crate::events::path::EventPath;
+use crate::http_method::IsHead;
 use crate::pagination::{Page, PageQuery};
 use crate::participants::roster::{Confirmation, Roster};
 use crate::participants::store::Group;
@@ -168,6 +169,7 @@ pub async fn get_member(
     ip: ClientIp,
     event: EventPath,
     path: web::Path<(String, Uuid, Uuid)>,
+    head: IsHead,
 ) -> ApiResult<web::Json<ParticipantView>> {
     let (_, id, member_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
@@ -181,6 +183,7 @@ pub async fn get_member(
                 &user.actor(ip),
                 member_id,
                 office,
+                head.shown(),
             )
             .await?,
     ))

@@ -14,6 +14,7 @@ use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::Event;
 use crate::events::path::EventPath;
+use crate::http_method::IsHead;
 use crate::pagination::{Page, PageQuery};
 use crate::participants::roster::Roster;
 use crate::participants::store::Group;
@@ -143,6 +144,7 @@ pub async fn get_staff(
     ip: ClientIp,
     event: EventPath,
     path: web::Path<(String, Uuid, Uuid)>,
+    head: IsHead,
 ) -> ApiResult<web::Json<ParticipantView>> {
     let (_, id, staff_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
@@ -156,6 +158,7 @@ pub async fn get_staff(
                 &user.actor(ip),
                 staff_id,
                 office,
+                head.shown(),
             )
             .await?,
     ))

@@ -131,8 +131,9 @@ impl Roster {
         ))
     }
 
-    /// One person of the list. With `office`, the identity document number is decrypted and
-    /// the read recorded in the audit trail (unless it was purged: nothing is read then).
+    /// One person of the list. With `office`, the identity document number is decrypted and,
+    /// when the answer is `shown` (a GET, not a HEAD), the read recorded in the audit trail
+    /// (unless it was purged: nothing is read then).
     pub async fn read(
         &self,
         conn: &mut AsyncPgConnection,
@@ -140,18 +141,21 @@ impl Roster {
         actor: &Actor,
         id: Uuid,
         office: bool,
+        shown: bool,
     ) -> ApiResult<ParticipantView> {
         conn.transaction::<_, ApiError, _>(async |conn| {
             let (participant, accreditation) = store::lock_in_group(conn, self.group, id).await?;
             let number = if office && participant.anonymized_at.is_none() {
-                AuditEntry::new(
-                    "participant.document_read",
-                    "participant",
-                    Some(participant.id),
-                )
-                .by_actor(actor)
-                .record(conn)
-                .await?;
+                if shown {
+                    AuditEntry::new(
+                        "participant.document_read",
+                        "participant",
+                        Some(participant.id),
+                    )
+                    .by_actor(actor)
+                    .record(conn)
+                    .await?;
+                }
                 participant.open_document(vault)?
             } else {
                 None

@@ -241,7 +241,14 @@ async fn my_registration(
     let (roster, id) = my_roster(&mut conn, &event, &user).await?;
     Ok(web::Json(
         roster
-            .read(&mut conn, &state.documents, &user.actor(ip), id, false)
+            .read(
+                &mut conn,
+                &state.documents,
+                &user.actor(ip),
+                id,
+                false,
+                true,
+            )
             .await?,
     ))
 }

@@ -12,13 +12,13 @@ async fn unknown_routes_are_404_problems() {
 async fn a_wrong_method_is_405_with_allow() {
     let app = spawn_app().await;
     let response = app.client.delete(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
     assert_problem(response, 405, "method_not_allowed").await;
 
     let response = app
         .post_json("/api/v1/openapi.json", &serde_json::json!({}))
         .await;
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
     assert_problem(response, 405, "method_not_allowed").await;
 }
 

@@ -226,22 +226,22 @@ fn names_my_registration(template: &str) -> bool {
 
 /// Records that belong to other people: an exhibitor's company and staff member, a delegation
 /// and its member, a visitor's registration.
-struct SomeoneElses {
-    user: uuid::Uuid,
-    exhibitor: String,
+pub struct SomeoneElses {
+    pub user: uuid::Uuid,
+    pub exhibitor: String,
     /// Participant ids.
-    staff: String,
-    member: String,
-    visitor: String,
+    pub staff: String,
+    pub member: String,
+    pub visitor: String,
     /// The visitor's accreditation id.
-    accreditation: String,
-    delegation: String,
+    pub accreditation: String,
+    pub delegation: String,
 }
 
 impl SomeoneElses {
     /// `template` with `{event}` the open event and every other `{…}` the id of one of these
     /// records, of the kind the segment before it names (a random token where none applies).
-    fn path(&self, template: &str) -> String {
+    pub fn path(&self, template: &str) -> String {
         let segments: Vec<&str> = template.split('/').collect();
         let mut path = Vec::new();
         for (i, segment) in segments.iter().enumerate() {
@@ -276,7 +276,7 @@ async fn participant_and_accreditation(response: reqwest::Response) -> (String, 
 
 /// An open event with an approved exhibitor (booth, one staff member), an active delegation
 /// (one member) and an approved visitor with a photo, none of them the callers' under test.
-async fn someone_elses_records(app: &TestApp) -> SomeoneElses {
+pub async fn someone_elses_records(app: &TestApp) -> SomeoneElses {
     open_event(app).await;
     let organizer = app.user_with_roles(&[Role::Organizer]).await;
 
