@@ -252,3 +252,12 @@ async fn an_empty_listen_address_turns_metrics_off() {
     assert_eq!(app.metrics_port, None);
     assert_problem(app.get("/metrics").await, 404, "route_not_found").await;
 }
+
+#[test]
+fn a_listen_setting_that_is_not_an_address_stops_the_start() {
+    use bamex::config::{Environment, Settings};
+    let mut settings = Settings::load_for(Environment::Test).unwrap();
+    settings.metrics.listen = "localhost".into();
+    let error = settings.validate().unwrap_err().to_string();
+    assert!(error.starts_with("setting `metrics.listen`"), "{error}");
+}
