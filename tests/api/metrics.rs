@@ -111,6 +111,7 @@ async fn requests_scans_and_the_outbox_move_their_metrics_on_the_metrics_port_on
         assert_eq!(app.get(EVENT).await.status(), 200);
     }
     assert_eq!(app.get("/api/v1/events/no-such-event").await.status(), 404);
+    assert_eq!(app.get("/api/v1/no-such-route/42").await.status(), 404);
     let after = scrape(&app).await;
     assert_eq!(
         requests(&after, event_route, "GET", "200") - requests(&before, event_route, "GET", "200"),
@@ -119,8 +120,8 @@ async fn requests_scans_and_the_outbox_move_their_metrics_on_the_metrics_port_on
     assert_eq!(requests(&after, event_route, "GET", "404"), 1.0);
     assert_eq!(
         requests(&after, "unmatched", "GET", "404"),
-        1.0,
-        "GET /metrics"
+        2.0,
+        "GET /metrics and the unknown route"
     );
     let latencies = value(
         &after,
@@ -136,7 +137,9 @@ async fn requests_scans_and_the_outbox_move_their_metrics_on_the_metrics_port_on
         })
         .collect();
     assert!(
-        routes.iter().all(|route| !route.contains("bamex-2026")),
+        routes
+            .iter()
+            .all(|route| !route.contains("bamex-2026") && !route.contains("no-such")),
         "{routes:?}"
     );
 
@@ -251,4 +254,13 @@ async fn an_empty_listen_address_turns_metrics_off() {
         crate::helpers::spawn_app_with(|settings| settings.metrics.listen = String::new()).await;
     assert_eq!(app.metrics_port, None);
     assert_problem(app.get("/metrics").await, 404, "route_not_found").await;
+}
+
+#[test]
+fn a_listen_setting_that_is_not_an_address_stops_the_start() {
+    use bamex::config::{Environment, Settings};
+    let mut settings = Settings::load_for(Environment::Test).unwrap();
+    settings.metrics.listen = "localhost".into();
+    let error = settings.validate().unwrap_err().to_string();
+    assert!(error.starts_with("setting `metrics.listen`"), "{error}");
 }
