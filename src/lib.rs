@@ -32,3 +32,4 @@ pub mod telemetry;
 pub mod text;
 pub mod users;
 pub mod visitors;
+pub mod webhooks;

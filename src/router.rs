@@ -5,7 +5,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
-    accreditations, auth, delegations, events, exhibitors, gates, system, users, visitors,
+    accreditations, auth, delegations, events, exhibitors, gates, system, users, visitors, webhooks,
 };
 
 /// Every route of the service. Handlers are registered with `.service()` so that their
@@ -33,6 +33,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(accreditations::routes::mount)
                 .configure(accreditations::printing::mount)
                 .configure(gates::scans::mount)
-                .configure(gates::stats::mount),
+                .configure(gates::stats::mount)
+                .configure(webhooks::routes::mount),
         );
 }

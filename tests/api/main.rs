@@ -19,3 +19,4 @@ mod retention;
 mod system;
 mod users;
 mod visitors;
+mod webhooks;
