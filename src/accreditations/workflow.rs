@@ -320,14 +320,20 @@ pub async fn approve_automatically(
     event: &Event,
     accreditation: &Accreditation,
 ) -> ApiResult<badges::Badge> {
-    badges::issue(
+    let badge = badges::issue(
         conn,
         keys,
         event,
         accreditation.id,
         accreditation.category(),
     )
-    .await
+    .await?;
+    let data = kinds::AccreditationDecided {
+        accreditation_id: accreditation.id,
+        status: AccreditationStatus::Approved.as_str(),
+    };
+    webhooks::enqueue(conn, event.id, WebhookKind::AccreditationDecided, &data).await?;
+    Ok(badge)
 }
 
 /// Revokes an approved accreditation: its badge is refused at every gate from now on.
