@@ -827,3 +827,17 @@ async fn only_admins_manage_webhooks() {
         .unwrap();
     assert_eq!(list["total"], 1, "nothing was created or deleted");
 }
+
+#[tokio::test]
+async fn a_public_visitor_approved_at_once_is_delivered_as_decided() {
+    let app = spawn_app().await;
+    let admin = open_event(&app).await;
+    let receiver = Receiver::up().await;
+    let endpoint = register(&app, &admin, &receiver.url("/"), &["accreditation.decided"]).await;
+    let (_, accreditation) = visitor(&app, "public_visitor", "Dembélé", "P6000001").await;
+    let request = receiver.wait_for(1).await.remove(0);
+    assert_signed(&request, endpoint["secret"].as_str().unwrap());
+    let data = &request.json()["data"];
+    assert_eq!(data["accreditation_id"], accreditation.as_str());
+    assert_eq!(data["status"], "approved");
+}
