@@ -36,6 +36,7 @@ use crate::participants::documents::DocumentVault;
 use crate::router;
 use crate::state::{ApiDocument, AppState};
 use crate::telemetry::{self, RequestSpan};
+use crate::webhooks::worker::DeliveryWorker;
 use crate::{accreditations, http_method, retention, storable_text};
 
 /// A request no route took: 405 when the path exists with other methods, else 404.
@@ -79,6 +80,7 @@ pub struct Application {
     server: Server,
     pool: DbPool,
     worker: JoinHandle<()>,
+    webhooks: JoinHandle<()>,
     purge: JoinHandle<()>,
     shutdown: CancellationToken,
     directory_cache: DirectoryCache,
@@ -118,6 +120,12 @@ impl Application {
         let shutdown = CancellationToken::new();
         let worker = OutboxWorker::new(pool.clone(), &settings.email)?;
         let worker = tokio::spawn(worker.run(shutdown.clone()));
+        let webhooks = DeliveryWorker::new(
+            pool.clone(),
+            &settings.webhooks,
+            DocumentVault::new(&settings.documents),
+        )?;
+        let webhooks = tokio::spawn(webhooks.run(shutdown.clone()));
         let purge = tokio::spawn(retention::run(
             pool.clone(),
             settings.retention.purge_after_days,
@@ -160,6 +168,7 @@ impl Application {
             server,
             pool,
             worker,
+            webhooks,
             purge,
             shutdown,
             directory_cache,
@@ -201,6 +210,7 @@ impl Application {
         }
         self.shutdown.cancel();
         let _ = self.worker.await;
+        let _ = self.webhooks.await;
         let _ = self.purge.await;
         served.context("HTTP server failed")
     }

@@ -71,6 +71,7 @@ pub struct Settings {
     pub gates: GateSettings,
     pub metrics: MetricsSettings,
     pub log: LogSettings,
+    pub webhooks: WebhookSettings,
 }
 
 fn default_environment() -> Environment {
@@ -220,6 +221,29 @@ impl MetricsSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Lets endpoints point at private, loopback and link-local addresses (the tests' receivers).
+    pub allow_private_targets: bool,
+    /// A delivery that failed this many times is marked failed.
+    pub max_attempts: i32,
+    /// First retry delay, doubled each time, capped at one hour.
+    pub retry_base_ms: u64,
+    /// How often the workers look for due deliveries.
+    pub poll_interval_ms: u64,
+    /// Bound of one whole HTTP exchange (resolution, connection, TLS, request, response head).
+    pub timeout_ms: u64,
+    /// Deliveries attempted at once (one worker each).
+    pub workers: usize,
+}
+
+impl WebhookSettings {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RateLimitSettings {
     pub per_ip_per_minute: u32,
     pub per_ip_burst: u32,
@@ -324,6 +348,15 @@ impl Settings {
         }
         if self.email.max_attempts < 1 {
             return Err(invalid("email.max_attempts", "must be at least 1"));
+        }
+        if self.webhooks.max_attempts < 1 {
+            return Err(invalid("webhooks.max_attempts", "must be at least 1"));
+        }
+        if !(1..=32).contains(&self.webhooks.workers) {
+            return Err(invalid("webhooks.workers", "must be 1 to 32"));
+        }
+        if self.webhooks.timeout_ms == 0 {
+            return Err(invalid("webhooks.timeout_ms", "must be at least 1"));
         }
         if self.application.json_body_limit < 1024 {
             return Err(invalid(

@@ -36,3 +36,4 @@ pub mod telemetry;
 pub mod text;
 pub mod users;
 pub mod visitors;
+pub mod webhooks;

@@ -230,6 +230,19 @@ impl From<Badge> for BadgeView {
     }
 }
 
+/// The id of an accreditation's badge (its QR's `jti`), if it has one.
+pub async fn id_of(
+    conn: &mut AsyncPgConnection,
+    accreditation_id: Uuid,
+) -> QueryResult<Option<Uuid>> {
+    badges::table
+        .filter(badges::accreditation_id.eq(accreditation_id))
+        .select(badges::id)
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Issues the badge of an accreditation just approved: the next number of its category at the
 /// event (never reused, even under concurrent approvals), its zones and days, its signed QR.
 pub async fn issue(

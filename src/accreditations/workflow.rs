@@ -30,6 +30,7 @@ use crate::participants::places::free_place;
 use crate::participants::store::Group;
 use crate::users::Role;
 use crate::users::store as users;
+use crate::webhooks::{self, WebhookKind, kinds};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -304,6 +305,11 @@ pub async fn decide(
     .details(serde_json::json!({ "reason": reason, "version": decided.version, "badge": badge.map(|b| b.number) }))
     .record(conn)
     .await?;
+    let data = kinds::AccreditationDecided {
+        accreditation_id: id,
+        status: next.as_str(),
+    };
+    webhooks::enqueue(conn, event.id, WebhookKind::AccreditationDecided, &data).await?;
     Ok(Outcome::Decided(decided))
 }
 
@@ -314,14 +320,20 @@ pub async fn approve_automatically(
     event: &Event,
     accreditation: &Accreditation,
 ) -> ApiResult<badges::Badge> {
-    badges::issue(
+    let badge = badges::issue(
         conn,
         keys,
         event,
         accreditation.id,
         accreditation.category(),
     )
-    .await
+    .await?;
+    let data = kinds::AccreditationDecided {
+        accreditation_id: accreditation.id,
+        status: AccreditationStatus::Approved.as_str(),
+    };
+    webhooks::enqueue(conn, event.id, WebhookKind::AccreditationDecided, &data).await?;
+    Ok(badge)
 }
 
 /// Revokes an approved accreditation: its badge is refused at every gate from now on.
@@ -356,6 +368,12 @@ pub async fn revoke(
         .details(serde_json::json!({ "reason": reason }))
         .record(conn)
         .await?;
+    let data = kinds::BadgeRevoked {
+        accreditation_id: id,
+        badge_id: badges::id_of(conn, id).await?,
+        status: AccreditationStatus::Revoked.as_str(),
+    };
+    webhooks::enqueue(conn, event.id, WebhookKind::BadgeRevoked, &data).await?;
     Ok(revoked)
 }
 

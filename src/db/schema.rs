@@ -344,6 +344,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        message_id -> Uuid,
+        kind -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_response_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        redelivery_of -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        url -> Text,
+        kinds -> Array<Text>,
+        description -> Nullable<Text>,
+        secret_ciphertext -> Bytea,
+        secret_nonce -> Bytea,
+        secret_key_id -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accreditation_approvals -> accreditations (accreditation_id));
 diesel::joinable!(accreditations -> events (event_id));
 diesel::joinable!(badge_presence -> badges (badge_id));
@@ -362,6 +398,8 @@ diesel::joinable!(pavilions -> events (event_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accreditation_approvals,
@@ -385,4 +423,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     scans,
     users,
+    webhook_deliveries,
+    webhook_endpoints,
 );

@@ -24,6 +24,7 @@ use crate::state::AppState;
 use crate::text;
 use crate::users::store as users;
 use crate::users::{EmailAddress, Role};
+use crate::webhooks::{self, WebhookKind};
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(apply)
@@ -524,6 +525,11 @@ async fn review(
                 .details(serde_json::json!({ "reason": reason }))
                 .record(conn)
                 .await?;
+            let data = webhooks::kinds::ExhibitorReviewed {
+                exhibitor_id: exhibitor.id,
+                status: status.as_str(),
+            };
+            webhooks::enqueue(conn, event.id, WebhookKind::ExhibitorReviewed, &data).await?;
             Ok(updated)
         })
         .await?;

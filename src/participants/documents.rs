@@ -52,6 +52,14 @@ pub struct SealedDocument {
     pub fingerprint: Vec<u8>,
 }
 
+/// What the database stores for another secret ([`DocumentVault::seal_secret`]).
+#[derive(Debug, Clone)]
+pub struct SealedSecret {
+    pub ciphertext: Vec<u8>,
+    pub nonce: Vec<u8>,
+    pub key_id: String,
+}
+
 pub struct DocumentVault {
     active: String,
     ciphers: BTreeMap<String, Aes256Gcm>,
@@ -142,6 +150,54 @@ impl DocumentVault {
             )
             .map_err(|_| anyhow::anyhow!("document ciphertext does not authenticate"))?;
         String::from_utf8(plain).context("document number is not UTF-8")
+    }
+
+    /// Encrypts another secret that must be read back (a webhook's signing secret) under the
+    /// active key, bound to `context` (authenticated data: the record it belongs to, prefixed
+    /// with what it is, so that it never opens as something else).
+    pub fn seal_secret(&self, context: &[u8], secret: &[u8]) -> anyhow::Result<SealedSecret> {
+        let cipher = self
+            .ciphers
+            .get(&self.active)
+            .context("the active document key is not configured")?;
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let ciphertext = cipher
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: secret,
+                    aad: context,
+                },
+            )
+            .map_err(|_| anyhow::anyhow!("secret encryption failed"))?;
+        Ok(SealedSecret {
+            ciphertext,
+            nonce: nonce.to_vec(),
+            key_id: self.active.clone(),
+        })
+    }
+
+    /// Decrypts what [`Self::seal_secret`] sealed under the same `context`.
+    pub fn open_secret(&self, context: &[u8], sealed: &SealedSecret) -> anyhow::Result<Vec<u8>> {
+        let cipher = self
+            .ciphers
+            .get(&sealed.key_id)
+            .with_context(|| format!("document key `{}` is no longer configured", sealed.key_id))?;
+        let nonce: [u8; 12] = sealed
+            .nonce
+            .as_slice()
+            .try_into()
+            .context("stored nonce has the wrong size")?;
+        cipher
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: context,
+                },
+            )
+            .map_err(|_| anyhow::anyhow!("secret ciphertext does not authenticate"))
     }
 }
 

@@ -23,3 +23,4 @@ mod retention;
 mod system;
 mod users;
 mod visitors;
+mod webhooks;
