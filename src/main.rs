@@ -35,11 +35,22 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Print the OpenAPI document (JSON) to standard output; needs no database or settings.
+    Openapi,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        return match cli::print_openapi() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bamex: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(e) => {
@@ -54,6 +65,7 @@ async fn main() -> ExitCode {
         Command::CreateAdmin { email, name } => cli::create_admin(&settings, &email, &name).await,
         Command::SeedDemo => cli::seed_demo(&settings).await,
         Command::Purge { dry_run } => cli::purge(&settings, dry_run).await,
+        Command::Openapi => cli::print_openapi(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
