@@ -249,6 +249,8 @@ fn build_server(
                     .wrap(from_fn(idempotency::middleware))
                     // Before a key is reserved: a refused request stores nothing.
                     .wrap(from_fn(storable_text::middleware))
+                    // A literal route wins over its parameter sibling, as the 405 table says.
+                    .wrap(from_fn(openapi::literal_routes_first))
                     .wrap(cors(&origins))
                     // actix-cors refuses with an error of its own (a bare 400).
                     .wrap(from_fn(error::problem_for_errors))

@@ -20,8 +20,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::storable_text;
 
-/// A JSON body whose refusal (content type, size, syntax, types, a NUL) waits for
-/// [`Body::read`].
+/// A JSON object body whose refusal (content type, size, syntax, not an object, types, a NUL)
+/// waits for [`Body::read`].
 pub struct Body<T> {
     bytes: Result<Bytes, ApiError>,
     parsed: std::marker::PhantomData<T>,
@@ -34,7 +34,14 @@ impl<T: DeserializeOwned> Body<T> {
         if storable_text::json_holds_nul(&bytes) {
             return Err(storable_text::nul_refused_in_json(&bytes));
         }
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::from(JsonPayloadError::Deserialize(e)))
+        let malformed = |e| ApiError::from(JsonPayloadError::Deserialize(e));
+        // Every body the API takes is an object. serde would also build a struct from an array
+        // of its fields in order (`[null, null]`), which no client means and none is documented.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(malformed)?;
+            return Err(ApiError::validation("body", "must be a JSON object"));
+        }
+        serde_json::from_slice(&bytes).map_err(malformed)
     }
 }
 

@@ -141,3 +141,11 @@ pub async fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
     let mut conn = connect(settings).await?;
     crate::demo::seed(settings, &mut conn).await
 }
+
+/// Prints the OpenAPI document as served at `/api/v1/openapi.json`, so that linters and client
+/// generators can read it without a running server.
+pub fn print_openapi() -> anyhow::Result<()> {
+    let json = crate::openapi::document().to_pretty_json()?;
+    println!("{json}");
+    Ok(())
+}

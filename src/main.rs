@@ -47,20 +47,24 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Print the OpenAPI document (JSON) to standard output; needs no database or settings.
+    Openapi,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Before the settings: it is how a production deployment gets the secrets they require.
-    if let Some(Command::Secrets { env_file, force }) = &cli.command {
-        return match secrets::write_env_file(env_file, *force) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("bamex: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+    // Before the settings: neither needs them (`secrets` is how a production deployment gets
+    // the secrets its settings require).
+    let early = match &cli.command {
+        Some(Command::Openapi) => Some(cli::print_openapi()),
+        Some(Command::Secrets { env_file, force }) => {
+            Some(secrets::write_env_file(env_file, *force))
+        }
+        _ => None,
+    };
+    if let Some(outcome) = early {
+        return exit_code(outcome);
     }
     let settings = match Settings::load() {
         Ok(settings) => settings,
@@ -76,15 +80,11 @@ async fn main() -> ExitCode {
         Command::CreateAdmin { email, name } => cli::create_admin(&settings, &email, &name).await,
         Command::SeedDemo => cli::seed_demo(&settings).await,
         Command::Purge { dry_run } => cli::purge(&settings, dry_run).await,
-        Command::Secrets { .. } => unreachable!("handled before the settings are loaded"),
-    };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bamex: {e:#}");
-            ExitCode::FAILURE
+        Command::Secrets { .. } | Command::Openapi => {
+            unreachable!("handled before the settings are loaded")
         }
-    }
+    };
+    exit_code(outcome)
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -92,4 +92,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await?
         .run_until_stopped()
         .await
+}
+
+fn exit_code(outcome: anyhow::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bamex: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

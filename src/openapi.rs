@@ -2,8 +2,12 @@
 //! every `#[utoipa::path]` handler mounted by [`crate::router::mount`]); this module adds what is
 //! common to all of them: info, the bearer scheme, and the error answers any route can give.
 
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::ResourceDef;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{ResponseError, web};
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -14,7 +18,7 @@ use utoipa::openapi::{
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::error::{FieldError, PROBLEM_JSON, Problem};
+use crate::error::{ApiError, FieldError, PROBLEM_JSON, Problem};
 use crate::idempotency;
 
 #[derive(OpenApi)]
@@ -28,6 +32,8 @@ use crate::idempotency;
             without its side effects (no badge print counted, no document read recorded).",
         license(name = "Proprietary")
     ),
+    // Paths are absolute (`/api/v1/…`): the server is the one serving this document.
+    servers((url = "/", description = "The server serving this document")),
     components(schemas(Problem, FieldError)),
     tags(
         (name = "system", description = "Health, readiness and this document"),
@@ -174,12 +180,10 @@ impl Modify for IdempotencyKeyHeader {
     fn modify(&self, doc: &mut OpenApiDoc) {
         let components = doc.components.get_or_insert_with(Default::default);
         let errors = idempotency_errors();
-        for (_, name, description) in &errors {
-            components
-                .responses
-                .insert(name.clone(), RefOr::T(problem_response(description)));
-        }
         let shared = components.responses.clone();
+        // Only the answers some operation refers to become shared components (an unused
+        // component is noise to linters and generators).
+        let mut referenced = Vec::new();
         let covered = doc
             .paths
             .paths
@@ -198,6 +202,7 @@ impl Modify for IdempotencyKeyHeader {
                         status.clone(),
                         RefOr::Ref(Ref::from_response_name(name.as_str())),
                     );
+                    referenced.push((name, description));
                     continue;
                 };
                 // The status is documented already: its description gains this cause too.
@@ -242,6 +247,12 @@ impl Modify for IdempotencyKeyHeader {
                     );
                 }
             }
+        }
+        let components = doc.components.get_or_insert_with(Default::default);
+        for (name, description) in referenced {
+            components
+                .responses
+                .insert(name.clone(), RefOr::T(problem_response(description)));
         }
     }
 }
@@ -323,17 +334,27 @@ impl RouteTable {
         Self(routes)
     }
 
-    /// The methods of every documented path `path` matches (`…/decisions` also matches
-    /// `…/{id}`), in a fixed order; `None` when it matches none.
+    /// The documented template `path` matches and its methods, as the router would choose it:
+    /// where several match (`…/decisions` and `…/{id}`), a literal segment wins over a
+    /// parameter. `None` when it matches none.
+    pub fn best_match(&self, path: &str) -> Option<(&str, &[Method])> {
+        self.0
+            .iter()
+            .filter(|(def, _)| def.is_match(path))
+            .min_by_key(|(def, _)| {
+                let pattern = def.pattern().unwrap_or_default();
+                pattern
+                    .split('/')
+                    .map(|segment| segment.starts_with('{'))
+                    .collect::<Vec<bool>>()
+            })
+            .map(|(def, methods)| (def.pattern().unwrap_or_default(), methods.as_slice()))
+    }
+
+    /// The methods of the documented path `path` matches (see [`Self::best_match`]), in a fixed
+    /// order; `None` when it matches none.
     pub fn allowed_methods(&self, path: &str) -> Option<Vec<Method>> {
-        let mut allowed: Vec<Method> = Vec::new();
-        for (_, methods) in self.0.iter().filter(|(def, _)| def.is_match(path)) {
-            for method in methods {
-                if !allowed.contains(method) {
-                    allowed.push(method.clone());
-                }
-            }
-        }
+        let mut allowed = self.best_match(path)?.1.to_vec();
         let order = [
             Method::GET,
             Method::HEAD,
@@ -344,5 +365,70 @@ impl RouteTable {
         ];
         allowed.sort_by_key(|m| order.iter().position(|o| o == m));
         (!allowed.is_empty()).then_some(allowed)
+    }
+
+    /// The methods of the template `path` best matches, when `method` is not among them but
+    /// a less specific template that also matches has it (the router would pick that one).
+    pub fn shadowed(&self, method: &Method, path: &str) -> Option<Vec<Method>> {
+        let (best, methods) = self.best_match(path)?;
+        let elsewhere = self.0.iter().any(|(def, methods)| {
+            def.pattern() != Some(best) && def.is_match(path) && methods.contains(method)
+        });
+        (!methods.contains(method) && elsewhere)
+            .then(|| self.allowed_methods(path))
+            .flatten()
+    }
+}
+
+/// actix tries routes in the order they were mounted, so a parameter route can take a path
+/// whose literal sibling is meant: `GET …/accreditations/decisions` would reach
+/// `…/accreditations/{id}` (and answer 401 or 404). This middleware answers such a request as the
+/// literal route would be answered, 405 with its `Allow`, before the router sees it.
+pub async fn literal_routes_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let shadowed = req
+        .app_data::<web::Data<RouteTable>>()
+        .and_then(|table| table.shadowed(req.method(), req.path()));
+    if let Some(allowed) = shadowed {
+        let response = ApiError::MethodNotAllowed { allowed }.error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_literal_segment_wins_over_a_parameter() {
+        let table = RouteTable::from_document(&document());
+        let decisions = "/api/v1/events/bamex-2026/accreditations/decisions";
+        assert_eq!(table.allowed_methods(decisions), Some(vec![Method::POST]));
+        let one = "/api/v1/events/bamex-2026/accreditations/0b7e9a3c-52a4-4d8e-9f7c-0d7c2f1e9b11";
+        assert_eq!(
+            table.allowed_methods(one),
+            Some(vec![Method::GET, Method::HEAD])
+        );
+        assert_eq!(
+            table.best_match(decisions).map(|(t, _)| t),
+            Some("/api/v1/events/{event}/accreditations/decisions")
+        );
+        assert_eq!(table.allowed_methods("/api/v1/nowhere"), None);
+        assert_eq!(
+            table.shadowed(&Method::GET, decisions),
+            Some(vec![Method::POST])
+        );
+        assert_eq!(
+            table.shadowed(&Method::HEAD, decisions),
+            Some(vec![Method::POST])
+        );
+        assert_eq!(table.shadowed(&Method::POST, decisions), None);
+        assert_eq!(table.shadowed(&Method::GET, one), None);
+        assert_eq!(table.shadowed(&Method::PUT, one), None);
     }
 }

@@ -16,7 +16,11 @@ pub struct Health {
 }
 
 /// Liveness: the process answers HTTP. Does not touch the database.
-#[utoipa::path(tag = "system", responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(
+    tag = "system",
+    security(),
+    responses((status = 200, description = "Alive", body = Health))
+)]
 #[get("/healthz")]
 pub async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
@@ -25,6 +29,7 @@ pub async fn healthz() -> web::Json<Health> {
 /// Readiness: the database answers, so requests can be served.
 #[utoipa::path(
     tag = "system",
+    security(),
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "The database does not answer (`service_unavailable`)",
@@ -44,6 +49,7 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> 
 /// This OpenAPI 3.1 document.
 #[utoipa::path(
     tag = "system",
+    security(),
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
 )]
 #[get("/openapi.json")]
@@ -56,6 +62,7 @@ pub async fn openapi_json(doc: web::Data<ApiDocument>) -> HttpResponse {
 /// Swagger UI lives at `/docs/`.
 #[utoipa::path(
     tag = "system",
+    security(),
     responses((status = 308, description = "Redirect to the Swagger UI at /docs/"))
 )]
 #[get("/docs")]

@@ -46,7 +46,7 @@ pub struct MyAccreditation {
     security(("bearer" = [])),
     params(PageQuery),
     responses(
-        (status = 200, body = Page<MyAccreditation>),
+        (status = 200, description = "A page of your accreditations", body = Page<MyAccreditation>),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid `limit` or `cursor` (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
     )

@@ -43,6 +43,7 @@ pub struct QueueQuery {
     pub delegation_id: Option<Uuid>,
     /// Names and organization, case- and accent-insensitive.
     pub q: Option<String>,
+    #[param(inline)]
     pub sort: Option<Sort>,
 }
 

@@ -41,7 +41,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     security(("bearer" = [])),
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026"), QueueQuery, PageQuery),
     responses(
-        (status = 200, body = Page<AccreditationView>),
+        (status = 200, description = "A page of the review queue", body = Page<AccreditationView>),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
@@ -98,7 +98,7 @@ async fn review_queue(
         ("id" = Uuid, Path, description = "Accreditation id"),
     ),
     responses(
-        (status = 200, body = AccreditationView),
+        (status = 200, description = "The accreditation", body = AccreditationView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),
@@ -134,6 +134,7 @@ fn reason_for(decision: Decision, reason: Option<&str>) -> ApiResult<Option<Stri
 pub struct DecisionRequest {
     decision: Decision,
     /// Required to reject or request information; sent to the applicant.
+    #[schema(max_length = 2000)]
     reason: Option<String>,
     /// The `version` the decision was made on.
     version: i32,
@@ -190,8 +191,10 @@ async fn decide_one(
 #[serde(deny_unknown_fields)]
 pub struct BulkDecisionRequest {
     /// Up to 500 accreditation ids.
+    #[schema(min_items = 1, max_items = 500)]
     ids: Vec<Uuid>,
     decision: Decision,
+    #[schema(max_length = 2000)]
     reason: Option<String>,
 }
 
@@ -221,7 +224,7 @@ pub struct BulkError {
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
     request_body = BulkDecisionRequest,
     responses(
-        (status = 200, body = Vec<BulkResult>),
+        (status = 200, description = "One result per accreditation sent", body = Vec<BulkResult>),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
@@ -290,6 +293,7 @@ async fn decide_many(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
+    #[schema(min_length = 1, max_length = 2000)]
     reason: String,
 }
 
@@ -304,7 +308,7 @@ pub struct RevokeRequest {
     ),
     request_body = RevokeRequest,
     responses(
-        (status = 200, body = AccreditationView),
+        (status = 200, description = "The accreditation, revoked", body = AccreditationView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),

@@ -61,12 +61,12 @@ fn invalid_refresh_token() -> ApiError {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "ayse.yilmaz@peakdefense.com.tr")]
+    #[schema(example = "ayse.yilmaz@peakdefense.com.tr", format = Email, max_length = 254)]
     email: String,
     /// 12 to 128 characters, not the email, not a common password.
-    #[schema(example = "Koulikoro-range-2026")]
+    #[schema(example = "Koulikoro-range-2026", min_length = 12, max_length = 128)]
     password: String,
-    #[schema(example = "Ayşe Yılmaz")]
+    #[schema(example = "Ayşe Yılmaz", min_length = 1, max_length = 200)]
     full_name: String,
     /// Language of the emails: `fr` (default), `en` or `tr`.
     #[serde(default)]
@@ -94,6 +94,7 @@ pub struct RegistrationAccepted {
 /// password").
 #[utoipa::path(
     tag = "auth",
+    security(),
     request_body = RegisterRequest,
     responses(
         (status = 202, description = "The same for a new and a known address: check the inbox", body = RegistrationAccepted),
@@ -236,6 +237,7 @@ pub struct TokenRequest {
 /// Confirm an email address with the token of the emailed link (single use, 24 h).
 #[utoipa::path(
     tag = "auth",
+    security(),
     request_body = TokenRequest,
     responses(
         (status = 204, description = "Address confirmed"),
@@ -279,7 +281,7 @@ async fn verify_email(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailRequest {
-    #[schema(example = "ayse.yilmaz@peakdefense.com.tr")]
+    #[schema(example = "ayse.yilmaz@peakdefense.com.tr", format = Email, max_length = 254)]
     email: String,
 }
 
@@ -309,6 +311,7 @@ fn in_background(
 /// Send the confirmation link again. Always 202, whether or not the account exists.
 #[utoipa::path(
     tag = "auth",
+    security(),
     request_body = EmailRequest,
     responses(
         (status = 202, description = "If an unconfirmed account has this address, a new link is on its way"),
@@ -385,6 +388,7 @@ async fn issue_pair(
 /// Sign in with email and password (verified, active accounts only).
 #[utoipa::path(
     tag = "auth",
+    security(),
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
@@ -527,6 +531,7 @@ enum Rotation {
 /// again revokes its whole session (it was stolen and replayed).
 #[utoipa::path(
     tag = "auth",
+    security(),
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new pair", body = TokenPair),
@@ -580,6 +585,7 @@ async fn refresh(
 /// End the session of this refresh token. Always 204.
 #[utoipa::path(
     tag = "auth",
+    security(),
     request_body = RefreshRequest,
     responses((status = 204, description = "Signed out"))
 )]
@@ -601,6 +607,7 @@ async fn logout(state: web::Data<AppState>, body: Body<RefreshRequest>) -> ApiRe
 /// Ask for a password-reset link. Always 202, whether or not the account exists.
 #[utoipa::path(
     tag = "auth",
+    security(),
     request_body = EmailRequest,
     responses(
         (status = 202, description = "If an account has this address, a link is on its way"),
@@ -670,7 +677,7 @@ async fn send_reset_link(
 pub struct ResetPasswordRequest {
     /// The `token` query parameter of the emailed link.
     token: String,
-    #[schema(example = "Koulikoro-range-2026")]
+    #[schema(example = "Koulikoro-range-2026", min_length = 12, max_length = 128)]
     new_password: String,
 }
 
@@ -678,6 +685,7 @@ pub struct ResetPasswordRequest {
 /// created). Signs out every session and confirms the address.
 #[utoipa::path(
     tag = "auth",
+    security(),
     request_body = ResetPasswordRequest,
     responses(
         (status = 204, description = "Password changed"),

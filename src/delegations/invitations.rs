@@ -28,9 +28,10 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitationRequest {
     /// Required when the lead has no account yet.
-    #[schema(example = "Col. Emre Aydın")]
+    #[schema(example = "Col. Emre Aydın", min_length = 1, max_length = 200)]
     full_name: Option<String>,
     /// Required when the lead has no account yet (12 to 128 characters).
+    #[schema(min_length = 12, max_length = 128)]
     password: Option<String>,
 }
 
@@ -73,6 +74,7 @@ fn check(invitation: Option<Invitation>) -> ApiResult<Invitation> {
 /// Accept a delegation invitation.
 #[utoipa::path(
     tag = "delegations",
+    security((), ("bearer" = [])),
     params(("token" = String, Path, description = "The token of the emailed link")),
     request_body = AcceptInvitationRequest,
     responses(

@@ -71,7 +71,7 @@ fn refuse_if_closed(delegation: &Delegation) -> ApiResult<()> {
         PageQuery,
     ),
     responses(
-        (status = 200, body = Page<ParticipantView>),
+        (status = 200, description = "A page of the delegation's members", body = Page<ParticipantView>),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delegation of the caller's", body = Problem, content_type = "application/problem+json"),
     )
@@ -101,7 +101,7 @@ pub async fn list_members(
     ),
     request_body = ParticipantInput,
     responses(
-        (status = 201, body = ParticipantView),
+        (status = 201, description = "Member registered", body = ParticipantView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delegation of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Limit reached (`member_limit_reached`), delegation not active (`delegation_not_active`) or registration closed (`registration_closed`)", body = Problem, content_type = "application/problem+json"),
@@ -157,7 +157,7 @@ pub async fn register_member(
         ("member_id" = Uuid, Path, description = "Participant id"),
     ),
     responses(
-        (status = 200, body = ParticipantView),
+        (status = 200, description = "The member", body = ParticipantView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member of the caller's", body = Problem, content_type = "application/problem+json"),
     )
@@ -200,7 +200,7 @@ pub async fn get_member(
     ),
     request_body = ParticipantInput,
     responses(
-        (status = 200, body = ParticipantView),
+        (status = 200, description = "The member, corrected", body = ParticipantView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),

@@ -110,7 +110,7 @@ impl DelegationsQuery {
     security(("bearer" = [])),
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026"), DelegationsQuery, PageQuery),
     responses(
-        (status = 200, body = Page<DelegationView>),
+        (status = 200, description = "A page of delegations", body = Page<DelegationView>),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
     )
@@ -140,7 +140,7 @@ async fn list_delegations(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDelegationRequest {
-    #[schema(example = "TR")]
+    #[schema(example = "TR", pattern = "^[A-Za-z]{2}$")]
     country: String,
     #[schema(example = "Ministry of National Defence of Türkiye")]
     name: String,
@@ -148,11 +148,11 @@ pub struct CreateDelegationRequest {
     protocol_level: ProtocolLevel,
     arrival_on: Option<NaiveDate>,
     departure_on: Option<NaiveDate>,
-    #[schema(example = 8)]
+    #[schema(example = 8, minimum = 1, maximum = 500)]
     member_limit: i32,
-    #[schema(example = "liaison@msb.gov.tr")]
+    #[schema(example = "liaison@msb.gov.tr", format = Email, max_length = 254)]
     lead_email: String,
-    #[schema(example = "Col. Emre Aydın")]
+    #[schema(example = "Col. Emre Aydın", min_length = 1, max_length = 200)]
     lead_name: String,
     /// Language of the invitation email (default `fr`).
     #[serde(default)]
@@ -189,7 +189,7 @@ fn member_limit(limit: i32) -> Result<i32, &'static str> {
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
     request_body = CreateDelegationRequest,
     responses(
-        (status = 201, body = DelegationView),
+        (status = 201, description = "Delegation created", body = DelegationView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
@@ -269,7 +269,7 @@ async fn create_delegation(
         ("id" = Uuid, Path, description = "Delegation id"),
     ),
     responses(
-        (status = 200, body = DelegationView),
+        (status = 200, description = "The delegation", body = DelegationView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delegation of the caller's", body = Problem, content_type = "application/problem+json"),
     )
@@ -291,6 +291,7 @@ async fn get_delegation(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDelegationRequest {
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     country: Option<String>,
     name: Option<String>,
     kind: Option<DelegationKind>,
@@ -302,6 +303,7 @@ pub struct UpdateDelegationRequest {
     #[schema(value_type = Option<NaiveDate>)]
     departure_on: Option<Option<NaiveDate>>,
     /// Cannot fall below the members already registered.
+    #[schema(minimum = 1, maximum = 500)]
     member_limit: Option<i32>,
     /// `closed` ends member registration; `active` reopens it.
     status: Option<DelegationStatus>,
@@ -317,7 +319,7 @@ pub struct UpdateDelegationRequest {
     ),
     request_body = UpdateDelegationRequest,
     responses(
-        (status = 200, body = DelegationView),
+        (status = 200, description = "The delegation, updated", body = DelegationView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delegation", body = Problem, content_type = "application/problem+json"),

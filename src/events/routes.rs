@@ -29,9 +29,10 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// Published events (organizers also see drafts), in creation order.
 #[utoipa::path(
     tag = "events",
+    security((), ("bearer" = [])),
     params(PageQuery),
     responses(
-        (status = 200, body = Page<EventView>),
+        (status = 200, description = "A page of events", body = Page<EventView>),
         (status = 401, description = "A token was sent but is invalid", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -56,9 +57,10 @@ async fn list_events(
 /// One event by its slug.
 #[utoipa::path(
     tag = "events",
+    security((), ("bearer" = [])),
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
     responses(
-        (status = 200, body = EventView),
+        (status = 200, description = "The event", body = EventView),
         (status = 401, description = "A token was sent but is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such (published) event", body = Problem, content_type = "application/problem+json"),
     )
@@ -191,7 +193,7 @@ fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize
     security(("bearer" = [])),
     request_body = CreateEventRequest,
     responses(
-        (status = 201, body = EventView),
+        (status = 201, description = "Event created", body = EventView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken (`slug_taken`)", body = Problem, content_type = "application/problem+json"),
@@ -293,7 +295,7 @@ pub struct UpdateEventRequest {
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
     request_body = UpdateEventRequest,
     responses(
-        (status = 200, body = EventView),
+        (status = 200, description = "The event, updated", body = EventView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),

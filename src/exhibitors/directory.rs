@@ -45,13 +45,14 @@ pub struct DirectoryQuery {
 /// approved exhibitors only.
 #[utoipa::path(
     tag = "exhibitors",
+    security((), ("bearer" = [])),
     params(
         ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
         DirectoryQuery,
         PageQuery,
     ),
     responses(
-        (status = 200, body = Page<ExhibitorView>),
+        (status = 200, description = "A page of exhibitors", body = Page<ExhibitorView>),
         (status = 401, description = "A token was sent but is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A status filter the caller may not use", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),

@@ -140,7 +140,10 @@ pub struct Contact {
     pub phone: Option<String>,
 }
 
+/// The accreditation office's last review of the company (its schema name sets it apart from
+/// the accreditation decision).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ExhibitorDecision)]
 pub struct Decision {
     pub reason: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,

@@ -27,9 +27,10 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// The pavilions of an event, in creation order.
 #[utoipa::path(
     tag = "pavilions",
+    security((), ("bearer" = [])),
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026"), PageQuery),
     responses(
-        (status = 200, body = Page<PavilionView>),
+        (status = 200, description = "A page of pavilions", body = Page<PavilionView>),
         (status = 401, description = "A token was sent but is invalid", body = Problem, content_type = "application/problem+json"),
 
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
@@ -58,13 +59,15 @@ pub async fn list_pavilions(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePavilionRequest {
-    #[schema(example = "The Peak Defense")]
+    #[schema(example = "The Peak Defense", min_length = 1, max_length = 200)]
     name: String,
-    #[schema(example = "TR")]
+    #[schema(example = "TR", pattern = "^[A-Za-z]{2}$")]
     country: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     description: String,
     /// Email of an existing account that will coordinate the pavilion.
+    #[schema(format = Email, max_length = 254)]
     coordinator_email: Option<String>,
 }
 
@@ -75,7 +78,7 @@ pub struct CreatePavilionRequest {
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
     request_body = CreatePavilionRequest,
     responses(
-        (status = 201, body = PavilionView),
+        (status = 201, description = "Pavilion created", body = PavilionView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),

@@ -79,22 +79,30 @@ async fn check_pavilion(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyRequest {
-    #[schema(example = "Anadolu Savunma Sistemleri A.Ş.")]
+    #[schema(
+        example = "Anadolu Savunma Sistemleri A.Ş.",
+        min_length = 1,
+        max_length = 200
+    )]
     legal_name: String,
-    #[schema(example = "Anadolu Savunma")]
+    #[schema(example = "Anadolu Savunma", min_length = 1, max_length = 200)]
     display_name: String,
-    #[schema(example = "TR")]
+    #[schema(example = "TR", pattern = "^[A-Za-z]{2}$")]
     country: String,
-    #[schema(example = "Ankara")]
+    #[schema(example = "Ankara", min_length = 1, max_length = 100)]
     city: String,
-    #[schema(example = "https://anadolusavunma.com.tr")]
+    #[schema(example = "https://anadolusavunma.com.tr", max_length = 500)]
     website: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     description: String,
     sectors: Vec<Sector>,
     pavilion_id: Option<Uuid>,
+    #[schema(max_length = 200)]
     contact_name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     contact_email: Option<String>,
+    #[schema(max_length = 40)]
     contact_phone: Option<String>,
 }
 
@@ -106,7 +114,7 @@ pub struct ApplyRequest {
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
     request_body = ApplyRequest,
     responses(
-        (status = 201, body = ExhibitorView),
+        (status = 201, description = "Application received", body = ExhibitorView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The company already applied (`exhibitor_exists`), or registration is closed (`registration_closed`)", body = Problem, content_type = "application/problem+json"),
@@ -193,12 +201,13 @@ async fn apply(
 /// coordinator of their pavilion and organizers.
 #[utoipa::path(
     tag = "exhibitors",
+    security((), ("bearer" = [])),
     params(
         ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
         ("id" = Uuid, Path, description = "Exhibitor id"),
     ),
     responses(
-        (status = 200, body = ExhibitorView),
+        (status = 200, description = "The exhibitor", body = ExhibitorView),
         (status = 401, description = "A token was sent but is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exhibitor (or not visible to the caller)", body = Problem, content_type = "application/problem+json"),
     )
@@ -219,26 +228,31 @@ async fn get_exhibitor(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateExhibitorRequest {
+    #[schema(min_length = 1, max_length = 200)]
     legal_name: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     display_name: Option<String>,
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     country: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     city: Option<String>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     website: Option<Option<String>>,
+    #[schema(max_length = 4000)]
     description: Option<String>,
     sectors: Option<Vec<Sector>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<Uuid>)]
     pavilion_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     contact_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     contact_email: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::patch::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 40)]
     contact_phone: Option<Option<String>>,
 }
 
@@ -253,7 +267,7 @@ pub struct UpdateExhibitorRequest {
     ),
     request_body = UpdateExhibitorRequest,
     responses(
-        (status = 200, body = ExhibitorView),
+        (status = 200, description = "The exhibitor, updated", body = ExhibitorView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exhibitor of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A rejected application cannot be edited (`not_editable`); the company already applied (`exhibitor_exists`)", body = Problem, content_type = "application/problem+json"),
@@ -425,6 +439,7 @@ fn owner_may_change(exhibitor: &Exhibitor, body: &UpdateExhibitorRequest) -> Api
 pub struct ReviewRequest {
     decision: ReviewDecision,
     /// Required to reject; sent to the applicant.
+    #[schema(max_length = 2000)]
     reason: Option<String>,
 }
 
@@ -439,7 +454,7 @@ pub struct ReviewRequest {
     ),
     request_body = ReviewRequest,
     responses(
-        (status = 200, body = ExhibitorView),
+        (status = 200, description = "The exhibitor, reviewed", body = ExhibitorView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exhibitor", body = Problem, content_type = "application/problem+json"),
@@ -540,14 +555,15 @@ async fn review(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BoothRequest {
-    #[schema(example = "Hall A")]
+    #[schema(example = "Hall A", min_length = 1, max_length = 50)]
     hall: String,
     /// Unique within the event.
-    #[schema(example = "A-12")]
+    #[schema(example = "A-12", min_length = 1, max_length = 50)]
     stand: String,
-    #[schema(example = 18.0)]
+    #[schema(example = 18.0, exclusive_minimum = 0, maximum = 100000)]
     area_m2: f64,
     /// Replaces the default quota, 2 + ⌈max(area − 9, 0) / 9⌉.
+    #[schema(minimum = 0, maximum = 500)]
     staff_quota_override: Option<i32>,
 }
 
@@ -561,7 +577,7 @@ pub struct BoothRequest {
     ),
     request_body = BoothRequest,
     responses(
-        (status = 200, body = ExhibitorView),
+        (status = 200, description = "The exhibitor with its booth", body = ExhibitorView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exhibitor", body = Problem, content_type = "application/problem+json"),

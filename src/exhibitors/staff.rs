@@ -58,7 +58,7 @@ async fn roster(
         PageQuery,
     ),
     responses(
-        (status = 200, body = Page<ParticipantView>),
+        (status = 200, description = "A page of the exhibitor's staff", body = Page<ParticipantView>),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exhibitor of the caller's", body = Problem, content_type = "application/problem+json"),
     )
@@ -88,7 +88,7 @@ pub async fn list_staff(
     ),
     request_body = ParticipantInput,
     responses(
-        (status = 201, body = ParticipantView),
+        (status = 201, description = "Staff member registered", body = ParticipantView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exhibitor of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Quota used up (`staff_quota_reached`), exhibitor not approved (`not_approved`), or registration closed (`registration_closed`)", body = Problem, content_type = "application/problem+json"),
@@ -132,7 +132,7 @@ pub async fn register_staff(
         ("staff_id" = Uuid, Path, description = "Participant id"),
     ),
     responses(
-        (status = 200, body = ParticipantView),
+        (status = 200, description = "The staff member", body = ParticipantView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such staff member of the caller's", body = Problem, content_type = "application/problem+json"),
     )
@@ -176,7 +176,7 @@ pub async fn get_staff(
     ),
     request_body = ParticipantInput,
     responses(
-        (status = 200, body = ParticipantView),
+        (status = 200, description = "The staff member, corrected", body = ParticipantView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such staff member of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),

@@ -13,6 +13,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// checks badges offline with them.
 #[utoipa::path(
     tag = "gates",
+    security(),
     responses((status = 200, description = "A JSON Web Key Set", content_type = "application/json"))
 )]
 #[get("/.well-known/jwks.json")]

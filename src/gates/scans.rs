@@ -30,7 +30,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub struct ScanRequest {
     /// The QR code's content: the badge's compact JWS.
     qr: String,
-    #[schema(example = "north-1")]
+    #[schema(example = "north-1", min_length = 1, max_length = 50)]
     gate: String,
     zone: Zone,
     direction: Direction,

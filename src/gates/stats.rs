@@ -61,7 +61,7 @@ fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
     security(("bearer" = [])),
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
     responses(
-        (status = 200, body = EventStats),
+        (status = 200, description = "Attendance and accreditation counts", body = EventStats),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),

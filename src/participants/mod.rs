@@ -39,19 +39,19 @@ text_enum! {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParticipantInput {
-    #[schema(example = "Ayşe")]
+    #[schema(example = "Ayşe", min_length = 1, max_length = 100)]
     pub first_name: String,
-    #[schema(example = "Yılmaz")]
+    #[schema(example = "Yılmaz", min_length = 1, max_length = 100)]
     pub last_name: String,
-    #[schema(example = "ayse.yilmaz@peakdefense.com.tr")]
+    #[schema(example = "ayse.yilmaz@peakdefense.com.tr", format = Email, max_length = 254)]
     pub email: Option<String>,
-    #[schema(example = "Dr.")]
+    #[schema(example = "Dr.", max_length = 100)]
     pub title: Option<String>,
-    #[schema(example = "Anadolu Savunma")]
+    #[schema(example = "Anadolu Savunma", min_length = 1, max_length = 200)]
     pub organization: String,
-    #[schema(example = "Export sales manager")]
+    #[schema(example = "Export sales manager", max_length = 200)]
     pub function: Option<String>,
-    #[schema(example = "TR")]
+    #[schema(example = "TR", pattern = "^[A-Za-z]{2}$")]
     pub nationality: String,
     #[schema(example = "1984-03-17")]
     pub date_of_birth: NaiveDate,

@@ -37,7 +37,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     tag = "me",
     security(("bearer" = [])),
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "Your account", body = UserView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -50,7 +50,7 @@ async fn get_me(state: web::Data<AppState>, me: CurrentUser) -> ApiResult<web::J
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
-    #[schema(example = "Ayşe Yılmaz")]
+    #[schema(example = "Ayşe Yılmaz", min_length = 1, max_length = 200)]
     full_name: Option<String>,
     locale: Option<Locale>,
 }
@@ -61,7 +61,7 @@ pub struct UpdateMeRequest {
     security(("bearer" = [])),
     request_body = UpdateMeRequest,
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "Your account, updated", body = UserView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -96,7 +96,7 @@ async fn patch_me(
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     current_password: String,
-    #[schema(example = "Koulikoro-range-2026")]
+    #[schema(example = "Koulikoro-range-2026", min_length = 12, max_length = 128)]
     new_password: String,
 }
 
@@ -177,7 +177,7 @@ pub struct UsersQuery {
     security(("bearer" = [])),
     params(UsersQuery, PageQuery),
     responses(
-        (status = 200, body = Page<UserView>),
+        (status = 200, description = "A page of accounts", body = Page<UserView>),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -208,9 +208,9 @@ async fn list_users(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    #[schema(example = "mariam.diarra@bamex.ml")]
+    #[schema(example = "mariam.diarra@bamex.ml", format = Email, max_length = 254)]
     email: String,
-    #[schema(example = "Mariam Diarra")]
+    #[schema(example = "Mariam Diarra", min_length = 1, max_length = 200)]
     full_name: String,
     #[schema(example = json!(["organizer"]))]
     roles: Vec<Role>,
@@ -225,7 +225,7 @@ pub struct CreateUserRequest {
     security(("bearer" = [])),
     request_body = CreateUserRequest,
     responses(
-        (status = 201, body = UserView),
+        (status = 201, description = "Account created; a link to set its password is emailed", body = UserView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An account with this email exists (`email_taken`)", body = Problem, content_type = "application/problem+json"),
@@ -303,7 +303,7 @@ async fn create_user(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Account id")),
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "The account", body = UserView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
@@ -322,6 +322,7 @@ async fn get_user(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    #[schema(min_length = 1, max_length = 200)]
     full_name: Option<String>,
     locale: Option<Locale>,
     /// Replaces the account's roles.
@@ -338,7 +339,7 @@ pub struct UpdateUserRequest {
     params(("id" = Uuid, Path, description = "Account id")),
     request_body = UpdateUserRequest,
     responses(
-        (status = 200, body = UserView),
+        (status = 200, description = "The account, updated", body = UserView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),

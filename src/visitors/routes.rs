@@ -7,6 +7,7 @@ use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, schema::Schema};
 use uuid::Uuid;
 
 use crate::accreditations::{Category, workflow};
@@ -52,18 +53,53 @@ impl From<VisitorCategory> for Category {
 
 /// A visitor's registration: the participant fields plus the category and, for media, the press
 /// fields. Unknown fields are refused, as everywhere (serde's `flatten` alone would let them by).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct VisitorRequest {
     pub category: VisitorCategory,
-    /// Required for `media`.
-    #[schema(example = "L'Essor")]
     pub media_outlet: Option<String>,
-    /// Required for `media`.
-    #[schema(example = "ML-PRESS-0421")]
     pub press_card_number: Option<String>,
-    #[serde(flatten)]
     pub person: ParticipantInput,
+}
+
+/// The fields a visitor's registration adds to a participant's; only its schema is used.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct VisitorFields {
+    category: VisitorCategory,
+    /// Required for `media`, 1 to 200 characters.
+    #[schema(example = "L'Essor", max_length = 200)]
+    media_outlet: Option<String>,
+    /// Required for `media`, 1 to 50 characters.
+    #[schema(example = "ML-PRESS-0421", max_length = 50)]
+    press_card_number: Option<String>,
+}
+
+/// One closed object holding the participant's fields and the visitor's, as the server reads it
+/// (an `allOf` of two closed objects could not be satisfied).
+impl utoipa::PartialSchema for VisitorRequest {
+    fn schema() -> RefOr<Schema> {
+        let (RefOr::T(Schema::Object(mut object)), RefOr::T(Schema::Object(own))) =
+            (ParticipantInput::schema(), VisitorFields::schema())
+        else {
+            unreachable!("both are derived from structs with named fields")
+        };
+        object.properties.extend(own.properties);
+        object.required.extend(own.required);
+        object.description = Some(
+            "A visitor's registration: the participant fields plus the category and, for \
+             media, the press fields. Unknown fields are refused."
+                .to_owned(),
+        );
+        RefOr::T(Schema::Object(object))
+    }
+}
+
+impl ToSchema for VisitorRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        <ParticipantInput as ToSchema>::schemas(schemas);
+        <VisitorFields as ToSchema>::schemas(schemas);
+    }
 }
 
 impl TryFrom<serde_json::Map<String, serde_json::Value>> for VisitorRequest {
@@ -225,7 +261,7 @@ async fn my_roster(
     security(("bearer" = [])),
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
     responses(
-        (status = 200, body = ParticipantView),
+        (status = 200, description = "Your registration", body = ParticipantView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event, or not registered for it", body = Problem, content_type = "application/problem+json"),
     )
@@ -262,7 +298,7 @@ async fn my_registration(
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
     request_body = VisitorRequest,
     responses(
-        (status = 200, body = ParticipantView),
+        (status = 200, description = "Your registration, corrected", body = ParticipantView),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event, or not registered for it", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),
