@@ -57,6 +57,8 @@ pub fn covers(route: &str) -> bool {
         && (!route.starts_with("/api/v1/auth/") || route == "/api/v1/auth/register")
         // A scan carries its own `scan_id` for the same purpose.
         && route != "/api/v1/events/{event}/scans"
+        // A new webhook endpoint's answer holds its signing secret, shown once: never stored.
+        && route != "/api/v1/events/{event}/webhooks"
 }
 
 /// What the middleware needs, prepared once: the pool its keys live in and its settings.
@@ -474,6 +476,7 @@ mod tests {
             "/api/v1/auth/refresh",
             "/api/v1/auth/password/reset",
             "/api/v1/events/{event}/scans",
+            "/api/v1/events/{event}/webhooks",
             "/healthz",
         ] {
             assert!(!covers(route), "{route}");

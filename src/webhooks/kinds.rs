@@ -51,5 +51,5 @@ pub struct ExhibitorReviewed {
     pub status: &'static str,
 }
 
-// `scan.denied` is written by the `record_scans` function (migration 2026-12-02-000001):
+// `scan.denied` is written by the `record_scans` function (migration 2026-12-02-000002):
 // `{scan_id, badge_id, gate, zone, direction, reason}`, `reason` being the denial code.

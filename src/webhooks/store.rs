@@ -44,16 +44,6 @@ pub struct Endpoint {
     pub created_at: DateTime<Utc>,
 }
 
-impl Endpoint {
-    pub fn sealed_secret(&self) -> SealedSecret {
-        SealedSecret {
-            ciphertext: self.secret_ciphertext.clone(),
-            nonce: self.secret_nonce.clone(),
-            key_id: self.secret_key_id.clone(),
-        }
-    }
-}
-
 /// What the signing secret of endpoint `id` is bound to when sealed.
 pub fn secret_context(id: Uuid) -> Vec<u8> {
     [b"webhook-secret:".as_slice(), id.as_bytes()].concat()
@@ -277,6 +267,17 @@ pub struct Claimed {
     pub secret_nonce: Vec<u8>,
     #[diesel(sql_type = Text)]
     pub secret_key_id: String,
+}
+
+impl Claimed {
+    /// The endpoint's signing secret, as sealed.
+    pub fn sealed_secret(&self) -> SealedSecret {
+        SealedSecret {
+            ciphertext: self.secret_ciphertext.clone(),
+            nonce: self.secret_nonce.clone(),
+            key_id: self.secret_key_id.clone(),
+        }
+    }
 }
 
 /// Claims the oldest due delivery for `lease`, skipping rows another worker is claiming at this

@@ -77,11 +77,11 @@ pub const PRIVATE_REFUSED: &str = "points at a private, loopback, link-local or 
 
 /// The URL of an endpoint, checked for its form: http(s), a host, no credentials, no fragment.
 pub fn parse_url(raw: &str) -> Result<Url, &'static str> {
-    let raw = raw.trim();
-    if raw.len() > MAX_URL_LENGTH {
+    let url = Url::parse(raw.trim()).map_err(|_| "is not a URL")?;
+    // The normalised form is what is stored (percent-encoding can lengthen it).
+    if url.as_str().len() > MAX_URL_LENGTH {
         return Err("must have at most 2000 characters");
     }
-    let url = Url::parse(raw).map_err(|_| "is not a URL")?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("must be an http:// or https:// URL");
     }
