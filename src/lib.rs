@@ -5,6 +5,7 @@ pub mod accreditations;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod backoff;
 pub mod body;
 pub mod cli;
 pub mod config;

@@ -21,6 +21,7 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use tokio_util::sync::CancellationToken;
 
 use super::outbox::{self, OutboxMessage};
+use crate::backoff::RetryPolicy;
 use crate::config::EmailSettings;
 use crate::db::DbPool;
 
@@ -28,22 +29,6 @@ enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// Development without SMTP: each email becomes an `.eml` file.
     Files(AsyncFileTransport<Tokio1Executor>),
-}
-
-#[derive(Clone, Copy)]
-struct RetryPolicy {
-    max_attempts: i32,
-    base: Duration,
-}
-
-impl RetryPolicy {
-    /// Exponential backoff: base, 2·base, 4·base … capped at one hour.
-    fn delay_after(&self, attempts_so_far: i32) -> Duration {
-        let doublings = attempts_so_far.clamp(0, 20) as u32;
-        self.base
-            .saturating_mul(2u32.saturating_pow(doublings))
-            .min(Duration::from_secs(3600))
-    }
 }
 
 pub struct OutboxWorker {
@@ -153,7 +138,7 @@ impl OutboxWorker {
             }
             Err(e) => {
                 let attempts = message.attempts + 1;
-                let retry_at = (attempts < self.retry.max_attempts).then(|| {
+                let retry_at = self.retry.retries(attempts).then(|| {
                     Utc::now()
                         + chrono::Duration::from_std(self.retry.delay_after(message.attempts))
                             .unwrap_or_else(|_| chrono::Duration::hours(1))

@@ -19,22 +19,19 @@ use tokio_util::sync::CancellationToken;
 use super::client::{Attempt, Outgoing, WebhookClient};
 use super::signing::{self, SigningSecret};
 use super::store::{self, Claimed};
+use crate::backoff::RetryPolicy;
 use crate::config::WebhookSettings;
 use crate::db::DbPool;
-use crate::participants::documents::{DocumentVault, SealedSecret};
+use crate::participants::documents::DocumentVault;
 
 /// How much longer than one exchange a claim lasts: room for recording the outcome.
 const LEASE_MARGIN: Duration = Duration::from_secs(60);
-
-/// The longest wait between two attempts.
-const MAX_DELAY: Duration = Duration::from_secs(3600);
 
 pub struct DeliveryWorker {
     pool: DbPool,
     vault: DocumentVault,
     client: WebhookClient,
-    max_attempts: i32,
-    retry_base: Duration,
+    retry: RetryPolicy,
     poll_interval: Duration,
     timeout: Duration,
     workers: usize,
@@ -51,20 +48,14 @@ impl DeliveryWorker {
             pool,
             vault,
             client: WebhookClient::new(settings.allow_private_targets, settings.timeout())?,
-            max_attempts: settings.max_attempts,
-            retry_base: Duration::from_millis(settings.retry_base_ms),
+            retry: RetryPolicy {
+                max_attempts: settings.max_attempts,
+                base: Duration::from_millis(settings.retry_base_ms),
+            },
             poll_interval: Duration::from_millis(settings.poll_interval_ms),
             timeout: settings.timeout(),
             workers: settings.workers.max(1),
         })
-    }
-
-    /// Exponential backoff: base, 2·base, 4·base … capped at one hour.
-    fn delay_after(&self, attempts_so_far: i32) -> Duration {
-        let doublings = attempts_so_far.clamp(0, 20) as u32;
-        self.retry_base
-            .saturating_mul(2u32.saturating_pow(doublings))
-            .min(MAX_DELAY)
     }
 
     /// Runs the loops until `shutdown` is cancelled, which also interrupts deliveries under way
@@ -134,9 +125,9 @@ impl DeliveryWorker {
             }
             Attempt::Failed { status, error } => {
                 let attempts = delivery.attempts + 1;
-                let retry_at = (attempts < self.max_attempts).then(|| {
+                let retry_at = self.retry.retries(attempts).then(|| {
                     Utc::now()
-                        + chrono::Duration::from_std(self.delay_after(delivery.attempts))
+                        + chrono::Duration::from_std(self.retry.delay_after(delivery.attempts))
                             .unwrap_or_else(|_| chrono::Duration::hours(1))
                 });
                 tracing::warn!(delivery_id = %delivery.id, endpoint_id = %delivery.endpoint_id,
@@ -152,11 +143,7 @@ impl DeliveryWorker {
     }
 
     fn secret(&self, delivery: &Claimed) -> anyhow::Result<SigningSecret> {
-        let sealed = SealedSecret {
-            ciphertext: delivery.secret_ciphertext.clone(),
-            nonce: delivery.secret_nonce.clone(),
-            key_id: delivery.secret_key_id.clone(),
-        };
+        let sealed = delivery.sealed_secret();
         let bytes = self
             .vault
             .open_secret(&store::secret_context(delivery.endpoint_id), &sealed)
