@@ -107,8 +107,8 @@ async fn register(
     ip: ClientIp,
     body: Body<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.read()?;
     state.limits.check_ip(Action::Register, ip.0)?;
+    let body = body.read()?;
     let mut v = Validator::default();
     let email = v.check("email", EmailAddress::parse(&body.email));
     let full_name = v.check("full_name", FullName::parse(&body.full_name));
@@ -324,8 +324,8 @@ async fn resend_verification(
     ip: ClientIp,
     body: Body<EmailRequest>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.read()?;
     state.limits.check_ip(Action::ResendVerification, ip.0)?;
+    let body = body.read()?;
     let email = body.parse()?;
     state
         .limits
@@ -402,8 +402,8 @@ async fn login(
     ip: ClientIp,
     body: Body<LoginRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
-    let body = body.read()?;
     state.limits.check_ip(Action::Login, ip.0)?;
+    let body = body.read()?;
     let email = EmailAddress::parse(&body.email).map_err(|_| invalid_credentials())?;
     state.limits.check_account(Action::Login, &email)?;
     let presented = SecretString::from(body.password.as_str());
@@ -620,8 +620,8 @@ async fn forgot_password(
     ip: ClientIp,
     body: Body<EmailRequest>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.read()?;
     state.limits.check_ip(Action::ForgotPassword, ip.0)?;
+    let body = body.read()?;
     let email = body.parse()?;
     state.limits.check_account(Action::ForgotPassword, &email)?;
     in_background("forgot-password", async move {

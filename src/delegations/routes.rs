@@ -203,6 +203,8 @@ async fn create_delegation(
     event: EventPath,
     body: Body<CreateDelegationRequest>,
 ) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let body = body.read()?;
     let mut v = Validator::default();
     let country = v.check("country", CountryCode::parse(&body.country));
@@ -230,8 +232,6 @@ async fn create_delegation(
             lead_name: lead_name?.as_str().to_owned(),
         })
     })?;
-    let mut conn = state.pool.get().await?;
-    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let delegation = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let delegation = store::insert(
@@ -336,6 +336,8 @@ async fn patch_delegation(
     body: Body<UpdateDelegationRequest>,
 ) -> ApiResult<web::Json<DelegationView>> {
     let (_, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (_, before) = load(&mut conn, &event, id, &organizer).await?;
     let body = body.read()?;
     let mut v = Validator::default();
     let country = v.check(
@@ -359,8 +361,6 @@ async fn patch_delegation(
         },
     );
     let (country, name, limit) = v.finish(|| Some((country?, name?, limit?)))?;
-    let mut conn = state.pool.get().await?;
-    let (_, before) = load(&mut conn, &event, id, &organizer).await?;
     let mut stay = Vec::new();
     check_stay(
         &mut stay,
@@ -451,9 +451,9 @@ async fn resend_invitation(
     body: Body<ResendInvitationRequest>,
 ) -> ApiResult<HttpResponse> {
     let (_, id) = path.into_inner();
-    let body = body.read()?;
     let mut conn = state.pool.get().await?;
     let (event, _) = load(&mut conn, &event, id, &organizer).await?;
+    let body = body.read()?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let delegation = store::lock(conn, id).await?;
         if delegation.lead_id.is_some() {

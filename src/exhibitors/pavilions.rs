@@ -93,6 +93,8 @@ pub async fn create_pavilion(
     event: EventPath,
     body: Body<CreatePavilionRequest>,
 ) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let body = body.read()?;
     let mut v = Validator::default();
     let name = v.check("name", text::name(&body.name, 200));
@@ -118,8 +120,6 @@ pub async fn create_pavilion(
     let (name, country, coordinator_email) =
         v.finish(|| Some((name?, country?, coordinator_email?)))?;
 
-    let mut conn = state.pool.get().await?;
-    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let coordinator_id = match &coordinator_email {
         Some(email) => Some(
             users::find_by_email(&mut conn, email)

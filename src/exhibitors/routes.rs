@@ -471,14 +471,14 @@ async fn review(
     body: Body<ReviewRequest>,
 ) -> ApiResult<web::Json<ExhibitorView>> {
     let (_, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let body = body.read()?;
     let reason = text::optional(body.reason.as_deref(), 2000)
         .map_err(|e| ApiError::validation("reason", e))?;
     if body.decision == ReviewDecision::Reject && reason.is_none() {
         return Err(ApiError::validation("reason", "is required to reject"));
     }
-    let mut conn = state.pool.get().await?;
-    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let updated = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let exhibitor = store::lock(conn, event.id, id).await?;
@@ -594,6 +594,8 @@ async fn assign_booth(
     body: Body<BoothRequest>,
 ) -> ApiResult<web::Json<ExhibitorView>> {
     let (_, id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let body = body.read()?;
     let mut v = Validator::default();
     let hall = v.check("hall", text::required(&body.hall, 50));
@@ -618,8 +620,6 @@ async fn assign_booth(
         .staff_quota_override
         .unwrap_or_else(|| default_staff_quota(body.area_m2));
 
-    let mut conn = state.pool.get().await?;
-    let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let updated = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let exhibitor = store::lock(conn, event.id, id).await?;
