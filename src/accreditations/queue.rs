@@ -222,7 +222,10 @@ pub async fn matching_ids(
         limit: BATCH_LIMIT,
         after: None,
     };
-    let (rows, total) = find(conn, event, query, Some(&at_most), Total::Exact).await?;
+    let (rows, counted) = find(conn, event, query, Some(&at_most), Total::Exact).await?;
+    // The rows (one more than the limit is read) decide; the count only words the refusal. For
+    // status and category filters it comes from the folded counters, which may lag the rows.
+    let total = counted.max(rows.len() as i64);
     if total > BATCH_LIMIT {
         return Err(ApiError::validation(
             "query",
