@@ -4,13 +4,13 @@
 //! [`head_as_get`] routes a HEAD request as a GET, so no route needs declaring twice and the
 //! two cannot drift apart, and marks it. actix-http remembers the method the request line had:
 //! for a HEAD it writes the answer's status and headers, Content-Length of the whole body
-//! included, and drops the body. The few GET handlers with a side effect (a badge print
+//! included (a streamed body has none and is not run at all), and drops the body. The few GET handlers with a side effect (a badge print
 //! counted, a document read audited) take [`IsHead`] and skip it: a HEAD shows nobody anything.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
@@ -23,13 +23,21 @@ struct HeadRequest;
 /// Routes HEAD requests as GETs (marked); innermost, so logging and the rest see the HEAD.
 pub async fn head_as_get(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    if req.method() == Method::HEAD {
+    let head = req.method() == Method::HEAD;
+    if head {
         req.head_mut().method = Method::GET;
         req.extensions_mut().insert(HeadRequest);
     }
-    next.call(req).await
+    let res = next.call(req).await?;
+    // actix-http drops a HEAD's body but still polls a streamed one to its end: a streamed
+    // export would run all its queries for nothing. Such a body has no length to announce, so
+    // it is dropped here, unread.
+    if head && matches!(res.response().body().size(), BodySize::Stream) {
+        return Ok(res.map_body(|_, _| BoxBody::new(())));
+    }
+    Ok(res.map_into_boxed_body())
 }
 
 /// Whether this GET is really a HEAD: its answer is not sent, so its side effects are skipped.
