@@ -231,9 +231,6 @@ fn build_server(
     let document = openapi::document();
     let routes = web::Data::new(RouteTable::from_document(&document));
     let document = web::Data::new(ApiDocument(serde_json::to_vec(&document)?));
-    let json_config = web::JsonConfig::default()
-        .limit(settings.application.json_body_limit)
-        .error_handler(error::json_error_handler);
     let origins = settings.application.cors_allowed_origins.clone();
     let requests = state.metrics.requests.clone();
 
@@ -259,7 +256,6 @@ fn build_server(
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .wrap(from_fn(telemetry::request_id))
             })
-            .app_data(json_config.clone())
             .app_data(web::QueryConfig::default().error_handler(error::query_error_handler))
             .app_data(web::PathConfig::default().error_handler(error::path_error_handler))
             .app_data(state.clone())

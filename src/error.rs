@@ -424,10 +424,6 @@ fn without_values(message: &str) -> String {
     message.to_owned()
 }
 
-pub fn json_error_handler(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::from(err).into()
-}
-
 pub fn query_error_handler(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let message = match &err {
         QueryPayloadError::Deserialize(e) => without_values(&e.to_string()),
