@@ -449,3 +449,50 @@ async fn a_body_that_is_not_a_json_object_is_refused() {
         .await;
     assert_eq!(ok.status(), 200);
 }
+
+/// Enums stored as text say their stored name in the API too: the document, clients and rows
+/// in the database all use one spelling (`text_enum!` holds it, serde must agree).
+#[test]
+fn stored_enum_names_are_the_names_the_api_speaks() {
+    macro_rules! same_names {
+        ($($enum:ty),+ $(,)?) => {$(
+            for value in <$enum>::ALL {
+                assert_eq!(
+                    serde_json::to_value(value).unwrap(),
+                    serde_json::json!(value.as_str()),
+                    "{}",
+                    stringify!($enum)
+                );
+            }
+        )+};
+    }
+    use bamex::accreditations::{AccreditationStatus, Category};
+    use bamex::delegations::{DelegationKind, DelegationStatus, ProtocolLevel};
+    use bamex::events::EventStatus;
+    use bamex::events::zones::Zone;
+    use bamex::exhibitors::{ExhibitorStatus, Sector};
+    use bamex::gates::{DenialReason, Direction, Verdict};
+    use bamex::participants::DocumentType;
+    use bamex::users::{Locale, Role};
+    use bamex::webhooks::WebhookKind;
+    use bamex::webhooks::store::DeliveryStatus;
+    same_names!(
+        AccreditationStatus,
+        Category,
+        DelegationKind,
+        DelegationStatus,
+        ProtocolLevel,
+        EventStatus,
+        Zone,
+        ExhibitorStatus,
+        Sector,
+        DenialReason,
+        Direction,
+        Verdict,
+        DocumentType,
+        Locale,
+        Role,
+        WebhookKind,
+        DeliveryStatus,
+    );
+}
