@@ -316,6 +316,7 @@ async fn event(conn: &mut AsyncPgConnection) -> anyhow::Result<Event> {
             registration_closes_at: None,
             sensitive_categories: None,
             range_categories: None,
+            vetting_categories: None,
             // Bamako for the exhibition, Koulikoro for the live demonstrations.
             zone_days: Some(serde_json::json!({ "demonstration_range": [day(26), day(27)] })),
         },
@@ -334,6 +335,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 ("admin@demo.bamex.ml", "Awa Traoré", Role::Admin),
                 ("organizer@demo.bamex.ml", "Moussa Keïta", Role::Organizer),
                 ("gate@demo.bamex.ml", "Fatoumata Diallo", Role::GateAgent),
+                ("vetting@demo.bamex.ml", "Boubacar Coulibaly", Role::VettingOfficer),
             ] {
                 if let (_, Some(password)) = account(conn, email, name, Locale::Fr, &[role]).await? {
                     credentials.push((email.to_owned(), password));

@@ -166,6 +166,7 @@ pub async fn purge_event(
                 participants::title.eq(None::<String>),
                 participants::function.eq(None::<String>),
                 participants::date_of_birth.eq(None::<NaiveDate>),
+                participants::place_of_birth.eq(None::<String>),
                 participants::media_outlet.eq(None::<String>),
                 participants::press_card_number.eq(None::<String>),
             ),
@@ -175,6 +176,7 @@ pub async fn purge_event(
                 participants::id_document_nonce.eq(None::<Vec<u8>>),
                 participants::id_document_key_id.eq(None::<String>),
                 participants::id_document_hash.eq(None::<Vec<u8>>),
+                participants::id_document_expires_on.eq(None::<NaiveDate>),
                 // The accounts stay; the links to them would name the person.
                 participants::user_id.eq(None::<Uuid>),
                 participants::registered_by.eq(None::<Uuid>),

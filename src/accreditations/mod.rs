@@ -49,6 +49,19 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Where an accreditation stands with the host state's security services, beside the
+    /// organizers' review; `None` where the event does not vet its category.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum VettingState {
+        Pending = "pending",
+        Cleared = "cleared",
+        Refused = "refused",
+        InfoRequested = "info_requested",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = accreditations, check_for_backend(diesel::pg::Pg))]
 pub struct Accreditation {
@@ -61,6 +74,7 @@ pub struct Accreditation {
     pub decided_at: Option<DateTime<Utc>>,
     pub decision_reason: Option<String>,
     pub protocol_level: Option<String>,
+    pub vetting_state: Option<VettingState>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -154,6 +154,13 @@ impl RoleSet for GateAgent {
     const ROLES: &'static [Role] = &[Role::Admin, Role::GateAgent];
 }
 
+/// The security services' liaison. Admins are left out on purpose: clearing people is the host
+/// state's decision, not the platform operators'.
+pub struct VettingOfficer;
+impl RoleSet for VettingOfficer {
+    const ROLES: &'static [Role] = &[Role::VettingOfficer];
+}
+
 /// An authenticated caller holding one of the roles of `R`; others get 403.
 pub struct Require<R: RoleSet> {
     pub user: CurrentUser,

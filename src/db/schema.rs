@@ -20,6 +20,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         protocol_level -> Nullable<Text>,
+        vetting_state -> Nullable<Text>,
     }
 }
 
@@ -156,6 +157,7 @@ diesel::table! {
         range_categories -> Array<Text>,
         personal_data_purged_at -> Nullable<Timestamptz>,
         zone_days -> Jsonb,
+        vetting_categories -> Array<Text>,
     }
 }
 
@@ -271,6 +273,8 @@ diesel::table! {
         media_outlet -> Nullable<Text>,
         press_card_number -> Nullable<Text>,
         anonymized_at -> Nullable<Timestamptz>,
+        place_of_birth -> Nullable<Text>,
+        id_document_expires_on -> Nullable<Date>,
     }
 }
 

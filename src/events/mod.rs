@@ -41,6 +41,8 @@ pub struct Event {
     pub updated_at: DateTime<Utc>,
     pub sensitive_categories: Vec<Category>,
     pub range_categories: Vec<Category>,
+    /// Categories the host state's security services clear before a badge is issued.
+    pub vetting_categories: Vec<Category>,
     /// When the retention purge removed the personal data of its participants.
     pub personal_data_purged_at: Option<DateTime<Utc>>,
     /// The zones open on some days only (the demonstration range on the last days, say); a
@@ -106,6 +108,11 @@ impl Event {
         Ok(())
     }
 
+    /// Whether people of `category` are cleared by the security services before their badge.
+    pub fn vets(&self, category: Category) -> bool {
+        self.vetting_categories.contains(&category)
+    }
+
     pub fn zone_open_on(&self, zone: Zone, day: NaiveDate) -> bool {
         self.zone_days
             .get(&zone)
@@ -143,6 +150,9 @@ pub struct EventView {
     pub sensitive_categories: Vec<Category>,
     /// Categories whose badges open the demonstration range.
     pub range_categories: Vec<Category>,
+    /// Categories the host state's security services clear: their badges are issued only once
+    /// the person is both approved and cleared.
+    pub vetting_categories: Vec<Category>,
     /// Zones open on some days only; the others are open every day of the event.
     #[schema(value_type = BTreeMap<String, Vec<NaiveDate>>, example = json!({"demonstration_range": ["2026-11-26", "2026-11-27"]}))]
     pub zone_days: ZoneDays,
@@ -168,6 +178,7 @@ impl From<Event> for EventView {
             registration_closes_at: event.registration_closes_at,
             sensitive_categories: event.sensitive_categories,
             range_categories: event.range_categories,
+            vetting_categories: event.vetting_categories,
             personal_data_purged_at: event.personal_data_purged_at,
         }
     }

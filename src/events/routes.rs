@@ -102,6 +102,9 @@ pub struct CreateEventRequest {
     /// Categories whose badges open the demonstration range (default: `delegation_member`,
     /// `vip`, `organizer_staff`).
     range_categories: Option<Vec<Category>>,
+    /// Categories the host state's security services clear before a badge is issued (default:
+    /// every category but `public_visitor`).
+    vetting_categories: Option<Vec<Category>>,
     /// Zones open on some days only (default: every zone every day).
     #[schema(value_type = Option<BTreeMap<String, Vec<NaiveDate>>>, example = json!({"demonstration_range": ["2026-11-26", "2026-11-27"]}))]
     zone_days: Option<ZoneDays>,
@@ -248,6 +251,7 @@ async fn create_event(
                     registration_closes_at: body.registration_closes_at,
                     sensitive_categories: body.sensitive_categories.as_deref().map(category_set),
                     range_categories: body.range_categories.as_deref().map(category_set),
+                    vetting_categories: body.vetting_categories.as_deref().map(category_set),
                     zone_days: body.zone_days.as_ref().map(zone_days_json),
                 },
             )
@@ -283,6 +287,8 @@ pub struct UpdateEventRequest {
     sensitive_categories: Option<Vec<Category>>,
     /// Applies to badges issued from now on.
     range_categories: Option<Vec<Category>>,
+    /// Applies to accreditations registered from now on.
+    vetting_categories: Option<Vec<Category>>,
     /// Replaces the whole schedule; `{}` opens every zone every day.
     #[schema(value_type = Option<BTreeMap<String, Vec<NaiveDate>>>)]
     zone_days: Option<ZoneDays>,
@@ -361,6 +367,7 @@ async fn patch_event(
                     registration_closes_at: body.registration_closes_at,
                     sensitive_categories: body.sensitive_categories.as_deref().map(category_set),
                     range_categories: body.range_categories.as_deref().map(category_set),
+                    vetting_categories: body.vetting_categories.as_deref().map(category_set),
                     zone_days: body.zone_days.as_ref().map(zone_days_json),
                     updated_at: None,
                 },
@@ -372,6 +379,7 @@ async fn patch_event(
                     "status": event.status,
                     "sensitive_categories": event.sensitive_categories,
                     "range_categories": event.range_categories,
+                    "vetting_categories": event.vetting_categories,
                 }))
                 .record(conn)
                 .await?;

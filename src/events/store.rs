@@ -27,6 +27,7 @@ pub struct NewEvent<'a> {
     /// `None` keeps the database's default.
     pub sensitive_categories: Option<Vec<String>>,
     pub range_categories: Option<Vec<String>>,
+    pub vetting_categories: Option<Vec<String>>,
     pub zone_days: Option<serde_json::Value>,
 }
 
@@ -44,6 +45,7 @@ pub struct EventChanges {
     pub registration_closes_at: Option<Option<DateTime<Utc>>>,
     pub sensitive_categories: Option<Vec<String>>,
     pub range_categories: Option<Vec<String>>,
+    pub vetting_categories: Option<Vec<String>>,
     pub zone_days: Option<serde_json::Value>,
     pub updated_at: Option<DateTime<Utc>>,
 }

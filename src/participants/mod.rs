@@ -145,6 +145,8 @@ pub struct Participant {
     pub id_document_nonce: Option<Vec<u8>>,
     pub id_document_key_id: Option<String>,
     pub id_document_hash: Option<Vec<u8>>,
+    pub id_document_expires_on: Option<NaiveDate>,
+    pub place_of_birth: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delegation_id: Option<Uuid>,
     pub user_id: Option<Uuid>,

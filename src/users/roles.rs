@@ -18,6 +18,9 @@ text_enum! {
         DelegationLead = "delegation_lead",
         Visitor = "visitor",
         Media = "media",
+        /// The host state's security services' liaison: clears people before their badges
+        /// open a gate.
+        VettingOfficer = "vetting_officer",
     }
 }
 

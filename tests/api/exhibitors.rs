@@ -34,7 +34,21 @@ async fn admins_manage_events_and_drafts_stay_hidden() {
         .post_as("/api/v1/events", &admin.access_token,
             &json!({"slug": "bamex-2028", "name": "BAMEX'28", "venue": "Bamako", "starts_on": "2028-11-14", "ends_on": "2028-11-17"}))
         .await;
-    assert_eq!(draft.json::<Value>().await.unwrap()["status"], "draft");
+    let draft: Value = draft.json().await.unwrap();
+    assert_eq!(draft["status"], "draft");
+    // A new event has every category vetted by the security services but the general public.
+    assert_eq!(
+        draft["vetting_categories"],
+        json!([
+            "contractor",
+            "delegation_member",
+            "exhibitor_staff",
+            "media",
+            "organizer_staff",
+            "trade_visitor",
+            "vip"
+        ])
+    );
 
     let public: Value = app.get("/api/v1/events").await.json().await.unwrap();
     assert_eq!(public["total"], 1);

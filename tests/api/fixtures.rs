@@ -18,7 +18,7 @@ pub async fn open_event(app: &TestApp) -> TestUser {
             &admin.access_token,
             &json!({"slug": "bamex-2026", "name": "BAMEX'26", "venue": "Parc des Expositions de Bamako",
                     "starts_on": "2026-11-24", "ends_on": "2026-11-27", "public_days": ["2026-11-26", "2026-11-27"],
-                    "status": "open", "auto_approve_public": true}),
+                    "status": "open", "auto_approve_public": true, "vetting_categories": []}),
         )
         .await;
     assert_eq!(response.status(), 201);
@@ -88,7 +88,7 @@ pub async fn event_from_today(app: &TestApp) -> TestUser {
             "/api/v1/events",
             &admin.access_token,
             &json!({"slug": "bamex-2026", "name": "BAMEX'26", "venue": "Bamako", "starts_on": day(0),
-                    "ends_on": day(2), "public_days": [day(1)], "status": "open", "auto_approve_public": true}),
+                    "ends_on": day(2), "public_days": [day(1)], "status": "open", "auto_approve_public": true, "vetting_categories": []}),
         )
         .await;
     assert_eq!(response.status(), 201);

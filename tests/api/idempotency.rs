@@ -155,7 +155,8 @@ async fn a_key_used_for_another_request_is_refused() {
             "/api/v1/events",
             admin_token,
             &json!({"slug": "bamex-2027", "name": "BAMEX'27", "venue": "Bamako",
-                    "starts_on": "2027-11-23", "ends_on": "2027-11-26", "status": "open"}),
+                    "starts_on": "2027-11-23", "ends_on": "2027-11-26", "status": "open",
+                    "vetting_categories": []}),
         )
         .await;
     assert_eq!(second_event.status(), 201);

@@ -108,9 +108,10 @@ async fn logs_never_contain_passwords_or_tokens() {
     // (a type error, whose message must not quote it).
     let mut conn = AsyncPgConnection::establish(&db.url()).await.unwrap();
     conn.batch_execute(
-        "INSERT INTO events (id, slug, name, venue, starts_on, ends_on, status, public_days) \
+        "INSERT INTO events (id, slug, name, venue, starts_on, ends_on, status, public_days, \
+                             vetting_categories) \
          VALUES (gen_random_uuid(), 'log-check', 'Log Check', 'Bamako', current_date, \
-                 current_date + 2, 'open', '{}')",
+                 current_date + 2, 'open', '{}', '{}')",
     )
     .await
     .unwrap();

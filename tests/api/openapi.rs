@@ -466,7 +466,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
             }
         )+};
     }
-    use bamex::accreditations::{AccreditationStatus, Category};
+    use bamex::accreditations::{AccreditationStatus, Category, VettingState};
     use bamex::delegations::{DelegationKind, DelegationStatus, ProtocolLevel};
     use bamex::events::EventStatus;
     use bamex::events::zones::Zone;
@@ -479,6 +479,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
     same_names!(
         AccreditationStatus,
         Category,
+        VettingState,
         DelegationKind,
         DelegationStatus,
         ProtocolLevel,

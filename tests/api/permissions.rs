@@ -9,13 +9,14 @@ use crate::fixtures::{
 };
 use crate::helpers::{TestApp, manifest_dir, spawn_app};
 
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
     "anonymous",
     "visitor",
     "media",
     "exhibitor",
     "delegation_lead",
     "gate_agent",
+    "vetting_officer",
     "organizer",
     "admin",
     // Not a column: keeps the array length in step with the table header check below.
@@ -50,7 +51,7 @@ fn table() -> Vec<Row> {
         .filter(|c| !c.is_empty())
         .skip(2)
         .collect();
-    assert_eq!(names, COLUMNS[..8], "column order");
+    assert_eq!(names, COLUMNS[..9], "column order");
     text.lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| method"))
         .map(|line| {
@@ -59,7 +60,7 @@ fn table() -> Vec<Row> {
                 .map(str::trim)
                 .filter(|c| !c.is_empty())
                 .collect();
-            assert_eq!(cells.len(), 10, "{line}");
+            assert_eq!(cells.len(), 11, "{line}");
             let kinds: Vec<Cell> = cells[2..]
                 .iter()
                 .map(|c| match *c {
@@ -125,6 +126,7 @@ async fn the_role_table_matches_the_server() {
         Role::Exhibitor,
         Role::DelegationLead,
         Role::GateAgent,
+        Role::VettingOfficer,
         Role::Organizer,
         Role::Admin,
     ] {
@@ -160,23 +162,25 @@ async fn the_role_table_matches_the_server() {
 }
 
 /// The roles of the columns after `anonymous`, in the table's order.
-const ROLES: [Role; 7] = [
+const ROLES: [Role; 8] = [
     Role::Visitor,
     Role::Media,
     Role::Exhibitor,
     Role::DelegationLead,
     Role::GateAgent,
+    Role::VettingOfficer,
     Role::Organizer,
     Role::Admin,
 ];
 
 /// The columns where `own` is about ownership; organizers and admins see everyone's records.
-const OWNING_COLUMNS: [&str; 5] = [
+const OWNING_COLUMNS: [&str; 6] = [
     "visitor",
     "media",
     "exhibitor",
     "delegation_lead",
     "gate_agent",
+    "vetting_officer",
 ];
 
 /// Path segments followed by the id of a record that belongs to someone.

@@ -69,7 +69,7 @@ async fn other_event_with_visitor(app: &TestApp, admin: &TestUser, slug: &str, l
             "/api/v1/events",
             &admin.access_token,
             &json!({"slug": slug, "name": slug, "venue": "Bamako", "starts_on": today(),
-                    "ends_on": today() + Days::new(2), "status": "open"}),
+                    "ends_on": today() + Days::new(2), "status": "open", "vetting_categories": []}),
         )
         .await;
     assert_eq!(response.status(), 201);
