@@ -30,19 +30,24 @@ pub struct Body<T> {
 impl<T: DeserializeOwned> Body<T> {
     /// The parsed body, or why it cannot be: call it once authorization is settled.
     pub fn read(self) -> ApiResult<T> {
-        let bytes = self.bytes?;
-        if storable_text::json_holds_nul(&bytes) {
-            return Err(storable_text::nul_refused_in_json(&bytes));
-        }
-        let malformed = |e| ApiError::from(JsonPayloadError::Deserialize(e));
-        // Every body the API takes is an object. serde would also build a struct from an array
-        // of its fields in order (`[null, null]`), which no client means and none is documented.
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(malformed)?;
-            return Err(ApiError::validation("body", "must be a JSON object"));
-        }
-        serde_json::from_slice(&bytes).map_err(malformed)
+        parse_json(&self.bytes?)
     }
+}
+
+/// A JSON object body judged as [`Body::read`] judges it, for a route that reads its body
+/// itself (one that takes more than one content type).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    if storable_text::json_holds_nul(bytes) {
+        return Err(storable_text::nul_refused_in_json(bytes));
+    }
+    let malformed = |e| ApiError::from(JsonPayloadError::Deserialize(e));
+    // Every body the API takes is an object. serde would also build a struct from an array
+    // of its fields in order (`[null, null]`), which no client means and none is documented.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(malformed)?;
+        return Err(ApiError::validation("body", "must be a JSON object"));
+    }
+    serde_json::from_slice(bytes).map_err(malformed)
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {

@@ -143,7 +143,7 @@ pub async fn of_event<S: Sheet>(
 }
 
 /// The sheet as a `text/csv` attachment named `{slug}-{name}.csv`, streamed page by page.
-async fn respond<S: Sheet>(
+pub async fn respond<S: Sheet>(
     pool: &DbPool,
     slug: &str,
     name: &str,

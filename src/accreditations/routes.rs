@@ -383,6 +383,7 @@ impl Sheet for QueueSheet {
     const COLUMNS: &'static [&'static str] = &[
         "id",
         "status",
+        "vetting_state",
         "category",
         "last_name",
         "first_name",
@@ -416,6 +417,10 @@ impl Sheet for QueueSheet {
         vec![
             accreditation.id.to_string(),
             accreditation.status.as_str().to_owned(),
+            accreditation
+                .vetting_state
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
             accreditation.category.as_str().to_owned(),
             participant.last_name,
             participant.first_name,

@@ -349,6 +349,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    vetting_batch_items (batch_id, accreditation_id) {
+        batch_id -> Uuid,
+        accreditation_id -> Uuid,
+        version -> Int4,
+        identity -> Text,
+    }
+}
+
+diesel::table! {
+    vetting_batches (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        people -> Int4,
+    }
+}
+
+diesel::table! {
+    vetting_results (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        accreditation_id -> Uuid,
+        row_digest -> Bytea,
+        uploaded_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     webhook_deliveries (id) {
         id -> Uuid,
         endpoint_id -> Uuid,
@@ -402,6 +432,8 @@ diesel::joinable!(pavilions -> events (event_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(vetting_batch_items -> accreditations (accreditation_id));
+diesel::joinable!(vetting_batch_items -> vetting_batches (batch_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> events (event_id));
 
@@ -427,6 +459,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     scans,
     users,
+    vetting_batch_items,
+    vetting_batches,
+    vetting_results,
     webhook_deliveries,
     webhook_endpoints,
 );

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::store;
+use crate::accreditations::VettingState;
 use crate::auth::extract::{Organizer, Require};
 use crate::error::{ApiResult, Problem};
 use crate::events::path::EventPath;
@@ -30,6 +31,13 @@ pub struct StatusByCategory {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct VettingByCategory {
+    pub vetting_state: VettingState,
+    pub category: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DayCount {
     pub day: NaiveDate,
     pub count: i64,
@@ -38,6 +46,8 @@ pub struct DayCount {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventStats {
     pub accreditations: Vec<StatusByCategory>,
+    /// Accreditations by vetting state and category, for the categories the event vets.
+    pub vetting: Vec<VettingByCategory>,
     /// Accreditations by the participant's nationality.
     pub accreditations_by_country: Vec<Count>,
     pub exhibitors_by_status: Vec<Count>,
@@ -77,6 +87,7 @@ pub async fn stats(
     let conn = &mut conn;
     let event = event.load_event(conn, Some(&organizer)).await?;
     let accreditations_by = store::accreditations_by_status_and_category(conn, event.id).await?;
+    let vetting_by = store::accreditations_by_vetting_state_and_category(conn, event.id).await?;
     let by_country = store::accreditations_by_nationality(conn, event.id).await?;
     let exhibitors_by_status = store::exhibitors_by_status(conn, event.id).await?;
     let delegations_by_status = store::delegations_by_status(conn, event.id).await?;
@@ -88,6 +99,14 @@ pub async fn stats(
             .into_iter()
             .map(|(status, category, count)| StatusByCategory {
                 status,
+                category,
+                count,
+            })
+            .collect(),
+        vetting: vetting_by
+            .into_iter()
+            .map(|(vetting_state, category, count)| VettingByCategory {
+                vetting_state,
                 category,
                 count,
             })

@@ -8,6 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{DenialReason, Direction, Verdict};
+use crate::accreditations::VettingState;
 use crate::db::schema::{
     accreditations, badge_presence, badges, delegations, exhibitors, participants, scans,
 };
@@ -27,6 +28,26 @@ pub async fn accreditations_by_status_and_category(
             count_star(),
         ))
         .order((accreditations::status, accreditations::category))
+        .load(conn)
+        .await
+}
+
+/// How many accreditations of the event stand in each vetting state, by category (those whose
+/// category the event does not vet are left out).
+pub async fn accreditations_by_vetting_state_and_category(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> QueryResult<Vec<(VettingState, String, i64)>> {
+    accreditations::table
+        .filter(accreditations::event_id.eq(event_id))
+        .filter(accreditations::vetting_state.is_not_null())
+        .group_by((accreditations::vetting_state, accreditations::category))
+        .select((
+            accreditations::vetting_state.assume_not_null(),
+            accreditations::category,
+            count_star(),
+        ))
+        .order((accreditations::vetting_state, accreditations::category))
         .load(conn)
         .await
 }
