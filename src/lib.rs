@@ -36,5 +36,6 @@ pub mod system;
 pub mod telemetry;
 pub mod text;
 pub mod users;
+pub mod vetting;
 pub mod visitors;
 pub mod webhooks;

@@ -6,7 +6,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
     accreditations, auth, delegations, events, exhibitors, gates, participants, system, users,
-    visitors, webhooks,
+    vetting, visitors, webhooks,
 };
 
 /// Every route of the service. Handlers are registered with `.service()` so that their
@@ -38,6 +38,8 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(gates::scans::mount)
                 .configure(gates::export::mount)
                 .configure(gates::stats::mount)
+                // After any `/vetting/<name>` route: `/vetting/{id}` would take the name.
+                .configure(vetting::routes::mount)
                 .configure(webhooks::routes::mount),
         );
 }

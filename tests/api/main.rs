@@ -22,5 +22,6 @@ mod permissions;
 mod retention;
 mod system;
 mod users;
+mod vetting;
 mod visitors;
 mod webhooks;

@@ -1,0 +1,7 @@
+//! Security vetting: the host state's services clear each person of the categories an event
+//! vets, beside the organizers' review; a badge is issued only once both said yes.
+
+pub mod decision;
+pub mod queue;
+pub mod routes;
+pub mod store;
