@@ -11,7 +11,9 @@ use rand::RngCore;
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::accreditations::Category;
+use crate::accreditations::badges::BadgeKeys;
+use crate::accreditations::{Category, VettingState};
+use crate::audit::Actor;
 use crate::auth::password;
 use crate::config::Settings;
 use crate::country::CountryCode;
@@ -26,6 +28,7 @@ use crate::participants::store::{self as participants, Group, Registration};
 use crate::participants::{DocumentType, ParticipantData};
 use crate::users::store::{self as users, NewUser};
 use crate::users::{EmailAddress, Locale, Role};
+use crate::vetting::decision::{self, VettingRuling};
 
 const PEAK_DEFENSE: &[(&str, &str, &[&str])] = &[
     ("Anadolu Zırhlı Araçlar A.Ş.", "Ankara", &["land_systems"]),
@@ -331,13 +334,18 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
         .transaction::<_, anyhow::Error, _>(async |conn| {
             let event = event(conn).await?;
             let mut credentials = Vec::new();
+            let mut officer = None;
             for (email, name, role) in [
                 ("admin@demo.bamex.ml", "Awa Traoré", Role::Admin),
                 ("organizer@demo.bamex.ml", "Moussa Keïta", Role::Organizer),
                 ("gate@demo.bamex.ml", "Fatoumata Diallo", Role::GateAgent),
                 ("vetting@demo.bamex.ml", "Boubacar Coulibaly", Role::VettingOfficer),
             ] {
-                if let (_, Some(password)) = account(conn, email, name, Locale::Fr, &[role]).await? {
+                let (id, password) = account(conn, email, name, Locale::Fr, &[role]).await?;
+                if role == Role::VettingOfficer {
+                    officer = Some(id);
+                }
+                if let Some(password) = password {
                     credentials.push((email.to_owned(), password));
                 }
             }
@@ -455,6 +463,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                     participants::insert(conn, id, &registration, &data, &sealed).await?;
                 }
             }
+            let mut members = Vec::new();
             for (index, (country, name, kind, level)) in DELEGATIONS.iter().enumerate() {
                 let lead_email = format!("delegation{index}@demo.bamex.ml");
                 let (lead, _) = account(conn, &lead_email, &format!("Chef {name}"), Locale::Fr, &[Role::DelegationLead]).await?;
@@ -502,8 +511,23 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                     };
                     let id = Uuid::now_v7();
                     let sealed = vault.seal(id, &data.id_document_number)?;
-                    participants::insert(conn, id, &registration, &data, &sealed).await?;
+                    members.push(participants::insert(conn, id, &registration, &data, &sealed).await?.1.id);
                 }
+            }
+            // The services have cleared a few delegation members and refused one, so that the
+            // vetting queue shows the flow (the rest stays pending).
+            let officer = Actor { id: officer.context("the demo vetting officer")?, ip: None };
+            let keys = BadgeKeys::new(&settings.badges)?;
+            for (n, id) in members.iter().take(5).enumerate() {
+                let refused = n == 4;
+                let ruling = VettingRuling {
+                    state: if refused { VettingState::Refused } else { VettingState::Cleared },
+                    note: refused.then(|| "Demo: listed by the services".to_owned()),
+                    reference: Some(format!("DEMO-{n:03}")),
+                    message: None,
+                    version: None,
+                };
+                decision::decide(conn, &keys, &event, &officer, *id, ruling).await?;
             }
             for (index, (first, last, category)) in VISITORS.iter().enumerate() {
                 let email = format!("visitor{index}@demo.bamex.ml");

@@ -23,7 +23,7 @@ use crate::audit::AuditEntry;
 use crate::db::DbPool;
 use crate::db::schema::{
     accreditations, badges, delegation_invitations, delegations, events, exhibitors,
-    participant_photos, participants, scans,
+    participant_photos, participants, scans, vetting_decisions,
 };
 use crate::delegations::emails::DelegationInvitation;
 use crate::email::EmailTemplate;
@@ -190,6 +190,15 @@ pub async fn purge_event(
         // Reasons are free text an organizer wrote about the person.
         diesel::update(accreditations::table.filter(accreditations::event_id.eq(event_id)))
             .set(accreditations::decision_reason.eq(None::<String>))
+            .execute(conn)
+            .await?;
+        // The officers' notes and messages are about the person; the states and dates stay.
+        diesel::update(vetting_decisions::table.filter(vetting_decisions::event_id.eq(event_id)))
+            .set((
+                vetting_decisions::note.eq(None::<String>),
+                vetting_decisions::reference.eq(None::<String>),
+                vetting_decisions::message.eq(None::<String>),
+            ))
             .execute(conn)
             .await?;
         // Badges keep their number, zones and days; the signed QR is a credential that has no

@@ -39,6 +39,8 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(gates::export::mount)
                 .configure(gates::stats::mount)
                 .configure(vetting::exchange::mount)
+                // After any `/vetting/<name>` route: `/vetting/{id}` would take the name.
+                .configure(vetting::routes::mount)
                 .configure(webhooks::routes::mount),
         );
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::Category;
 use crate::config::BadgeSettings;
-use crate::db::schema::{badge_sequences, badges};
+use crate::db::schema::{accreditations, badge_sequences, badges};
 use crate::error::{ApiError, ApiResult};
 use crate::events::zones::Zone;
 use crate::events::{Event, ZoneDays};
@@ -230,28 +230,69 @@ impl From<Badge> for BadgeView {
     }
 }
 
-/// The id of an accreditation's badge (its QR's `jti`), if it has one.
+/// How an accreditation joins its live badge (an accreditation has at most one; the revoked
+/// ones stay behind it).
+pub type LiveBadgeOn = diesel::dsl::And<
+    diesel::dsl::Eq<badges::accreditation_id, accreditations::id>,
+    diesel::dsl::IsNull<badges::revoked_at>,
+>;
+
+pub fn live_badge_on() -> LiveBadgeOn {
+    badges::accreditation_id
+        .eq(accreditations::id)
+        .and(badges::revoked_at.is_null())
+}
+
+/// The id of an accreditation's live badge (its QR's `jti`), if it has one.
 pub async fn id_of(
     conn: &mut AsyncPgConnection,
     accreditation_id: Uuid,
 ) -> QueryResult<Option<Uuid>> {
     badges::table
         .filter(badges::accreditation_id.eq(accreditation_id))
+        .filter(badges::revoked_at.is_null())
         .select(badges::id)
         .first(conn)
         .await
         .optional()
 }
 
-/// Issues the badge of an accreditation just approved: the next number of its category at the
-/// event (never reused, even under concurrent approvals), its zones and days, its signed QR.
-pub async fn issue(
+/// Revokes the live badge of an accreditation, if it has one: the gates deny it from the next
+/// scan, and the row stays (its number is never reused; the gates' sync feed lists it).
+pub async fn revoke_live(
     conn: &mut AsyncPgConnection,
-    keys: &BadgeKeys,
+    accreditation_id: Uuid,
+) -> QueryResult<Option<Uuid>> {
+    diesel::update(
+        badges::table
+            .filter(badges::accreditation_id.eq(accreditation_id))
+            .filter(badges::revoked_at.is_null()),
+    )
+    .set(badges::revoked_at.eq(Utc::now()))
+    .returning(badges::id)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// The number of an accreditation's next badge: for its first, the next number of its category
+/// at the event (never reused, even under concurrent approvals); for a later one (the earlier
+/// revoked), the first badge's number with the badge's rank (`B26-EXH-000123-2`).
+async fn next_number(
+    conn: &mut AsyncPgConnection,
     event: &Event,
     accreditation_id: Uuid,
     category: Category,
-) -> ApiResult<Badge> {
+) -> ApiResult<String> {
+    let earlier: Vec<String> = badges::table
+        .filter(badges::accreditation_id.eq(accreditation_id))
+        .order((badges::created_at, badges::id))
+        .select(badges::number)
+        .load(conn)
+        .await?;
+    if let [first, ..] = earlier.as_slice() {
+        return Ok(format!("{first}-{}", earlier.len() + 1));
+    }
     let sequence: i32 = diesel::insert_into(badge_sequences::table)
         .values((
             badge_sequences::event_id.eq(event.id),
@@ -264,11 +305,24 @@ pub async fn issue(
         .returning(badge_sequences::last_value)
         .get_result(conn)
         .await?;
-    let number = format!(
+    Ok(format!(
         "B{}-{}-{sequence:06}",
         event.year_suffix(),
         category.badge_code()
-    );
+    ))
+}
+
+/// Issues the next badge of an accreditation: its number (see [`next_number`]), its zones and
+/// days, its signed QR. At most one badge of an accreditation is live (a partial unique index):
+/// revoke the live one first to issue another.
+pub async fn issue(
+    conn: &mut AsyncPgConnection,
+    keys: &BadgeKeys,
+    event: &Event,
+    accreditation_id: Uuid,
+    category: Category,
+) -> ApiResult<Badge> {
+    let number = next_number(conn, event, accreditation_id, category).await?;
     let (zones, days) = entitlements(event, category);
     let id = Uuid::now_v7();
     let expires_at = keys.expiry(event);

@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::badges::live_badge_on;
 use super::pdf::BadgeCard;
-use super::{AccreditationStatus, Category};
+use super::{AccreditationStatus, Category, VettingState};
 use crate::country::CountryCode;
 use crate::db::schema::{accreditations, badges, events, participant_photos, participants};
 use crate::error::{ApiError, ApiResult};
@@ -29,7 +30,7 @@ pub async fn card(
 ) -> ApiResult<Option<BadgeCard>> {
     let row: Option<CardRow> = accreditations::table
         .inner_join(participants::table.left_join(participant_photos::table))
-        .inner_join(badges::table)
+        .inner_join(badges::table.on(live_badge_on()))
         .inner_join(events::table)
         .filter(accreditations::id.eq(accreditation_id))
         .filter(accreditations::status.eq(AccreditationStatus::Approved.as_str()))
@@ -67,6 +68,41 @@ pub async fn card(
             })
         }),
     )
+}
+
+/// Why accreditations have no card: some approved ones wait for the security services'
+/// clearance (`awaiting_clearance`), or none is approved (`no_badge`).
+pub async fn no_card(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ApiResult<ApiError> {
+    let waiting: i64 = accreditations::table
+        .filter(accreditations::id.eq_any(ids))
+        .filter(accreditations::status.eq(AccreditationStatus::Approved.as_str()))
+        .filter(accreditations::vetting_state.is_not_null())
+        .filter(accreditations::vetting_state.ne(VettingState::Cleared.as_str()))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(if waiting > 0 {
+        ApiError::Conflict {
+            code: "awaiting_clearance",
+            detail: "The badge is issued once the security services cleared the person.".into(),
+        }
+    } else {
+        ApiError::Conflict {
+            code: "no_badge",
+            detail: "Only an approved accreditation has a badge.".into(),
+        }
+    })
+}
+
+/// The card of one accreditation, or why it has none (see [`no_card`]).
+pub async fn issued_card(
+    conn: &mut AsyncPgConnection,
+    accreditation_id: Uuid,
+) -> ApiResult<BadgeCard> {
+    match card(conn, accreditation_id).await? {
+        Some(card) => Ok(card),
+        None => Err(no_card(conn, &[accreditation_id]).await?),
+    }
 }
 
 /// Renders off the executor: fonts are subset and QR codes drawn, which takes CPU.

@@ -35,8 +35,10 @@ pub struct MyAccreditation {
     pub first_name: String,
     pub last_name: String,
     pub organization: String,
-    /// Once approved.
+    /// Once approved (and cleared, where the security services vet the category).
     pub badge: Option<BadgeView>,
+    /// Approved, the badge waiting for the security services' clearance.
+    pub awaiting_clearance: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -86,6 +88,7 @@ pub async fn my_accreditations(
             first_name,
             last_name,
             organization,
+            awaiting_clearance: status == AccreditationStatus::Approved && badge.is_none(),
             // A revoked badge is no badge.
             badge: badge
                 .filter(|_| status == AccreditationStatus::Approved)

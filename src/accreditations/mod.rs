@@ -86,4 +86,10 @@ impl Accreditation {
     pub fn category(&self) -> Category {
         self.category
     }
+
+    /// Vetted and not (or no longer) cleared: no badge is issued for it now.
+    pub fn awaits_clearance(&self) -> bool {
+        self.vetting_state
+            .is_some_and(|state| state != VettingState::Cleared)
+    }
 }

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, get, web};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use super::cards::{card, render};
+use super::cards::{card, issued_card, no_card, render};
 use super::pdf::{self, Invitation};
 use super::queue::{self, QueueQuery};
 use super::store;
@@ -17,6 +17,7 @@ use crate::events::Event;
 use crate::events::path::EventPath;
 use crate::http_method::IsHead;
 use crate::participants::access::may_edit;
+use crate::participants::documents::mask_number;
 use crate::participants::{DocumentType, Participant};
 use crate::state::AppState;
 
@@ -54,13 +55,6 @@ async fn printable(
     Ok(participant)
 }
 
-fn no_badge() -> ApiError {
-    ApiError::Conflict {
-        code: "no_badge",
-        detail: "Only an approved accreditation has a badge.".into(),
-    }
-}
-
 /// The badge as a printable A6 PDF (organizers; whoever registered the participant).
 #[utoipa::path(
     tag = "accreditations",
@@ -73,7 +67,7 @@ fn no_badge() -> ApiError {
         (status = 200, description = "One A6 page", content_type = "application/pdf"),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not approved (`no_badge`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not approved (`no_badge`), or approved and awaiting the security services' clearance (`awaiting_clearance`)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -89,7 +83,7 @@ pub async fn badge_pdf(
     let mut conn = state.pool.get().await?;
     let event = event.load_event(&mut conn, Some(&user)).await?;
     printable(&mut conn, &event, id, &user).await?;
-    let card = card(&mut conn, id).await?.ok_or_else(no_badge)?;
+    let card = issued_card(&mut conn, id).await?;
     let filename = format!("{}.pdf", card.number);
     if head.shown() {
         store::count_prints(&mut conn, &[id]).await?;
@@ -110,7 +104,7 @@ pub async fn badge_pdf(
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No approved accreditation matches (`no_badge`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No approved accreditation matches (`no_badge`), or those approved await the security services' clearance (`awaiting_clearance`)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -130,14 +124,14 @@ pub async fn badges_pdf(
     let ids = queue::matching_ids(&mut conn, &event, &query).await?;
     let mut cards = Vec::new();
     let mut printed = Vec::new();
-    for id in ids {
+    for &id in &ids {
         if let Some(card) = card(&mut conn, id).await? {
             cards.push(card);
             printed.push(id);
         }
     }
     if cards.is_empty() {
-        return Err(no_badge());
+        return Err(no_card(&mut conn, &ids).await?);
     }
     if head.shown() {
         store::count_prints(&mut conn, &printed).await?;
@@ -145,17 +139,6 @@ pub async fn badges_pdf(
     drop(conn);
     let bytes = render(move || pdf::badges_a4(&cards)).await?;
     Ok(pdf_response(bytes, &format!("{}-badges.pdf", event.slug)))
-}
-
-/// All but the last four characters hidden.
-fn mask_document_number(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    let shown = chars.len().saturating_sub(4);
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| if i < shown { '•' } else { *c })
-        .collect()
 }
 
 /// The invitation letter for a visa application, once approved (organizers; whoever registered
@@ -173,7 +156,7 @@ fn mask_document_number(number: &str) -> String {
         (status = 200, description = "One A4 page", content_type = "application/pdf"),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not approved (`no_badge`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not approved (`no_badge`), or approved and awaiting the security services' clearance (`awaiting_clearance`)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -190,7 +173,7 @@ pub async fn invitation_letter(
     let mut conn = state.pool.get().await?;
     let event = event.load_event(&mut conn, Some(&user)).await?;
     let participant = printable(&mut conn, &event, id, &user).await?;
-    let card = card(&mut conn, id).await?.ok_or_else(no_badge)?;
+    let card = issued_card(&mut conn, id).await?;
     let number = participant
         .open_document(&state.documents)?
         .ok_or_else(ApiError::purged)?;
@@ -199,7 +182,7 @@ pub async fn invitation_letter(
     let number = if user.is_organizer() || participant.user_id == Some(user.id) {
         number
     } else {
-        mask_document_number(&number)
+        mask_number(&number)
     };
     if head.shown() {
         conn.transaction::<_, ApiError, _>(async |conn| {
@@ -244,15 +227,4 @@ pub async fn invitation_letter(
         bytes,
         &format!("invitation-{}.pdf", card.number),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mask_document_number;
-
-    #[test]
-    fn masked_numbers_keep_only_their_last_four_characters() {
-        assert_eq!(mask_document_number("U12345678"), "•••••5678");
-        assert_eq!(mask_document_number("Ab1"), "Ab1");
-    }
 }

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::badges::Badge;
+use super::badges::{Badge, live_badge_on};
 use super::totals::QueueTotals;
-use super::{Accreditation, AccreditationStatus, Category};
+use super::{Accreditation, AccreditationStatus, Category, VettingState};
 use crate::country::CountryCode;
 use crate::db::schema::{accreditation_counts, accreditations, badges, participants};
 use crate::db::search_key;
@@ -37,6 +37,8 @@ pub enum Sort {
 pub struct QueueQuery {
     pub status: Option<AccreditationStatus>,
     pub category: Option<Category>,
+    /// Where the security services stand (only accreditations the event vets have a state).
+    pub vetting_state: Option<VettingState>,
     /// Nationality, ISO 3166-1 alpha-2.
     pub country: Option<String>,
     pub exhibitor_id: Option<Uuid>,
@@ -45,6 +47,9 @@ pub struct QueueQuery {
     pub q: Option<String>,
     #[param(inline)]
     pub sort: Option<Sort>,
+    /// Only the accreditations the event vets (the vetting queue); not a query parameter.
+    #[serde(skip)]
+    pub vetted_only: bool,
 }
 
 /// Where `row` stands in the order of `sort`: the cursor a page continues from. The name order
@@ -117,7 +122,7 @@ pub async fn find(
     let filtered = || {
         let mut q = accreditations::table
             .inner_join(participants::table)
-            .left_join(badges::table)
+            .left_join(badges::table.on(live_badge_on()))
             .filter(accreditations::event_id.eq(event.id))
             // Redundant, but lets the name order walk `participants_event_sort_idx`.
             .filter(participants::event_id.eq(event.id))
@@ -127,6 +132,12 @@ pub async fn find(
         }
         if let Some(category) = query.category {
             q = q.filter(accreditations::category.eq(category.as_str()));
+        }
+        if let Some(state) = query.vetting_state {
+            q = q.filter(accreditations::vetting_state.eq(state.as_str()));
+        }
+        if query.vetted_only {
+            q = q.filter(accreditations::vetting_state.is_not_null());
         }
         if let Some(country) = country {
             q = q.filter(participants::nationality.eq(country.as_str().to_owned()));
@@ -142,20 +153,25 @@ pub async fn find(
         }
         q
     };
-    let about_people = country.is_some()
+    // The folded counters know status and category only.
+    let uncounted = query.vetting_state.is_some()
+        || query.vetted_only
+        || country.is_some()
         || query.exhibitor_id.is_some()
         || query.delegation_id.is_some()
         || text.is_some();
     let total = match wanted {
         Total::Skipped => 0,
-        _ if !about_people => counted(conn, event, query.status, query.category).await?,
+        _ if !uncounted => counted(conn, event, query.status, query.category).await?,
         Total::Exact => filtered().count().get_result(conn).await?,
         Total::Recent(recent) => {
             let key = format!(
-                "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+                "{}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
                 event.id,
                 query.status,
                 query.category,
+                query.vetting_state,
+                query.vetted_only,
                 country,
                 query.exhibitor_id,
                 query.delegation_id,

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::badges::Badge;
+use super::badges::{Badge, live_badge_on};
 use super::{Accreditation, AccreditationStatus, Category};
 use crate::db::schema::{accreditation_approvals, accreditations, badges, events, participants};
 use crate::pagination::PageRequest;
@@ -22,7 +22,7 @@ pub type Row = (Accreditation, Participant, Option<Badge>);
 pub async fn find(conn: &mut AsyncPgConnection, event_id: Uuid, id: Uuid) -> QueryResult<Row> {
     accreditations::table
         .inner_join(participants::table)
-        .left_join(badges::table)
+        .left_join(badges::table.on(live_badge_on()))
         .filter(accreditations::event_id.eq(event_id))
         .filter(accreditations::id.eq(id))
         .select((
@@ -103,10 +103,14 @@ pub async fn count_prints(
     conn: &mut AsyncPgConnection,
     accreditation_ids: &[Uuid],
 ) -> QueryResult<()> {
-    diesel::update(badges::table.filter(badges::accreditation_id.eq_any(accreditation_ids)))
-        .set(badges::prints.eq(badges::prints + 1))
-        .execute(conn)
-        .await?;
+    diesel::update(
+        badges::table
+            .filter(badges::accreditation_id.eq_any(accreditation_ids))
+            .filter(badges::revoked_at.is_null()),
+    )
+    .set(badges::prints.eq(badges::prints + 1))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -139,7 +143,7 @@ pub async fn own(
         let query = accreditations::table
             .inner_join(participants::table)
             .inner_join(events::table)
-            .left_join(badges::table)
+            .left_join(badges::table.on(live_badge_on()))
             .into_boxed();
         match email.cloned() {
             Some(email) => query.filter(

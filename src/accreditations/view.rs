@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::badges::BadgeView;
 use super::store::{self, DuplicateFlags, Row};
-use super::{AccreditationStatus, Category};
+use super::{AccreditationStatus, Category, VettingState};
 use crate::error::ApiResult;
 use crate::participants::ParticipantSummary;
 
@@ -37,8 +37,14 @@ pub struct AccreditationView {
     pub delegation_id: Option<Uuid>,
     /// Organizers who gave a first approval (sensitive categories need two).
     pub approvals: Vec<Uuid>,
+    /// `not_granted` when the security services refused the accreditation.
     pub decision_reason: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// Where the security services stand; null where the event does not vet the category. Their
+    /// notes and references are not shown here.
+    pub vetting_state: Option<VettingState>,
+    /// Approved, the badge waiting for the clearance.
+    pub awaiting_clearance: bool,
     pub badge: Option<BadgeView>,
     pub warnings: Vec<Warning>,
     pub created_at: DateTime<Utc>,
@@ -94,6 +100,9 @@ pub async fn views(
             delegation_id: participant.delegation_id,
             decision_reason: accreditation.decision_reason,
             decided_at: accreditation.decided_at,
+            vetting_state: accreditation.vetting_state,
+            awaiting_clearance: accreditation.status == AccreditationStatus::Approved
+                && badge.is_none(),
             badge: badge.map(BadgeView::from),
             created_at: accreditation.created_at,
             participant: ParticipantSummary::from(participant),

@@ -9,6 +9,10 @@
 //! Every decision names the `version` it was made on; a stale version is refused, so two
 //! organizers deciding at once cannot both win. Sensitive categories need the approvals of two
 //! different organizers ("four eyes"): the first is recorded, the second decides.
+//!
+//! Where the event vets the category, the badge (number, QR, PDF, the approval email) waits for
+//! both tracks: an approval before clearance is recorded and the badge comes with the clearance
+//! (`crate::vetting::decision`); a refusal by the services cannot be approved over.
 
 use chrono::Utc;
 use diesel::prelude::*;
@@ -19,7 +23,7 @@ use uuid::Uuid;
 
 use super::badges::{self, BadgeKeys};
 use super::emails::AccreditationUpdate;
-use super::{Accreditation, AccreditationStatus, Category};
+use super::{Accreditation, AccreditationStatus, Category, VettingState};
 use crate::audit::{Actor, AuditEntry};
 use crate::db::schema::{accreditation_approvals, accreditations, participants};
 use crate::email;
@@ -30,6 +34,7 @@ use crate::participants::places::free_place;
 use crate::participants::store::Group;
 use crate::users::Role;
 use crate::users::store as users;
+use crate::vetting::store as vetting;
 use crate::webhooks::{self, WebhookKind, kinds};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
@@ -63,7 +68,7 @@ pub fn transition(from: AccreditationStatus, decision: Decision) -> ApiResult<Ac
     }
 }
 
-fn stale() -> ApiError {
+pub fn stale() -> ApiError {
     ApiError::Conflict {
         code: "conflict",
         detail: "The accreditation changed since it was read; reload it and decide again.".into(),
@@ -97,7 +102,7 @@ pub struct Ruling<'a> {
 
 /// The accreditation and its participant, locked for a decision; a purged person is no longer
 /// decided on (there is nobody left to tell, nor anything to check).
-async fn lock(
+pub async fn lock(
     conn: &mut AsyncPgConnection,
     event: &Event,
     id: Uuid,
@@ -117,11 +122,13 @@ async fn lock(
 /// The applicant changed the application (the participant's details or photo): a request for
 /// information is answered, so it goes back to the queue; the version moves on, so that a
 /// decision made on what the reviewer saw before is refused; first approvals given on it are
-/// void.
+/// void. On the vetting track, an answered request and a cleared person whose identity changed
+/// go back to `pending`.
 pub async fn application_changed(
     conn: &mut AsyncPgConnection,
     participant_id: Uuid,
 ) -> QueryResult<Accreditation> {
+    vetting::reopen_after_correction(conn, participant_id).await?;
     diesel::update(
         accreditations::table
             .filter(accreditations::participant_id.eq(participant_id))
@@ -160,7 +167,7 @@ pub async fn forget_first_approvals(
     .map(drop)
 }
 
-async fn set_status(
+pub async fn set_status(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     status: AccreditationStatus,
@@ -182,7 +189,7 @@ async fn set_status(
 }
 
 /// Tells the person (or, with no address, whoever registered them) in their language.
-async fn notify(
+pub async fn notify(
     conn: &mut AsyncPgConnection,
     event: &Event,
     participant: &Participant,
@@ -223,6 +230,12 @@ pub async fn decide(
     let (current, participant) = lock(conn, event, id).await?;
     if ruling.version.is_some_and(|v| v != current.version) {
         return Err(stale());
+    }
+    if current.vetting_state == Some(VettingState::Refused) {
+        return Err(ApiError::Conflict {
+            code: "vetting_refused",
+            detail: "The security services did not grant this accreditation.".into(),
+        });
     }
     let next = transition(current.status(), ruling.decision)?;
     let organizer = reviewer.id;
@@ -271,27 +284,15 @@ pub async fn decide(
         free_place(conn, group).await?;
     }
     let decided = set_status(conn, id, next, organizer, reason).await?;
-    let badge = if next == AccreditationStatus::Approved {
-        let category = decided.category();
-        let badge = badges::issue(conn, keys, event, id, category).await?;
-        if category == Category::Media
-            && let Some(account) = participant.user_id
-        {
-            users::grant_role(conn, account, Role::Media).await?;
-        }
-        Some(badge)
+    let awaiting_clearance = next == AccreditationStatus::Approved && decided.awaits_clearance();
+    let badge = if next == AccreditationStatus::Approved && !awaiting_clearance {
+        Some(issue_badge(conn, keys, event, &participant, &decided, reason).await?)
     } else {
         None
     };
-    notify(
-        conn,
-        event,
-        &participant,
-        &decided,
-        reason,
-        badge.as_ref().map(|b| b.number.as_str()),
-    )
-    .await?;
+    if next != AccreditationStatus::Approved {
+        notify(conn, event, &participant, &decided, reason, None).await?;
+    }
     AuditEntry::new(
         match next {
             AccreditationStatus::Approved => "accreditation.approved",
@@ -302,7 +303,10 @@ pub async fn decide(
         Some(id),
     )
     .by_actor(reviewer)
-    .details(serde_json::json!({ "reason": reason, "version": decided.version, "badge": badge.map(|b| b.number) }))
+    .details(
+        serde_json::json!({ "reason": reason, "version": decided.version,
+        "badge": badge.map(|b| b.number), "awaiting_clearance": awaiting_clearance }),
+    )
     .record(conn)
     .await?;
     let data = kinds::AccreditationDecided {
@@ -313,21 +317,57 @@ pub async fn decide(
     Ok(Outcome::Decided(decided))
 }
 
-/// Issues the badge of a public visitor approved at once (events that allow it).
+/// Issues the next badge of an accreditation approved (and cleared where vetted) and tells the
+/// person, the badge attached; a media badge opens the press area of the account.
+pub async fn issue_badge(
+    conn: &mut AsyncPgConnection,
+    keys: &BadgeKeys,
+    event: &Event,
+    participant: &Participant,
+    accreditation: &Accreditation,
+    reason: Option<&str>,
+) -> ApiResult<badges::Badge> {
+    let category = accreditation.category();
+    let badge = badges::issue(conn, keys, event, accreditation.id, category).await?;
+    if category == Category::Media
+        && let Some(account) = participant.user_id
+    {
+        users::grant_role(conn, account, Role::Media).await?;
+    }
+    notify(
+        conn,
+        event,
+        participant,
+        accreditation,
+        reason,
+        Some(&badge.number),
+    )
+    .await?;
+    Ok(badge)
+}
+
+/// Issues the badge of a public visitor approved at once (events that allow it); `None` where
+/// the event vets public visitors: the badge comes with the clearance.
 pub async fn approve_automatically(
     conn: &mut AsyncPgConnection,
     keys: &BadgeKeys,
     event: &Event,
     accreditation: &Accreditation,
-) -> ApiResult<badges::Badge> {
-    let badge = badges::issue(
-        conn,
-        keys,
-        event,
-        accreditation.id,
-        accreditation.category(),
-    )
-    .await?;
+) -> ApiResult<Option<badges::Badge>> {
+    let badge = if accreditation.awaits_clearance() {
+        None
+    } else {
+        Some(
+            badges::issue(
+                conn,
+                keys,
+                event,
+                accreditation.id,
+                accreditation.category(),
+            )
+            .await?,
+        )
+    };
     let data = kinds::AccreditationDecided {
         accreditation_id: accreditation.id,
         status: AccreditationStatus::Approved.as_str(),
@@ -362,6 +402,7 @@ pub async fn revoke(
     if let Some(group) = Group::with_places(&participant) {
         free_place(conn, group).await?;
     }
+    let badge_id = badges::revoke_live(conn, id).await?;
     notify(conn, event, &participant, &revoked, Some(reason), None).await?;
     AuditEntry::new("accreditation.revoked", "accreditation", Some(id))
         .by_actor(reviewer)
@@ -370,7 +411,7 @@ pub async fn revoke(
         .await?;
     let data = kinds::BadgeRevoked {
         accreditation_id: id,
-        badge_id: badges::id_of(conn, id).await?,
+        badge_id,
         status: AccreditationStatus::Revoked.as_str(),
     };
     webhooks::enqueue(conn, event.id, WebhookKind::BadgeRevoked, &data).await?;

@@ -21,6 +21,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         protocol_level -> Nullable<Text>,
         vetting_state -> Nullable<Text>,
+        cleared_identity -> Nullable<Text>,
     }
 }
 
@@ -85,6 +86,7 @@ diesel::table! {
         expires_at -> Timestamptz,
         prints -> Int4,
         created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -379,6 +381,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    vetting_decisions (id) {
+        id -> Uuid,
+        accreditation_id -> Uuid,
+        event_id -> Uuid,
+        officer_id -> Nullable<Uuid>,
+        state -> Text,
+        note -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        message -> Nullable<Text>,
+        overrules -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     webhook_deliveries (id) {
         id -> Uuid,
         endpoint_id -> Uuid,
@@ -434,6 +451,7 @@ diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(vetting_batch_items -> accreditations (accreditation_id));
 diesel::joinable!(vetting_batch_items -> vetting_batches (batch_id));
+diesel::joinable!(vetting_decisions -> accreditations (accreditation_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> events (event_id));
 
@@ -461,6 +479,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     vetting_batch_items,
     vetting_batches,
+    vetting_decisions,
     vetting_results,
     webhook_deliveries,
     webhook_endpoints,

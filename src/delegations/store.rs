@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::Delegation;
 use crate::accreditations::AccreditationStatus;
+use crate::accreditations::badges::live_badge_on;
 use crate::auth::tokens::{hash_opaque, opaque_token};
 use crate::db::schema::{
     accreditations, badges, delegation_invitations, delegations, participants,
@@ -201,7 +202,7 @@ pub async fn members_export_page(
     let mut query = delegations::table
         .left_join(participants::table)
         .left_join(accreditations::table.on(accreditations::participant_id.eq(participants::id)))
-        .left_join(badges::table.on(badges::accreditation_id.eq(accreditations::id)))
+        .left_join(badges::table.on(live_badge_on()))
         .filter(delegations::event_id.eq(event_id))
         .filter(delegations::id.eq_any(filtered(event_id, filter).select(delegations::id)))
         .select((

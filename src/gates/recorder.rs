@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use tokio::sync::{mpsc, oneshot};
@@ -315,6 +315,9 @@ struct FoundBadge {
     zones: Vec<Zone>,
     valid_days: Vec<NaiveDate>,
     number: String,
+    /// Set when the badge was revoked (a refusal by the security services, an organizer's
+    /// revocation); the accreditation may hold a newer badge.
+    revoked_at: Option<DateTime<Utc>>,
     status: AccreditationStatus,
     category: Category,
     first_name: String,
@@ -345,6 +348,9 @@ impl FoundBadge {
     /// The verdict for this badge, as far as it can be told without presence: `Err` is a
     /// denial, `Ok` a badge that may pass here today if it is not inside already.
     fn judge(&self, event: &Event, zone: Zone) -> Result<(), DenialReason> {
+        if self.revoked_at.is_some() {
+            return Err(DenialReason::Revoked);
+        }
         match self.status {
             AccreditationStatus::Approved => {}
             AccreditationStatus::Revoked => return Err(DenialReason::Revoked),
@@ -384,6 +390,7 @@ async fn badges_by_id(
             badges::zones,
             badges::valid_days,
             badges::number,
+            badges::revoked_at,
             accreditations::status,
             accreditations::category,
             participants::first_name,

@@ -201,6 +201,17 @@ impl DocumentVault {
     }
 }
 
+/// All but the last four characters hidden.
+pub fn mask_number(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    let shown = chars.len().saturating_sub(4);
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < shown { '•' } else { *c })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use secrecy::SecretString;
@@ -257,5 +268,11 @@ mod tests {
         );
         assert!(DocumentNumber::parse("12").is_err());
         assert!(DocumentNumber::parse("AB'; DROP").is_err());
+    }
+
+    #[test]
+    fn masked_numbers_keep_only_their_last_four_characters() {
+        assert_eq!(mask_number("U12345678"), "•••••5678");
+        assert_eq!(mask_number("Ab1"), "Ab1");
     }
 }

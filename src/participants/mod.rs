@@ -181,6 +181,8 @@ pub struct AccreditationSummary {
     pub status: AccreditationStatus,
     pub category: Category,
     pub version: i32,
+    /// Approved by the organizers, the badge waiting for the security services' clearance.
+    pub awaiting_clearance: bool,
 }
 
 /// The person, as lists show them. Once the retention purge anonymized them (`anonymized_at`),

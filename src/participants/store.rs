@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::documents::SealedDocument;
 use super::{AccreditationSummary, Participant, ParticipantData};
-use crate::accreditations::{Accreditation, Category};
+use crate::accreditations::{Accreditation, AccreditationStatus, Category};
 use crate::db::schema::{accreditations, participant_photos, participants};
 use crate::pagination::PageRequest;
 use crate::users::EmailAddress;
@@ -290,6 +290,7 @@ impl From<&Accreditation> for AccreditationSummary {
             status: a.status(),
             category: a.category(),
             version: a.version,
+            awaiting_clearance: a.status() == AccreditationStatus::Approved && a.awaits_clearance(),
         }
     }
 }

@@ -62,10 +62,12 @@ pub async fn create(
     selection: Selection,
 ) -> ApiResult<Batch> {
     // One batch chosen at a time per event, so that two at once do not take the same people.
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('vetting_batch:' || $1::text, 0))")
-        .bind::<SqlUuid, _>(event_id)
-        .execute(conn)
-        .await?;
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('vetting_batch:' || $1::text, 0))",
+    )
+    .bind::<SqlUuid, _>(event_id)
+    .execute(conn)
+    .await?;
     let id = Uuid::now_v7();
     diesel::insert_into(vetting_batches::table)
         .values((

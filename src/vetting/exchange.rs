@@ -172,7 +172,14 @@ impl Sheet for BatchSheet {
         after: Option<&Uuid>,
         limit: i64,
     ) -> ApiResult<Vec<BatchPerson>> {
-        batches::people(conn, &self.state.documents, self.batch_id, after.copied(), limit).await
+        batches::people(
+            conn,
+            &self.state.documents,
+            self.batch_id,
+            after.copied(),
+            limit,
+        )
+        .await
     }
 
     fn key(&self, person: &BatchPerson) -> Uuid {
@@ -181,7 +188,8 @@ impl Sheet for BatchSheet {
 
     fn cells(&self, person: BatchPerson) -> Vec<String> {
         let text = |value: Option<String>| value.unwrap_or_default();
-        let date = |value: Option<chrono::NaiveDate>| value.map(|d| d.to_string()).unwrap_or_default();
+        let date =
+            |value: Option<chrono::NaiveDate>| value.map(|d| d.to_string()).unwrap_or_default();
         vec![
             self.batch_id.to_string(),
             person.accreditation_id.to_string(),

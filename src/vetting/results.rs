@@ -151,7 +151,10 @@ async fn apply_one(
             vetting_results::row_digest.eq(checked.digest()),
             vetting_results::uploaded_by.eq(officer.id),
         ))
-        .on_conflict((vetting_results::accreditation_id, vetting_results::row_digest))
+        .on_conflict((
+            vetting_results::accreditation_id,
+            vetting_results::row_digest,
+        ))
         .do_nothing()
         .execute(conn)
         .await?;
@@ -160,21 +163,14 @@ async fn apply_one(
     }
     let ruling = VettingRuling {
         state: checked.state,
-        note: checked.note.as_deref(),
-        reference: checked.reference.as_deref(),
-        message: checked.message.as_deref(),
+        note: checked.note.clone(),
+        reference: checked.reference.clone(),
+        message: checked.message.clone(),
         version: checked.version,
     };
-    let decided = decision::decide(
-        conn,
-        keys,
-        event,
-        officer,
-        checked.accreditation_id,
-        ruling,
-    )
-    .await?;
-    Ok(decided.vetting_state)
+    let decided =
+        decision::decide(conn, keys, event, officer, checked.accreditation_id, ruling).await?;
+    Ok(decided.accreditation.vetting_state)
 }
 
 fn unknown_accreditation() -> ApiError {

@@ -18,7 +18,6 @@ use uuid::Uuid;
 use crate::accreditations::VettingState;
 use crate::body::parse_json;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::text;
 
 /// The largest upload taken (a full batch of 5,000 results with their notes fits).
 pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
@@ -135,7 +134,9 @@ pub fn check(submitted: &SubmittedResult) -> Result<CheckedResult, RowError> {
         )
     })?;
     let state = match VettingState::from_text(submitted.state.trim()) {
-        Some(state @ (VettingState::Cleared | VettingState::Refused | VettingState::InfoRequested)) => state,
+        Some(
+            state @ (VettingState::Cleared | VettingState::Refused | VettingState::InfoRequested),
+        ) => state,
         _ => {
             return Err(RowError::new(
                 "invalid_state",
@@ -143,13 +144,17 @@ pub fn check(submitted: &SubmittedResult) -> Result<CheckedResult, RowError> {
             ));
         }
     };
-    let field = |name: &str, value: Option<&str>, max: usize| {
-        text::optional(value, max)
-            .map_err(|e| RowError::new("invalid_value", format!("`{name}` {e}.")))
+    // Blank is absent; the decision checks the texts themselves (`invalid_value`).
+    let given = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     };
-    let reference = field("reference", submitted.reference.as_deref(), 200)?;
-    let note = field("note", submitted.note.as_deref(), 2000)?;
-    let message = field("message", submitted.message.as_deref(), 2000)?;
+    let reference = given(&submitted.reference);
+    let note = given(&submitted.note);
+    let message = given(&submitted.message);
     if state == VettingState::InfoRequested && message.is_none() {
         return Err(RowError::new(
             "missing_message",
@@ -177,7 +182,9 @@ impl Format {
     pub fn of(mime: Option<&mime::Mime>) -> ApiResult<Self> {
         match mime {
             Some(m) if m.type_() == mime::TEXT && m.subtype() == mime::CSV => Ok(Self::Csv),
-            Some(m) if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON) => Ok(Self::Json),
+            Some(m) if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON) => {
+                Ok(Self::Json)
+            }
             _ => Err(ApiError::UnsupportedMediaType {
                 expected: "text/csv or application/json",
             }),
@@ -294,9 +301,10 @@ fn read_csv(bytes: &[u8]) -> ApiResult<Vec<Submitted>> {
         let accreditation_id = cell(0).unwrap_or_default();
         let version = match cell(5).as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(v) => v.parse::<i32>().map(Some).map_err(|_| {
-                RowError::new("invalid_value", "`version` must be a whole number.")
-            }),
+            Some(v) => v
+                .parse::<i32>()
+                .map(Some)
+                .map_err(|_| RowError::new("invalid_value", "`version` must be a whole number.")),
         };
         rows.push(match version {
             Ok(version) => Ok(SubmittedResult {
@@ -338,19 +346,38 @@ mod tests {
             .collect();
         assert_eq!(
             codes,
-            ["ok", "invalid_state", "missing_message", "unknown_accreditation"]
+            [
+                "ok",
+                "invalid_state",
+                "missing_message",
+                "unknown_accreditation"
+            ]
         );
         assert_eq!(rows[3].row, 4);
-        assert_eq!(rows[0].checked.as_ref().unwrap().reference.as_deref(), Some("DGSE-1"));
+        assert_eq!(
+            rows[0].checked.as_ref().unwrap().reference.as_deref(),
+            Some("DGSE-1")
+        );
     }
 
     #[test]
     fn a_csv_file_without_its_columns_or_with_ragged_rows_is_refused_whole() {
         let no_state = format!("accreditation_id,colour\n{ID},red\n");
-        assert_eq!(read(Format::Csv, no_state.as_bytes()).unwrap_err().code(), "validation_failed");
+        assert_eq!(
+            read(Format::Csv, no_state.as_bytes()).unwrap_err().code(),
+            "validation_failed"
+        );
         let ragged = format!("accreditation_id,state\n{ID},cleared,extra\n");
-        assert_eq!(read(Format::Csv, ragged.as_bytes()).unwrap_err().code(), "invalid_csv");
-        assert_eq!(read(Format::Csv, b"accreditation_id,state\n").unwrap_err().code(), "validation_failed");
+        assert_eq!(
+            read(Format::Csv, ragged.as_bytes()).unwrap_err().code(),
+            "invalid_csv"
+        );
+        assert_eq!(
+            read(Format::Csv, b"accreditation_id,state\n")
+                .unwrap_err()
+                .code(),
+            "validation_failed"
+        );
     }
 
     #[test]

@@ -204,19 +204,22 @@ async fn register_visitor(
                 approved,
             };
             let created = participants::insert(conn, id, &registration, &data, &sealed).await?;
-            if approved {
-                workflow::approve_automatically(conn, &state.badge_keys, &event, &created.1)
-                    .await?;
-            }
+            // Where the event vets public visitors, the badge waits for the clearance.
+            let issued = if approved {
+                workflow::approve_automatically(conn, &state.badge_keys, &event, &created.1).await?
+            } else {
+                None
+            };
             let full_name = format!("{} {}", data.first_name, data.last_name);
             let email = RegistrationReceived {
                 full_name: &full_name,
                 event: &event.name,
                 category: category.as_str(),
-                approved,
+                // Awaiting clearance, the visitor hears of the badge with it.
+                approved: issued.is_some(),
             };
             // Approved at once: the badge travels with the confirmation, as with any approval.
-            let badge = approved.then_some(created.1.id);
+            let badge = issued.map(|_| created.1.id);
             email::enqueue_for_event(conn, event.id, &me.email, me.locale(), &email, badge).await?;
             AuditEntry::new("participant.registered", "participant", Some(id))
                 .by_actor(&user.actor(ip))

@@ -22,6 +22,7 @@ mod permissions;
 mod retention;
 mod system;
 mod users;
+mod vetting;
 mod vetting_exchange;
 mod visitors;
 mod webhooks;

@@ -66,6 +66,9 @@ const CONTRACT: &[(&str, &str)] = &[
         "/api/v1/events/{event}/accreditations/{id}/badge.pdf",
     ),
     ("get", "/api/v1/events/{event}/badges.pdf"),
+    ("get", "/api/v1/events/{event}/vetting"),
+    ("post", "/api/v1/events/{event}/vetting/{id}/decision"),
+    ("post", "/api/v1/events/{event}/vetting/decisions"),
 ];
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];

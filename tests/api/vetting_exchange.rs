@@ -118,7 +118,10 @@ async fn an_export_never_sends_a_person_twice_unless_their_identity_was_correcte
     visitor(&app, "public_visitor", "Kaya", "U1000003").await;
 
     let response = app
-        .get_as(&format!("{EVENT}/vetting/export.csv"), &officer.access_token)
+        .get_as(
+            &format!("{EVENT}/vetting/export.csv"),
+            &officer.access_token,
+        )
         .await;
     assert_eq!(response.status(), 200);
     let batch = batch_header(&response);
@@ -270,16 +273,20 @@ async fn a_csv_of_results_applies_each_valid_row_once_and_names_what_is_wrong_wi
     );
     assert_eq!(report["results"][0]["accreditation_id"], a.as_str());
     assert_eq!(report["results"][0]["vetting_state"], "cleared");
-    assert_eq!((report["applied"].as_i64(), report["failed"].as_i64()), (Some(2), Some(4)));
+    assert_eq!(
+        (report["applied"].as_i64(), report["failed"].as_i64()),
+        (Some(2), Some(4))
+    );
 
-    // The same file again changes nothing.
+    // The same file again changes nothing: its three valid rows were all applied before.
     let report: Value = upload(&app, &officer, "text/csv", file)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(report["applied"], 0);
-    assert_eq!(report["unchanged"], 2);
+    assert_eq!(report["unchanged"], 3);
+    assert_eq!(report["failed"], 4);
 
     let mut stats = vetting_stats(&app, &organizer).await;
     stats.sort();
@@ -293,8 +300,11 @@ async fn a_csv_of_results_applies_each_valid_row_once_and_names_what_is_wrong_wi
     );
     // The organizers' CSV carries each accreditation's vetting state.
     let rows = csv_rows(
-        app.get_as(&format!("{EVENT}/accreditations.csv"), &organizer.access_token)
-            .await,
+        app.get_as(
+            &format!("{EVENT}/accreditations.csv"),
+            &organizer.access_token,
+        )
+        .await,
     )
     .await;
     let column = rows[0].iter().position(|c| c == "vetting_state").unwrap();
@@ -314,9 +324,14 @@ async fn json_results_uploaded_twice_at_once_are_applied_once() {
     let mut rows = Vec::new();
     for n in 0..6 {
         let (_, id) = visitor(&app, "trade_visitor", "Diarra", &format!("M30000{n}")).await;
-        rows.push(json!({"accreditation_id": id, "state": "cleared", "reference": format!("DGSE-{n}")}));
+        rows.push(
+            json!({"accreditation_id": id, "state": "cleared", "reference": format!("DGSE-{n}")}),
+        );
     }
     rows.push(json!({"accreditation_id": uuid::Uuid::new_v4(), "state": "cleared"}));
+    // Decided on details that have changed since.
+    let (_, late) = visitor(&app, "trade_visitor", "Diarra", "M3000099").await;
+    rows.push(json!({"accreditation_id": late, "state": "refused", "version": 999}));
     let body = serde_json::to_vec(&json!({"results": rows})).unwrap();
     let (one, two) = tokio::join!(
         upload(&app, &officer, "application/json", body.clone()),
@@ -326,14 +341,27 @@ async fn json_results_uploaded_twice_at_once_are_applied_once() {
     for response in [one, two] {
         assert_eq!(response.status(), 200);
         let report: Value = response.json().await.unwrap();
-        assert_eq!(report["applied"].as_i64().unwrap() + report["unchanged"].as_i64().unwrap(), 6);
-        assert_eq!(report["results"][6]["error"]["code"], "unknown_accreditation");
+        assert_eq!(
+            report["applied"].as_i64().unwrap() + report["unchanged"].as_i64().unwrap(),
+            6
+        );
+        assert_eq!(
+            report["results"][6]["error"]["code"],
+            "unknown_accreditation"
+        );
+        assert_eq!(report["results"][7]["error"]["code"], "stale_version");
         applied += report["applied"].as_i64().unwrap();
     }
-    assert_eq!(applied, 6, "each row applied by exactly one of the two uploads");
+    assert_eq!(
+        applied, 6,
+        "each row applied by exactly one of the two uploads"
+    );
     assert_eq!(
         vetting_stats(&app, &organizer).await,
-        [("cleared".into(), "trade_visitor".into(), 6)]
+        [
+            ("cleared".into(), "trade_visitor".into(), 6),
+            ("pending".into(), "trade_visitor".into(), 1),
+        ]
     );
 }
 
@@ -343,8 +371,16 @@ async fn an_upload_that_is_not_a_results_file_is_refused_whole() {
     let (_, officer) = vetted_event(&app).await;
     let id = uuid::Uuid::new_v4();
     let ragged = format!("accreditation_id,state\n{id},cleared,extra\n");
-    let body = assert_problem(upload(&app, &officer, "text/csv", ragged).await, 400, "invalid_csv").await;
-    assert!(body["detail"].as_str().unwrap().contains("line 2"), "{body}");
+    let body = assert_problem(
+        upload(&app, &officer, "text/csv", ragged).await,
+        400,
+        "invalid_csv",
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("line 2"),
+        "{body}"
+    );
     let no_state = format!("accreditation_id,verdict\n{id},cleared\n");
     let body = assert_problem(
         upload(&app, &officer, "text/csv", no_state).await,
@@ -384,7 +420,12 @@ async fn an_upload_that_is_not_a_results_file_is_refused_whole() {
     )
     .await;
     let huge = vec![b'a'; 4 * 1024 * 1024 + 1];
-    assert_problem(upload(&app, &officer, "text/csv", huge).await, 413, "payload_too_large").await;
+    assert_problem(
+        upload(&app, &officer, "text/csv", huge).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -401,7 +442,12 @@ async fn only_vetting_officers_exchange_batches() {
             assert_problem(response, 403, "forbidden").await;
         }
         // Refused before the body is looked at.
-        assert_problem(upload(&app, user, "text/csv", "not,a\nresults,file,at all\n").await, 403, "forbidden").await;
+        assert_problem(
+            upload(&app, user, "text/csv", "not,a\nresults,file,at all\n").await,
+            403,
+            "forbidden",
+        )
+        .await;
     }
     assert_eq!(audit_actions(&app, "vetting.batch_exported").await, 0);
 }
