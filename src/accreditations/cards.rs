@@ -21,6 +21,15 @@ type CardRow = (
     Option<Vec<u8>>,
 );
 
+/// A person's name as badges and letters print it: given name, then family name in capitals.
+pub fn holder_name(participant: &Participant) -> String {
+    format!(
+        "{} {}",
+        participant.first_name,
+        participant.last_name.to_uppercase()
+    )
+}
+
 /// The printable card of an approved accreditation; `None` without a live badge (or once the
 /// holder's personal data was purged, which takes the signed QR with it).
 pub async fn card(
@@ -53,11 +62,7 @@ pub async fn card(
                 .unwrap_or(participant.nationality.clone());
             Some(BadgeCard {
                 event_name,
-                holder_name: format!(
-                    "{} {}",
-                    participant.first_name,
-                    participant.last_name.to_uppercase()
-                ),
+                holder_name: holder_name(&participant),
                 organization: participant.organization,
                 country,
                 category,

@@ -349,6 +349,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    visa_letters (id) {
+        id -> Uuid,
+        accreditation_id -> Uuid,
+        code_hash -> Bytea,
+        code_ciphertext -> Bytea,
+        code_nonce -> Bytea,
+        code_key_id -> Text,
+        consulate -> Nullable<Text>,
+        language -> Text,
+        issued_at -> Timestamptz,
+        issued_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     webhook_deliveries (id) {
         id -> Uuid,
         endpoint_id -> Uuid,
@@ -402,6 +417,7 @@ diesel::joinable!(pavilions -> events (event_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(visa_letters -> accreditations (accreditation_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> events (event_id));
 
@@ -427,6 +443,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     scans,
     users,
+    visa_letters,
     webhook_deliveries,
     webhook_endpoints,
 );
