@@ -352,7 +352,11 @@ impl Invitation {
                 self.date_of_birth
             ),
             format!("Document : {}", self.document),
-            format!("{} : {}", t("Organisation", "Organization"), self.organization),
+            format!(
+                "{} : {}",
+                t("Organisation", "Organization"),
+                self.organization
+            ),
             format!("{} : {}", t("Catégorie", "Category"), self.category),
             format!("Badge : {}", self.badge_number),
             String::new(),
@@ -389,7 +393,15 @@ pub fn invitation_letters(letters: &[Invitation]) -> ApiResult<Vec<u8>> {
 fn draw_letter(surface: &mut Surface, fonts: &Fonts, letter: &Invitation) -> ApiResult<()> {
     let green = (31, 77, 43);
     rect(surface, 0.0, 0.0, A4.0, 22.0, green);
-    text(surface, &fonts.bold, 18.0, 20.0, 14.0, "BAMEX", (255, 255, 255));
+    text(
+        surface,
+        &fonts.bold,
+        18.0,
+        20.0,
+        14.0,
+        "BAMEX",
+        (255, 255, 255),
+    );
     text(
         surface,
         &fonts.regular,
@@ -432,9 +444,33 @@ fn draw_letter(surface: &mut Surface, fonts: &Fonts, letter: &Invitation) -> Api
         LetterLanguage::Fr => ("Code de vérification", "Vérifier cette lettre :"),
         LetterLanguage::En => ("Verification code", "Verify this letter:"),
     };
-    text(surface, &fonts.regular, 9.0, 20.0, 238.0, code_label, (0, 0, 0));
-    text(surface, &fonts.bold, 12.0, 20.0, 245.0, &letter.code, (0, 0, 0));
-    text(surface, &fonts.regular, 9.0, 20.0, 254.0, link_label, (0, 0, 0));
+    text(
+        surface,
+        &fonts.regular,
+        9.0,
+        20.0,
+        238.0,
+        code_label,
+        (0, 0, 0),
+    );
+    text(
+        surface,
+        &fonts.bold,
+        12.0,
+        20.0,
+        245.0,
+        &letter.code,
+        (0, 0, 0),
+    );
+    text(
+        surface,
+        &fonts.regular,
+        9.0,
+        20.0,
+        254.0,
+        link_label,
+        (0, 0, 0),
+    );
     text(
         surface,
         &fonts.regular,

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::code::VerificationCode;
 use super::issue::{
-    Letterhead, cleared_where_vetted, invitation, issue, letterhead, open_code,
-    shown_number, verification_url,
+    Letterhead, cleared_where_vetted, invitation, issue, letterhead, open_code, shown_number,
+    verification_url,
 };
 use super::masked::masked;
 use super::store;
@@ -43,7 +43,11 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct IssueLetterRequest {
     /// The consulate or embassy the person applies to for a visa.
-    #[schema(example = "Ambassade de la République du Mali à Ankara", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "Ambassade de la République du Mali à Ankara",
+        min_length = 1,
+        max_length = 200
+    )]
     consulate: String,
     /// `fr` when absent.
     #[serde(default)]
@@ -169,11 +173,15 @@ async fn record_reads(
 ) -> ApiResult<()> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         for participant in participants {
-            AuditEntry::new("participant.document_read", "participant", Some(*participant))
-                .by_actor(actor)
-                .details(serde_json::json!({ "for": purpose }))
-                .record(conn)
-                .await?;
+            AuditEntry::new(
+                "participant.document_read",
+                "participant",
+                Some(*participant),
+            )
+            .by_actor(actor)
+            .details(serde_json::json!({ "for": purpose }))
+            .record(conn)
+            .await?;
         }
         Ok(())
     })
@@ -322,8 +330,8 @@ pub async fn delegation_letters(
     let language = query.language.unwrap_or_default();
 
     let mut pages = Vec::new();
-    for accreditation_id in store::delegation_accreditations(&mut conn, event.id, delegation.id)
-        .await?
+    for accreditation_id in
+        store::delegation_accreditations(&mut conn, event.id, delegation.id).await?
     {
         let letterhead = match letterhead(&mut conn, &event, accreditation_id).await {
             Ok(letterhead) => letterhead,
@@ -365,10 +373,12 @@ pub async fn delegation_letters(
     drop(conn);
     let documents = pages
         .into_iter()
-        .map(|(letterhead, number, letter, code): (Letterhead, String, _, _)| {
-            let url = verification_url(&state.settings.application, &code);
-            invitation(&event, letterhead, &number, &letter, &code, url)
-        })
+        .map(
+            |(letterhead, number, letter, code): (Letterhead, String, _, _)| {
+                let url = verification_url(&state.settings.application, &code);
+                invitation(&event, letterhead, &number, &letter, &code, url)
+            },
+        )
         .collect::<Vec<_>>();
     let bytes = render(move || pdf::invitation_letters(&documents)).await?;
     Ok(pdf_response(
@@ -397,8 +407,7 @@ pub struct LetterVerification {
 fn withdrawn() -> ApiError {
     ApiError::Gone {
         code: "letter_withdrawn",
-        detail: "This letter is no longer valid: the accreditation it states was withdrawn."
-            .into(),
+        detail: "This letter is no longer valid: the accreditation it states was withdrawn.".into(),
     }
 }
 

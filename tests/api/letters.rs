@@ -7,9 +7,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 
-use crate::fixtures::{
-    EVENT, active_delegation, approve, event_from_today, person, visitor,
-};
+use crate::fixtures::{EVENT, active_delegation, approve, event_from_today, person, visitor};
 use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app, spawn_app_with};
 
 /// Runs a command and returns its standard output.
@@ -139,7 +137,10 @@ async fn a_letter_is_issued_to_a_consulate_printed_with_its_code_and_verified_pu
     let issued: Value = issued.json().await.unwrap();
     assert_eq!(issued["consulate"], consulate);
     assert_eq!(issued["language"], "en");
-    assert!(issued.get("code").is_none(), "the code is printed only: {issued}");
+    assert!(
+        issued.get("code").is_none(),
+        "the code is printed only: {issued}"
+    );
     // Unchanged, it is the same letter.
     let again = app.post_as(&letter_path(&id), token, &request).await;
     assert_eq!(again.status(), 200);
@@ -147,7 +148,11 @@ async fn a_letter_is_issued_to_a_consulate_printed_with_its_code_and_verified_pu
     assert_eq!(again["id"], issued["id"]);
 
     // The code is read back from the printed letter, in English, addressed to the consulate.
-    let pdf = Pdf::from(app.get_as(&format!("{}.pdf", letter_path(&id)), token).await).await;
+    let pdf = Pdf::from(
+        app.get_as(&format!("{}.pdf", letter_path(&id)), token)
+            .await,
+    )
+    .await;
     assert_eq!(pdf.pages(), 1);
     let text = pdf.text();
     assert!(
@@ -198,15 +203,21 @@ async fn a_letter_is_issued_to_a_consulate_printed_with_its_code_and_verified_pu
     let french: Value = french.json().await.unwrap();
     assert_eq!(french["language"], "fr");
     assert_ne!(french["id"], issued["id"]);
-    let text = Pdf::from(app.get_as(&format!("{}.pdf", letter_path(&id)), token).await)
-        .await
-        .text();
+    let text = Pdf::from(
+        app.get_as(&format!("{}.pdf", letter_path(&id)), token)
+            .await,
+    )
+    .await
+    .text();
     assert!(
         text.contains("Consulat du Mali à Istanbul") && text.contains("Madame, Monsieur"),
         "{text}"
     );
     let french_codes = printed_codes(&text);
-    assert!(french_codes.len() == 1 && &french_codes[0] != code, "{text}");
+    assert!(
+        french_codes.len() == 1 && &french_codes[0] != code,
+        "{text}"
+    );
     assert_eq!(verify(&app, &french_codes[0]).await.status(), 200);
     assert_eq!(verify(&app, code).await.status(), 200);
 
@@ -275,7 +286,8 @@ async fn letters_wait_for_clearance_where_the_event_vets_and_are_withdrawn_by_a_
     )
     .await;
     assert_problem(
-        app.get_as(&format!("{}.pdf", letter_path(&id)), token).await,
+        app.get_as(&format!("{}.pdf", letter_path(&id)), token)
+            .await,
         409,
         "awaiting_clearance",
     )
@@ -300,7 +312,10 @@ async fn verification_is_rate_limited_per_client() {
     })
     .await;
     for _ in 0..3 {
-        assert_eq!(verify(&app, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF").await.status(), 404);
+        assert_eq!(
+            verify(&app, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF").await.status(),
+            404
+        );
     }
     let limited = verify(&app, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF").await;
     let retry_after: u64 = limited.headers()["retry-after"]
@@ -334,7 +349,13 @@ async fn a_letter_of_a_purged_event_answers_410() {
 }
 
 /// Registers a member of the delegation; returns its accreditation id.
-async fn member(app: &TestApp, delegation: &str, lead: &str, last_name: &str, document: &str) -> String {
+async fn member(
+    app: &TestApp,
+    delegation: &str,
+    lead: &str,
+    last_name: &str,
+    document: &str,
+) -> String {
     let response = app
         .post_as(
             &format!("{EVENT}/delegations/{delegation}/members"),
@@ -379,7 +400,11 @@ async fn organizers_download_a_delegations_letters_as_one_pdf() {
 
     let path = format!("{EVENT}/delegations/{delegation}/letters.pdf?language=en");
     let pdf = Pdf::from(app.get_as(&path, &organizer.access_token).await).await;
-    assert_eq!(pdf.pages(), 2, "one page per approved member, the pending one left out");
+    assert_eq!(
+        pdf.pages(),
+        2,
+        "one page per approved member, the pending one left out"
+    );
     let text = pdf.text();
     let codes = printed_codes(&text);
     assert_eq!(codes.len(), 2, "{text}");
@@ -404,7 +429,10 @@ async fn organizers_download_a_delegations_letters_as_one_pdf() {
     )
     .await
     .text();
-    assert!(own.contains("••••0002") && !own.contains("U1000002"), "{own}");
+    assert!(
+        own.contains("••••0002") && !own.contains("U1000002"),
+        "{own}"
+    );
     assert_eq!(app.get_as(&path, &lead).await.status(), 403);
     let (_, other_lead) = active_delegation(&app, &organizer, "liaison@mod.gov.gh", 5).await;
     assert_problem(

@@ -472,6 +472,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
     use bamex::events::zones::Zone;
     use bamex::exhibitors::{ExhibitorStatus, Sector};
     use bamex::gates::{DenialReason, Direction, Verdict};
+    use bamex::letters::LetterLanguage;
     use bamex::participants::DocumentType;
     use bamex::users::{Locale, Role};
     use bamex::webhooks::WebhookKind;
@@ -490,6 +491,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
         DenialReason,
         Direction,
         Verdict,
+        LetterLanguage,
         DocumentType,
         Locale,
         Role,
