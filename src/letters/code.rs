@@ -93,7 +93,7 @@ mod tests {
             VerificationCode::lookup_hash(&grouped.to_lowercase()),
             code.hash()
         );
-        let typed = VerificationCode::from_canonical("0011AAAABBBBCCCCDDDDEEEE".into());
+        let typed = VerificationCode::from_canonical("0111AAAABBBBCCCCDDDDEEEE".into());
         assert_eq!(
             VerificationCode::lookup_hash("oIl1-aaaa bbbb-cccc-dddd-eeee"),
             typed.hash()
