@@ -146,6 +146,7 @@ pub async fn purge_event(
         let emails_deleted = delete_emails(conn, event_id).await?;
         crate::webhooks::store::delete_for_event(conn, event_id).await?;
         crate::vetting::batches::delete_for_event(conn, event_id).await?;
+        crate::letters::store::purge_for_event(conn, event_id).await?;
 
         diesel::delete(
             participant_photos::table.filter(participant_photos::participant_id.eq_any(people())),

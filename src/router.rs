@@ -5,8 +5,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
-    accreditations, auth, delegations, events, exhibitors, gates, participants, system, users,
-    vetting, visitors, webhooks,
+    accreditations, auth, delegations, events, exhibitors, gates, letters, participants, system,
+    users, vetting, visitors, webhooks,
 };
 
 /// Every route of the service. Handlers are registered with `.service()` so that their
@@ -35,6 +35,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .service(accreditations::mine::my_accreditations)
                 .configure(accreditations::routes::mount)
                 .configure(accreditations::printing::mount)
+                .configure(letters::routes::mount)
                 .configure(gates::scans::mount)
                 .configure(gates::export::mount)
                 .configure(gates::stats::mount)

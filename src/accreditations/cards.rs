@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::badges::live_badge_on;
 use super::pdf::BadgeCard;
+use super::printable::{awaiting_clearance, no_badge};
 use super::{AccreditationStatus, Category, VettingState};
 use crate::country::CountryCode;
 use crate::db::schema::{accreditations, badges, events, participant_photos, participants};
@@ -21,6 +22,15 @@ type CardRow = (
     String,
     Option<Vec<u8>>,
 );
+
+/// A person's name as badges and letters print it: given name, then family name in capitals.
+pub fn holder_name(participant: &Participant) -> String {
+    format!(
+        "{} {}",
+        participant.first_name,
+        participant.last_name.to_uppercase()
+    )
+}
 
 /// The printable card of an approved accreditation; `None` without a live badge (or once the
 /// holder's personal data was purged, which takes the signed QR with it).
@@ -54,11 +64,7 @@ pub async fn card(
                 .unwrap_or(participant.nationality.clone());
             Some(BadgeCard {
                 event_name,
-                holder_name: format!(
-                    "{} {}",
-                    participant.first_name,
-                    participant.last_name.to_uppercase()
-                ),
+                holder_name: holder_name(&participant),
                 organization: participant.organization,
                 country,
                 category,
@@ -82,15 +88,9 @@ pub async fn no_card(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ApiResult<Ap
         .get_result(conn)
         .await?;
     Ok(if waiting > 0 {
-        ApiError::Conflict {
-            code: "awaiting_clearance",
-            detail: "The badge is issued once the security services cleared the person.".into(),
-        }
+        awaiting_clearance()
     } else {
-        ApiError::Conflict {
-            code: "no_badge",
-            detail: "Only an approved accreditation has a badge.".into(),
-        }
+        no_badge()
     })
 }
 

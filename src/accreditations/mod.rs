@@ -5,6 +5,7 @@ pub mod cards;
 pub mod emails;
 pub mod mine;
 pub mod pdf;
+pub mod printable;
 pub mod printing;
 pub mod queue;
 pub mod routes;

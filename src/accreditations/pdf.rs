@@ -1,4 +1,4 @@
-//! Printable documents: the A6 badge, A4 sheets of four badges, and the invitation letter a
+//! Printable documents: the A6 badge, A4 sheets of four badges, and the invitation letters a
 //! foreign participant shows for a visa. Drawn with krilla; the DejaVu fonts are compiled in and
 //! subset into each file, so Turkish, French and Polish names print the same everywhere.
 
@@ -15,6 +15,7 @@ use qrcode::{Color, QrCode};
 
 use super::Category;
 use crate::error::{ApiError, ApiResult};
+use crate::letters::LetterLanguage;
 
 static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
@@ -291,9 +292,13 @@ pub fn badges_a4(cards: &[BadgeCard]) -> ApiResult<Vec<u8>> {
 
 /// What the invitation letter states.
 pub struct Invitation {
+    pub language: LetterLanguage,
+    /// Whom it is addressed to; `None`: the consular services in general.
+    pub consulate: Option<String>,
     pub event_name: String,
     pub venue: String,
-    pub dates: String,
+    pub starts_on: String,
+    pub ends_on: String,
     pub holder_name: String,
     pub nationality: String,
     pub date_of_birth: String,
@@ -302,20 +307,94 @@ pub struct Invitation {
     pub category: String,
     pub badge_number: String,
     pub issued_on: String,
+    /// The verification code, grouped, and the public link the QR carries.
+    pub code: String,
+    pub verification_url: String,
 }
 
-/// The A4 letter inviting an accredited foreign participant, for their visa application.
-pub fn invitation_letter(letter: &Invitation) -> ApiResult<Vec<u8>> {
+impl Invitation {
+    /// The letter's lines below its title, in its language.
+    fn lines(&self) -> Vec<String> {
+        let french = self.language == LetterLanguage::Fr;
+        let addressee = match (&self.consulate, french) {
+            (Some(consulate), true) => format!("À l'attention de : {consulate}"),
+            (Some(consulate), false) => format!("To: {consulate}"),
+            (None, true) => "À l'attention des services consulaires".to_owned(),
+            (None, false) => "To the consular services".to_owned(),
+        };
+        let t = |fr: &str, en: &str| if french { fr.to_owned() } else { en.to_owned() };
+        vec![
+            addressee,
+            String::new(),
+            t("Madame, Monsieur,", "Dear Sir or Madam,"),
+            String::new(),
+            t(
+                "Le comité d'organisation certifie que la personne ci-dessous est accréditée pour",
+                "The organizing committee certifies that the person below is accredited to attend",
+            ),
+            if french {
+                format!(
+                    "{} ({}), du {} au {}.",
+                    self.event_name, self.venue, self.starts_on, self.ends_on
+                )
+            } else {
+                format!(
+                    "{} ({}), from {} to {}.",
+                    self.event_name, self.venue, self.starts_on, self.ends_on
+                )
+            },
+            String::new(),
+            format!("{} : {}", t("Nom", "Name"), self.holder_name),
+            format!("{} : {}", t("Nationalité", "Nationality"), self.nationality),
+            format!(
+                "{} : {}",
+                t("Date de naissance", "Date of birth"),
+                self.date_of_birth
+            ),
+            format!("Document : {}", self.document),
+            format!(
+                "{} : {}",
+                t("Organisation", "Organization"),
+                self.organization
+            ),
+            format!("{} : {}", t("Catégorie", "Category"), self.category),
+            format!("Badge : {}", self.badge_number),
+            String::new(),
+            t(
+                "Nous vous remercions de faciliter la délivrance de son visa.",
+                "We thank you for facilitating the issuance of the visa.",
+            ),
+            String::new(),
+            t(
+                "Le Comité d'organisation du BAMEX",
+                "The BAMEX Organizing Committee",
+            ),
+        ]
+    }
+}
+
+/// Invitation letters, one A4 page each, for visa applications: the letter, then its
+/// verification code and a QR of its public verification link.
+pub fn invitation_letters(letters: &[Invitation]) -> ApiResult<Vec<u8>> {
     let fonts = Fonts::load()?;
     let mut document = Document::new();
-    let settings = PageSettings::from_wh(A4.0 * MM, A4.1 * MM)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("page size")))?;
-    let mut page = document.start_page_with(settings);
-    let mut surface = page.surface();
+    for letter in letters {
+        let settings = PageSettings::from_wh(A4.0 * MM, A4.1 * MM)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("page size")))?;
+        let mut page = document.start_page_with(settings);
+        let mut surface = page.surface();
+        draw_letter(&mut surface, &fonts, letter)?;
+        surface.finish();
+        page.finish();
+    }
+    finish(document)
+}
+
+fn draw_letter(surface: &mut Surface, fonts: &Fonts, letter: &Invitation) -> ApiResult<()> {
     let green = (31, 77, 43);
-    rect(&mut surface, 0.0, 0.0, A4.0, 22.0, green);
+    rect(surface, 0.0, 0.0, A4.0, 22.0, green);
     text(
-        &mut surface,
+        surface,
         &fonts.bold,
         18.0,
         20.0,
@@ -324,7 +403,7 @@ pub fn invitation_letter(letter: &Invitation) -> ApiResult<Vec<u8>> {
         (255, 255, 255),
     );
     text(
-        &mut surface,
+        surface,
         &fonts.regular,
         9.0,
         60.0,
@@ -333,7 +412,7 @@ pub fn invitation_letter(letter: &Invitation) -> ApiResult<Vec<u8>> {
         (255, 255, 255),
     );
     text(
-        &mut surface,
+        surface,
         &fonts.regular,
         10.0,
         140.0,
@@ -342,7 +421,7 @@ pub fn invitation_letter(letter: &Invitation) -> ApiResult<Vec<u8>> {
         (0, 0, 0),
     );
     text(
-        &mut surface,
+        surface,
         &fonts.bold,
         14.0,
         20.0,
@@ -350,36 +429,9 @@ pub fn invitation_letter(letter: &Invitation) -> ApiResult<Vec<u8>> {
         "LETTRE D'INVITATION — LETTER OF INVITATION",
         green,
     );
-    let lines = [
-        "À l'attention des services consulaires / To the consular services,".to_owned(),
-        String::new(),
-        "Le comité d'organisation certifie que la personne ci-dessous est accréditée".to_owned(),
-        format!(
-            "pour {} ({}), du {}.",
-            letter.event_name, letter.venue, letter.dates
-        ),
-        "The organizing committee certifies that the person below is accredited to attend."
-            .to_owned(),
-        String::new(),
-        format!("Nom / Name : {}", letter.holder_name),
-        format!("Nationalité / Nationality : {}", letter.nationality),
-        format!(
-            "Date de naissance / Date of birth : {}",
-            letter.date_of_birth
-        ),
-        format!("Document : {}", letter.document),
-        format!("Organisation : {}", letter.organization),
-        format!("Catégorie / Category : {}", letter.category),
-        format!("Badge : {}", letter.badge_number),
-        String::new(),
-        "Nous vous remercions de faciliter la délivrance de son visa.".to_owned(),
-        "We thank you for facilitating the issuance of the visa.".to_owned(),
-        String::new(),
-        "Le Comité d'organisation du BAMEX".to_owned(),
-    ];
-    for (i, line) in lines.iter().enumerate() {
+    for (i, line) in letter.lines().iter().enumerate() {
         text(
-            &mut surface,
+            surface,
             &fonts.regular,
             10.5,
             20.0,
@@ -388,7 +440,45 @@ pub fn invitation_letter(letter: &Invitation) -> ApiResult<Vec<u8>> {
             (0, 0, 0),
         );
     }
-    surface.finish();
-    page.finish();
-    finish(document)
+    let (code_label, link_label) = match letter.language {
+        LetterLanguage::Fr => ("Code de vérification", "Vérifier cette lettre :"),
+        LetterLanguage::En => ("Verification code", "Verify this letter:"),
+    };
+    text(
+        surface,
+        &fonts.regular,
+        9.0,
+        20.0,
+        238.0,
+        code_label,
+        (0, 0, 0),
+    );
+    text(
+        surface,
+        &fonts.bold,
+        12.0,
+        20.0,
+        245.0,
+        &letter.code,
+        (0, 0, 0),
+    );
+    text(
+        surface,
+        &fonts.regular,
+        9.0,
+        20.0,
+        254.0,
+        link_label,
+        (0, 0, 0),
+    );
+    text(
+        surface,
+        &fonts.regular,
+        8.0,
+        20.0,
+        260.0,
+        &fit(&letter.verification_url, 110),
+        (40, 40, 40),
+    );
+    qr(surface, &letter.verification_url, 150.0, 225.0, 40.0)
 }

@@ -1,4 +1,5 @@
-//! Abuse limits on the anonymous routes that cost CPU (argon2) or send email. Per IP they are
+//! Abuse limits on the anonymous routes that cost CPU (argon2), send email or check a secret
+//! (a visa letter's code). Per IP they are
 //! generous (an expo hall shares one NAT address); per account they are strict. The counters
 //! live in this process; the lockout after repeated failed logins lives in the database.
 
@@ -18,6 +19,8 @@ pub enum Action {
     Register,
     ForgotPassword,
     ResendVerification,
+    /// A consulate checking a visa letter's code (`GET /api/v1/letters/{code}`).
+    VerifyLetter,
 }
 
 pub struct AbuseLimits {
@@ -71,6 +74,8 @@ impl AbuseLimits {
                 .emails_per_account
                 .check_key(&(action, key))
                 .map_err(refused),
+            // A letter's code names no account: checked per IP only.
+            Action::VerifyLetter => Ok(()),
         }
     }
 

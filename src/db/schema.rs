@@ -396,6 +396,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    visa_letters (id) {
+        id -> Uuid,
+        accreditation_id -> Uuid,
+        code_hash -> Bytea,
+        code_ciphertext -> Bytea,
+        code_nonce -> Bytea,
+        code_key_id -> Text,
+        consulate -> Nullable<Text>,
+        language -> Text,
+        issued_at -> Timestamptz,
+        issued_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     webhook_deliveries (id) {
         id -> Uuid,
         endpoint_id -> Uuid,
@@ -452,6 +467,7 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(vetting_batch_items -> accreditations (accreditation_id));
 diesel::joinable!(vetting_batch_items -> vetting_batches (batch_id));
 diesel::joinable!(vetting_decisions -> accreditations (accreditation_id));
+diesel::joinable!(visa_letters -> accreditations (accreditation_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> events (event_id));
 
@@ -481,6 +497,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     vetting_batches,
     vetting_decisions,
     vetting_results,
+    visa_letters,
     webhook_deliveries,
     webhook_endpoints,
 );

@@ -133,13 +133,16 @@ async fn head_answers_every_get_route_as_get_would_without_a_body_or_side_effect
         mismatches.len(),
         mismatches.join("\n")
     );
-    // Every GET found what it asked for, but the registration of the admin, who has none, and the
-    // deliveries of a webhook endpoint, which the shared records do not include (HEAD still
-    // answered those 404s as GET did).
+    // Every GET found what it asked for, but the registration of the admin, who has none, the
+    // letters of the delegation, whose member is not approved, a letter's code, made up here,
+    // and the deliveries of a webhook endpoint, which the shared records do not include (HEAD
+    // still answered those as GET did).
     assert_eq!(
         failed_gets,
         [
             "/api/v1/events/{event}/visitors/me",
+            "/api/v1/events/{event}/delegations/{id}/letters.pdf",
+            "/api/v1/letters/{code}",
             "/api/v1/events/{event}/webhooks/{id}/deliveries"
         ]
     );

@@ -134,6 +134,14 @@ async fn logs_never_contain_passwords_or_tokens() {
     };
     assert_eq!(visitor(json!(918273645)).await.unwrap().status(), 422);
     assert_eq!(visitor(json!("LOGDOC918273")).await.unwrap().status(), 201);
+    // A visa letter's code travels in the path of its public verification.
+    let letter_code = "LQGC-H3CK-7777-8888-9999-ZZZZ";
+    let verification = client
+        .get(format!("{base}/api/v1/letters/{letter_code}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verification.status(), 404);
 
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -156,6 +164,8 @@ async fn logs_never_contain_passwords_or_tokens() {
         "forged.token.value",
         "918273645",
         "LOGDOC918273",
+        letter_code,
+        &letter_code.replace('-', ""),
     ] {
         assert!(
             !logs.contains(secret),

@@ -14,6 +14,7 @@ mod exports;
 mod gates;
 mod head;
 mod idempotency;
+mod letters;
 mod logs;
 mod metrics;
 mod openapi;

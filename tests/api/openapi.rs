@@ -478,6 +478,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
     use bamex::events::zones::Zone;
     use bamex::exhibitors::{ExhibitorStatus, Sector};
     use bamex::gates::{DenialReason, Direction, Verdict};
+    use bamex::letters::LetterLanguage;
     use bamex::participants::DocumentType;
     use bamex::users::{Locale, Role};
     use bamex::webhooks::WebhookKind;
@@ -496,6 +497,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
         DenialReason,
         Direction,
         Verdict,
+        LetterLanguage,
         DocumentType,
         Locale,
         Role,
