@@ -141,7 +141,9 @@ pub struct DecisionRequest {
 }
 
 /// Decide one accreditation (organizers). Sensitive categories need two different organizers:
-/// the first approval is recorded (`approvals`), the second approves.
+/// the first approval is recorded (`approvals`), the second approves. Where the event vets the
+/// category, an approval before the security services' clearance issues no badge yet
+/// (`awaiting_clearance`): the clearance issues it.
 #[utoipa::path(
     tag = "accreditations",
     security(("bearer" = [])),
@@ -155,7 +157,7 @@ pub struct DecisionRequest {
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Stale version (`conflict`), decided already (`invalid_transition`), or the same organizer twice (`four_eyes`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stale version (`conflict`), decided already (`invalid_transition`), the same organizer twice (`four_eyes`), or refused by the security services (`vetting_refused`)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]

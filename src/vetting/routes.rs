@@ -18,14 +18,15 @@ use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::events::Event;
 use crate::events::path::EventPath;
+use crate::http_method::IsHead;
 use crate::pagination::{Page, PageQuery};
 use crate::state::AppState;
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(vetting_queue)
-        .service(decide_many)
+        .service(vetting_decisions)
         .service(vetting_detail)
-        .service(decide_one);
+        .service(vetting_decision);
 }
 
 /// The vetting queue (vetting officers): the accreditations of the categories the event vets,
@@ -113,7 +114,7 @@ async fn detail(
 }
 
 /// One person of the vetting queue (vetting officers), with the full document number: every
-/// read is an audit record (`vetting.document_read`).
+/// read is an audit record (`vetting.document_read`; not a `HEAD`, which shows nothing).
 #[utoipa::path(
     tag = "vetting",
     security(("bearer" = [])),
@@ -135,16 +136,21 @@ async fn vetting_detail(
     ip: ClientIp,
     event: EventPath,
     path: web::Path<(String, Uuid)>,
+    head: IsHead,
 ) -> ApiResult<web::Json<VettingDetail>> {
     let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
     let event = event.load_event(&mut conn, Some(&officer)).await?;
     let shown = detail(&mut conn, &state, &event, id, Number::Full).await?;
-    AuditEntry::new("vetting.document_read", "accreditation", Some(id))
-        .by_actor(&officer.actor(ip))
-        .details(serde_json::json!({ "participant": shown.accreditation.person.participant_id }))
-        .record(&mut conn)
-        .await?;
+    if head.shown() {
+        AuditEntry::new("vetting.document_read", "accreditation", Some(id))
+            .by_actor(&officer.actor(ip))
+            .details(
+                serde_json::json!({ "participant": shown.accreditation.person.participant_id }),
+            )
+            .record(&mut conn)
+            .await?;
+    }
     Ok(web::Json(shown))
 }
 
@@ -189,7 +195,7 @@ pub struct VettingDecisionRequest {
     )
 )]
 #[post("/events/{event}/vetting/{id}/decision")]
-async fn decide_one(
+async fn vetting_decision(
     state: web::Data<AppState>,
     officer: Require<VettingOfficer>,
     ip: ClientIp,
@@ -280,7 +286,7 @@ pub struct BulkVettingError {
     )
 )]
 #[post("/events/{event}/vetting/decisions")]
-async fn decide_many(
+async fn vetting_decisions(
     state: web::Data<AppState>,
     officer: Require<VettingOfficer>,
     ip: ClientIp,

@@ -373,6 +373,20 @@ async fn officers_see_masked_numbers_in_the_queue_and_reading_one_in_full_is_aud
     assert_eq!(item["person"]["last_name"], "Touré");
     assert_eq!(item["vetting_state"], "pending");
     assert_eq!(audit_actions(&v.app, "vetting.document_read").await, 0);
+    let head = v
+        .app
+        .client
+        .head(v.app.url(&format!("{EVENT}/vetting/{id}")))
+        .bearer_auth(&v.officer.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        audit_actions(&v.app, "vetting.document_read").await,
+        0,
+        "a HEAD shows nothing, so it reads nothing"
+    );
     let detail = v.detail(&id).await;
     assert_eq!(
         detail["accreditation"]["person"]["id_document_number"],
