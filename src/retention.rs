@@ -145,6 +145,7 @@ pub async fn purge_event(
         scrub_audit_trail(conn, event_id).await?;
         let emails_deleted = delete_emails(conn, event_id).await?;
         crate::webhooks::store::delete_for_event(conn, event_id).await?;
+        crate::participants::scans::store::delete_for_event(conn, event_id).await?;
 
         diesel::delete(
             participant_photos::table.filter(participant_photos::participant_id.eq_any(people())),

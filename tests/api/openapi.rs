@@ -473,6 +473,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
     use bamex::exhibitors::{ExhibitorStatus, Sector};
     use bamex::gates::{DenialReason, Direction, Verdict};
     use bamex::participants::DocumentType;
+    use bamex::participants::scans::DocumentKind;
     use bamex::users::{Locale, Role};
     use bamex::webhooks::WebhookKind;
     use bamex::webhooks::store::DeliveryStatus;
@@ -491,6 +492,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
         Direction,
         Verdict,
         DocumentType,
+        DocumentKind,
         Locale,
         Role,
         WebhookKind,
