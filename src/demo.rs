@@ -23,10 +23,10 @@ use crate::events::store::{self as events, NewEvent};
 use crate::exhibitors::quota::default_staff_quota;
 use crate::exhibitors::store::{self as exhibitor_store, ExhibitorChanges, NewExhibitor};
 use crate::participants::documents::{DocumentNumber, DocumentVault};
-use crate::participants::store::{self as participants, Group, Registration};
 use crate::participants::identity::IdentityDetails;
 use crate::participants::scans::DocumentKind;
 use crate::participants::scans::store::{self as scans, NewScan};
+use crate::participants::store::{self as participants, Group, Registration};
 use crate::participants::{DocumentType, ParticipantData};
 use crate::users::store::{self as users, NewUser};
 use crate::users::{EmailAddress, Locale, Role};
@@ -291,8 +291,8 @@ fn person(
 
 /// A one-page PDF standing for a delegation's note verbale.
 fn note_verbale(delegation: &str) -> Vec<u8> {
-    let text = format!("Note verbale - {delegation} - BAMEX'26 (demo)")
-        .replace(['(', ')', '\\'], " ");
+    let text =
+        format!("Note verbale - {delegation} - BAMEX'26 (demo)").replace(['(', ')', '\\'], " ");
     let content = format!("BT /F1 14 Tf 72 720 Td ({text}) Tj ET");
     let objects = [
         "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
@@ -300,7 +300,10 @@ fn note_verbale(delegation: &str) -> Vec<u8> {
         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
          /Resources << /Font << /F1 5 0 R >> >> >>"
             .to_owned(),
-        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
     ];
     let mut pdf = b"%PDF-1.4\n".to_vec();

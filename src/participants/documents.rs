@@ -62,7 +62,12 @@ pub struct SealedSecret {
 
 /// The authenticated data of a scan: what it is, whose, and of which kind.
 fn scan_context(participant_id: Uuid, kind: &str) -> Vec<u8> {
-    [b"participant_document:", participant_id.as_bytes().as_slice(), kind.as_bytes()].concat()
+    [
+        b"participant_document:",
+        participant_id.as_bytes().as_slice(),
+        kind.as_bytes(),
+    ]
+    .concat()
 }
 
 pub struct DocumentVault {
@@ -285,7 +290,11 @@ mod tests {
             b"%PDF-1.7 scan"
         );
         assert!(vault.open_scan(id, "national_id", &sealed).is_err());
-        assert!(vault.open_scan(Uuid::new_v4(), "passport", &sealed).is_err());
+        assert!(
+            vault
+                .open_scan(Uuid::new_v4(), "passport", &sealed)
+                .is_err()
+        );
     }
 
     #[test]

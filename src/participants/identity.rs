@@ -121,7 +121,10 @@ mod tests {
         let early = last_day.pred_opt();
         assert_eq!(
             codes(IdentityDetails::parse(None, early, &rules(false)).unwrap_err()),
-            [("id_document_expires_on".to_owned(), Some("expires_too_soon"))]
+            [(
+                "id_document_expires_on".to_owned(),
+                Some("expires_too_soon")
+            )]
         );
     }
 }

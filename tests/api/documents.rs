@@ -134,7 +134,10 @@ async fn vet(app: &TestApp, admin: &TestUser, categories: &[&str]) {
 
 async fn register_visitor(app: &TestApp, category: &str, extra: Value) -> reqwest::Response {
     let user = app.user_with_roles(&[Role::Visitor]).await;
-    let mut body = person("Doğan", &format!("V{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
+    let mut body = person(
+        "Doğan",
+        &format!("V{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+    );
     body["email"] = json!(user.email);
     body["category"] = json!(category);
     for (field, value) in extra.as_object().unwrap() {
@@ -197,7 +200,12 @@ async fn identity_details_are_required_only_where_the_event_vets_the_category() 
     assert_eq!(complete["place_of_birth"], "İzmir");
     assert_eq!(complete["id_document_expires_on"], "2031-05-01");
     // The organizers' accreditation view shows them too.
-    let view = get(&app, &organizer, complete["accreditation"]["id"].as_str().unwrap()).await;
+    let view = get(
+        &app,
+        &organizer,
+        complete["accreditation"]["id"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(view["participant"]["place_of_birth"], "İzmir");
     assert_eq!(view["participant"]["id_document_expires_on"], "2031-05-01");
 
@@ -261,13 +269,23 @@ async fn a_document_expiring_before_the_last_day_is_refused_whatever_the_categor
 async fn staff_member(app: &TestApp, organizer: &TestUser, name: &str) -> (TestUser, String) {
     let (owner, exhibitor) = apply(app, &company(name, "TR")).await;
     approve_exhibitor(app, organizer, &exhibitor).await;
-    let booked = booth(app, organizer, &exhibitor, &format!("B-{}", name.len()), 18.0).await;
+    let booked = booth(
+        app,
+        organizer,
+        &exhibitor,
+        &format!("B-{}", name.len()),
+        18.0,
+    )
+    .await;
     assert_eq!(booked.status(), 200);
     let created = app
         .post_as(
             &format!("{EVENT}/exhibitors/{exhibitor}/staff"),
             &owner.access_token,
-            &person("Kaya", &format!("K{}", &uuid::Uuid::new_v4().simple().to_string()[..8])),
+            &person(
+                "Kaya",
+                &format!("K{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            ),
         )
         .await;
     assert_eq!(created.status(), 201);
@@ -289,7 +307,15 @@ async fn scans_are_judged_by_their_content_and_read_only_by_organizers_and_offic
     let token = owner.access_token.as_str();
 
     let passport = pdf("passport data page");
-    let uploaded = put_scan(&app, token, &staff, "passport", "application/pdf", passport.clone()).await;
+    let uploaded = put_scan(
+        &app,
+        token,
+        &staff,
+        "passport",
+        "application/pdf",
+        passport.clone(),
+    )
+    .await;
     assert_eq!(uploaded.status(), 200);
     let uploaded: Value = uploaded.json().await.unwrap();
     assert_eq!(uploaded["kind"], "passport");
@@ -297,16 +323,38 @@ async fn scans_are_judged_by_their_content_and_read_only_by_organizers_and_offic
     assert_eq!(uploaded["size"], passport.len());
     assert_eq!(uploaded["sha256"], hex(&Sha256::digest(&passport)));
     let card = jpeg();
-    let uploaded = put_scan(&app, token, &staff, "national_id", "image/jpeg", card.clone()).await;
+    let uploaded = put_scan(
+        &app,
+        token,
+        &staff,
+        "national_id",
+        "image/jpeg",
+        card.clone(),
+    )
+    .await;
     assert_eq!(uploaded.status(), 200);
     let press = png(600, 400);
-    let uploaded = put_scan(&app, token, &staff, "press_card", "image/png", press.clone()).await;
+    let uploaded = put_scan(
+        &app,
+        token,
+        &staff,
+        "press_card",
+        "image/png",
+        press.clone(),
+    )
+    .await;
     assert_eq!(uploaded.status(), 200);
-    assert_eq!(audit_actions(&app, "participant.document_uploaded").await, 3);
+    assert_eq!(
+        audit_actions(&app, "participant.document_uploaded").await,
+        3
+    );
 
     // Not what they claim to be.
     for (content_type, body) in [
-        ("application/pdf", b"Passport: U1234567, renamed notes.txt".to_vec()),
+        (
+            "application/pdf",
+            b"Passport: U1234567, renamed notes.txt".to_vec(),
+        ),
         (
             "application/pdf",
             b"<!DOCTYPE html><html><body>%PDF-1.4</body></html>".to_vec(),
@@ -319,12 +367,23 @@ async fn scans_are_judged_by_their_content_and_read_only_by_organizers_and_offic
         let refused = put_scan(&app, token, &staff, "passport", content_type, body).await;
         assert_problem(refused, 422, "document_not_recognized").await;
     }
-    let text = put_scan(&app, token, &staff, "passport", "text/plain", b"hello".to_vec()).await;
+    let text = put_scan(
+        &app,
+        token,
+        &staff,
+        "passport",
+        "text/plain",
+        b"hello".to_vec(),
+    )
+    .await;
     assert_problem(text, 415, "unsupported_media_type").await;
     let bomb = put_scan(&app, token, &staff, "passport", "image/png", png_bomb()).await;
     let problem = assert_problem(bomb, 422, "image_too_large").await;
     assert!(
-        problem["detail"].as_str().unwrap().contains("100000 × 100000"),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("100000 × 100000"),
         "{problem}"
     );
     let huge = put_scan(
@@ -356,7 +415,10 @@ async fn scans_are_judged_by_their_content_and_read_only_by_organizers_and_offic
         "not_found",
     )
     .await;
-    assert_eq!(audit_actions(&app, "participant.document_uploaded").await, 3);
+    assert_eq!(
+        audit_actions(&app, "participant.document_uploaded").await,
+        3
+    );
 
     // The uploader sees what is on file, not the files.
     let listed: Value = list_scans(&app, token, &staff).await.json().await.unwrap();
@@ -367,8 +429,18 @@ async fn scans_are_judged_by_their_content_and_read_only_by_organizers_and_offic
         .map(|s| s["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["national_id", "passport", "press_card"]);
-    assert_eq!(list_scans(&app, &officer.access_token, &staff).await.status(), 200);
-    assert_problem(get_scan(&app, token, &staff, "passport").await, 403, "forbidden").await;
+    assert_eq!(
+        list_scans(&app, &officer.access_token, &staff)
+            .await
+            .status(),
+        200
+    );
+    assert_problem(
+        get_scan(&app, token, &staff, "passport").await,
+        403,
+        "forbidden",
+    )
+    .await;
 
     // Officers and organizers read them as uploaded, each read audited with its kind.
     let reads = audit_actions(&app, "participant.document_read").await;
@@ -398,7 +470,10 @@ async fn scans_are_judged_by_their_content_and_read_only_by_organizers_and_offic
             .await
             .unwrap()
     };
-    assert!(details.iter().any(|d| d["kind"] == "national_id"), "{details:?}");
+    assert!(
+        details.iter().any(|d| d["kind"] == "national_id"),
+        "{details:?}"
+    );
     assert_problem(
         get_scan(&app, &officer.access_token, &staff, "note_verbale").await,
         404,
@@ -419,7 +494,15 @@ async fn scans_are_encrypted_at_rest_and_purged_with_the_event() {
         .to_owned();
     let marker = "CLEARTEXT-SCAN-MARKER-5d1c";
     let scan = pdf(marker);
-    let stored = put_scan(&app, &user.access_token, &id, "press_card", "application/pdf", scan.clone()).await;
+    let stored = put_scan(
+        &app,
+        &user.access_token,
+        &id,
+        "press_card",
+        "application/pdf",
+        scan.clone(),
+    )
+    .await;
     assert_eq!(stored.status(), 200);
 
     let dump = std::process::Command::new("pg_dump")
@@ -427,7 +510,11 @@ async fn scans_are_encrypted_at_rest_and_purged_with_the_event() {
         .arg(app.db.url())
         .output()
         .expect("pg_dump runs");
-    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
     let dump = String::from_utf8(dump.stdout).unwrap();
     // The row is in the dump (its fingerprint is), its content in clear is not, in any spelling.
     assert!(dump.contains(&hex(&Sha256::digest(&scan))), "{dump}");
@@ -475,6 +562,14 @@ async fn scans_are_encrypted_at_rest_and_purged_with_the_event() {
         "personal_data_purged",
     )
     .await;
-    let again = put_scan(&app, &organizer.access_token, &id, "press_card", "application/pdf", scan).await;
+    let again = put_scan(
+        &app,
+        &organizer.access_token,
+        &id,
+        "press_card",
+        "application/pdf",
+        scan,
+    )
+    .await;
     assert_problem(again, 410, "personal_data_purged").await;
 }

@@ -99,7 +99,8 @@ pub fn check(bytes: &[u8], declared: ScanFormat) -> ApiResult<()> {
 mod tests {
     use super::*;
 
-    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\nxref\n0 1\ntrailer <<>>\nstartxref\n9\n%%EOF\n";
+    const PDF: &[u8] =
+        b"%PDF-1.4\n1 0 obj <<>> endobj\nxref\n0 1\ntrailer <<>>\nstartxref\n9\n%%EOF\n";
 
     #[test]
     fn pdfs_are_judged_by_header_and_trailer() {

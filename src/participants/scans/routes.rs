@@ -190,7 +190,9 @@ pub async fn list_documents(
         .0
         .ensure_not_anonymized()?;
     let listed = scans::list(&mut conn, id).await?;
-    Ok(web::Json(listed.into_iter().map(ScanSummary::from).collect()))
+    Ok(web::Json(
+        listed.into_iter().map(ScanSummary::from).collect(),
+    ))
 }
 
 /// A scan, decrypted — organizers and vetting officers only; each read is an audit record
