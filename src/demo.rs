@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::RngCore;
 use secrecy::SecretString;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::accreditations::badges::BadgeKeys;
@@ -24,6 +25,9 @@ use crate::events::store::{self as events, NewEvent};
 use crate::exhibitors::quota::default_staff_quota;
 use crate::exhibitors::store::{self as exhibitor_store, ExhibitorChanges, NewExhibitor};
 use crate::participants::documents::{DocumentNumber, DocumentVault};
+use crate::participants::identity::IdentityDetails;
+use crate::participants::scans::DocumentKind;
+use crate::participants::scans::store::{self as scans, NewScan};
 use crate::participants::store::{self as participants, Group, Registration};
 use crate::participants::{DocumentType, ParticipantData};
 use crate::users::store::{self as users, NewUser};
@@ -272,7 +276,56 @@ fn person(
         id_document_type: DocumentType::Passport,
         id_document_number: DocumentNumber::parse(&format!("U{serial:07}"))
             .map_err(anyhow::Error::msg)?,
+        // The demo event vets most categories: its people have what the services check.
+        identity: IdentityDetails {
+            place_of_birth: Some(
+                match country {
+                    "TR" => "Ankara",
+                    "FR" => "Lyon",
+                    "SN" => "Dakar",
+                    _ => "Ségou",
+                }
+                .to_owned(),
+            ),
+            id_document_expires_on: NaiveDate::from_ymd_opt(2031, 6, 30),
+        },
     })
+}
+
+/// A one-page PDF standing for a delegation's note verbale.
+fn note_verbale(delegation: &str) -> Vec<u8> {
+    let text =
+        format!("Note verbale - {delegation} - BAMEX'26 (demo)").replace(['(', ')', '\\'], " ");
+    let content = format!("BT /F1 14 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for offset in offsets {
+        table.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    table.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.extend_from_slice(table.as_bytes());
+    pdf
 }
 
 fn random_password() -> String {
@@ -512,6 +565,23 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                     let id = Uuid::now_v7();
                     let sealed = vault.seal(id, &data.id_document_number)?;
                     members.push(participants::insert(conn, id, &registration, &data, &sealed).await?.1.id);
+                    // The first delegation's head carries its note verbale, for the officers.
+                    if index == 0 && n == 0 {
+                        let note = note_verbale(name);
+                        scans::save(
+                            conn,
+                            &NewScan {
+                                participant_id: id,
+                                kind: DocumentKind::NoteVerbale,
+                                content_type: "application/pdf",
+                                sha256: Sha256::digest(&note).to_vec(),
+                                size: i32::try_from(note.len())?,
+                                sealed: vault.seal_scan(id, DocumentKind::NoteVerbale.as_str(), &note)?,
+                                uploaded_by: lead,
+                            },
+                        )
+                        .await?;
+                    }
                 }
             }
             // The services have cleared a few delegation members and refused one, so that the

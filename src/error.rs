@@ -20,6 +20,10 @@ pub struct FieldError {
     pub field: String,
     #[schema(example = "is not a valid email address")]
     pub message: String,
+    /// A stable code where a program may act on the reason (`required`, `expires_too_soon`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "required")]
+    pub code: Option<&'static str>,
 }
 
 impl FieldError {
@@ -27,6 +31,18 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
+            code: None,
+        }
+    }
+
+    pub fn with_code(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            code: Some(code),
+            ..Self::new(field, message)
         }
     }
 }
@@ -559,6 +575,11 @@ impl Validator {
         result
             .map_err(|e| self.errors.push(FieldError::new(field, e.to_string())))
             .ok()
+    }
+
+    /// Like [`Self::check`], for a rule that names its own fields (and codes).
+    pub fn check_fields<T>(&mut self, result: Result<T, Vec<FieldError>>) -> Option<T> {
+        result.map_err(|errors| self.errors.extend(errors)).ok()
     }
 
     /// `build` runs only when every check passed, so each `?` inside it succeeds.

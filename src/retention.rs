@@ -147,6 +147,7 @@ pub async fn purge_event(
         crate::webhooks::store::delete_for_event(conn, event_id).await?;
         crate::vetting::batches::delete_for_event(conn, event_id).await?;
         crate::letters::store::purge_for_event(conn, event_id).await?;
+        crate::participants::scans::store::delete_for_event(conn, event_id).await?;
 
         diesel::delete(
             participant_photos::table.filter(participant_photos::participant_id.eq_any(people())),

@@ -32,6 +32,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(delegations::invitations::mount)
                 .configure(visitors::routes::mount)
                 .configure(participants::photos::mount)
+                .configure(participants::scans::routes::mount)
                 .service(accreditations::mine::my_accreditations)
                 .configure(accreditations::routes::mount)
                 .configure(accreditations::printing::mount)

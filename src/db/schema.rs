@@ -281,6 +281,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    participant_documents (participant_id, kind) {
+        participant_id -> Uuid,
+        kind -> Text,
+        content_type -> Text,
+        sha256 -> Bytea,
+        size -> Int4,
+        ciphertext -> Bytea,
+        nonce -> Bytea,
+        key_id -> Text,
+        uploaded_by -> Uuid,
+        uploaded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     participant_photos (participant_id) {
         participant_id -> Uuid,
         jpeg -> Bytea,
@@ -455,6 +470,7 @@ diesel::joinable!(accreditations -> participants (participant_id));
 diesel::joinable!(audit_records -> users (actor_id));
 diesel::joinable!(delegation_invitations -> delegations (delegation_id));
 diesel::joinable!(delegations -> events (event_id));
+diesel::joinable!(participant_documents -> participants (participant_id));
 diesel::joinable!(participant_photos -> participants (participant_id));
 diesel::joinable!(participants -> delegations (delegation_id));
 diesel::joinable!(exhibitors -> events (event_id));
@@ -487,6 +503,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     login_failures,
     outbox,
+    participant_documents,
     participant_photos,
     participants,
     pavilions,

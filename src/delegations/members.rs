@@ -17,6 +17,7 @@ use crate::events::Event;
 use crate::events::path::EventPath;
 use crate::http_method::IsHead;
 use crate::pagination::{Page, PageQuery};
+use crate::participants::identity::IdentityRules;
 use crate::participants::roster::{Confirmation, Roster};
 use crate::participants::store::Group;
 use crate::participants::{ParticipantInput, ParticipantView};
@@ -105,6 +106,7 @@ pub async fn list_members(
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delegation of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Limit reached (`member_limit_reached`), delegation not active (`delegation_not_active`) or registration closed (`registration_closed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`): each field error may carry a `code`, e.g. `required` (place of birth and document expiry, where the event vets the category) or `expires_too_soon`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/events/{event}/delegations/{id}/members")]
@@ -119,7 +121,8 @@ pub async fn register_member(
     let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
     let (roster, delegation, event) = roster(&mut conn, &event, id, &user).await?;
-    let data = body.read()?.parse(Utc::now().date_naive())?;
+    let rules = IdentityRules::new(&event, roster.category);
+    let data = body.read()?.parse(Utc::now().date_naive(), &rules)?;
     event.check_registration_open(Utc::now())?;
     if delegation.status() != DelegationStatus::Active {
         return Err(ApiError::Conflict {
@@ -205,6 +208,7 @@ pub async fn get_member(
         (status = 404, description = "No such member of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`): each field error may carry a `code`, e.g. `required` (place of birth and document expiry, where the event vets the category) or `expires_too_soon`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/events/{event}/delegations/{id}/members/{member_id}")]
@@ -218,8 +222,9 @@ pub async fn replace_member(
 ) -> ApiResult<web::Json<ParticipantView>> {
     let (_, id, member_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, delegation, _) = roster(&mut conn, &event, id, &user).await?;
-    let data = body.read()?.parse(Utc::now().date_naive())?;
+    let (roster, delegation, event) = roster(&mut conn, &event, id, &user).await?;
+    let rules = IdentityRules::new(&event, roster.category);
+    let data = body.read()?.parse(Utc::now().date_naive(), &rules)?;
     refuse_if_closed(&delegation)?;
     Ok(web::Json(
         roster

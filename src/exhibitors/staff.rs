@@ -16,6 +16,7 @@ use crate::events::Event;
 use crate::events::path::EventPath;
 use crate::http_method::IsHead;
 use crate::pagination::{Page, PageQuery};
+use crate::participants::identity::IdentityRules;
 use crate::participants::roster::Roster;
 use crate::participants::store::Group;
 use crate::participants::{ParticipantInput, ParticipantView};
@@ -92,6 +93,7 @@ pub async fn list_staff(
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exhibitor of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Quota used up (`staff_quota_reached`), exhibitor not approved (`not_approved`), or registration closed (`registration_closed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`): each field error may carry a `code`, e.g. `required` (place of birth and document expiry, where the event vets the category) or `expires_too_soon`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/events/{event}/exhibitors/{id}/staff")]
@@ -106,7 +108,8 @@ pub async fn register_staff(
     let (_, id) = path.into_inner();
     let mut conn = state.pool.get().await?;
     let (roster, exhibitor, _, event) = roster(&mut conn, &event, id, &user).await?;
-    let data = body.read()?.parse(Utc::now().date_naive())?;
+    let rules = IdentityRules::new(&event, roster.category);
+    let data = body.read()?.parse(Utc::now().date_naive(), &rules)?;
     event.check_registration_open(Utc::now())?;
     if exhibitor.status() != ExhibitorStatus::Approved {
         return Err(ApiError::Conflict {
@@ -181,6 +184,7 @@ pub async fn get_staff(
         (status = 404, description = "No such staff member of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`): each field error may carry a `code`, e.g. `required` (place of birth and document expiry, where the event vets the category) or `expires_too_soon`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/events/{event}/exhibitors/{id}/staff/{staff_id}")]
@@ -194,8 +198,9 @@ pub async fn replace_staff(
 ) -> ApiResult<web::Json<ParticipantView>> {
     let (_, id, staff_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (roster, ..) = roster(&mut conn, &event, id, &user).await?;
-    let data = body.read()?.parse(Utc::now().date_naive())?;
+    let (roster, _, _, event) = roster(&mut conn, &event, id, &user).await?;
+    let rules = IdentityRules::new(&event, roster.category);
+    let data = body.read()?.parse(Utc::now().date_naive(), &rules)?;
     Ok(web::Json(
         roster
             .replace(

@@ -60,6 +60,16 @@ pub struct SealedSecret {
     pub key_id: String,
 }
 
+/// The authenticated data of a scan: what it is, whose, and of which kind.
+fn scan_context(participant_id: Uuid, kind: &str) -> Vec<u8> {
+    [
+        b"participant_document:",
+        participant_id.as_bytes().as_slice(),
+        kind.as_bytes(),
+    ]
+    .concat()
+}
+
 pub struct DocumentVault {
     active: String,
     ciphers: BTreeMap<String, Aes256Gcm>,
@@ -178,6 +188,27 @@ impl DocumentVault {
         })
     }
 
+    /// Encrypts a document scan under the active key, bound to its participant and kind: a
+    /// ciphertext copied onto another person's row, or onto another kind, does not decrypt.
+    pub fn seal_scan(
+        &self,
+        participant_id: Uuid,
+        kind: &str,
+        scan: &[u8],
+    ) -> anyhow::Result<SealedSecret> {
+        self.seal_secret(&scan_context(participant_id, kind), scan)
+    }
+
+    /// Decrypts what [`Self::seal_scan`] sealed for the same participant and kind.
+    pub fn open_scan(
+        &self,
+        participant_id: Uuid,
+        kind: &str,
+        sealed: &SealedSecret,
+    ) -> anyhow::Result<Vec<u8>> {
+        self.open_secret(&scan_context(participant_id, kind), sealed)
+    }
+
     /// Decrypts what [`Self::seal_secret`] sealed under the same `context`.
     pub fn open_secret(&self, context: &[u8], sealed: &SealedSecret) -> anyhow::Result<Vec<u8>> {
         let cipher = self
@@ -256,6 +287,23 @@ mod tests {
         assert!(
             rotated
                 .open(Uuid::new_v4(), &sealed.ciphertext, &sealed.nonce, "old")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn scans_open_only_for_their_person_and_kind() {
+        let vault = DocumentVault::new(&settings("new"));
+        let id = Uuid::new_v4();
+        let sealed = vault.seal_scan(id, "passport", b"%PDF-1.7 scan").unwrap();
+        assert_eq!(
+            vault.open_scan(id, "passport", &sealed).unwrap(),
+            b"%PDF-1.7 scan"
+        );
+        assert!(vault.open_scan(id, "national_id", &sealed).is_err());
+        assert!(
+            vault
+                .open_scan(Uuid::new_v4(), "passport", &sealed)
                 .is_err()
         );
     }

@@ -4,9 +4,12 @@
 pub mod access;
 pub mod documents;
 pub mod emails;
+pub mod identity;
+pub mod image_budget;
 pub mod photos;
 pub mod places;
 pub mod roster;
+pub mod scans;
 pub mod store;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -23,6 +26,7 @@ use crate::error::{ApiError, ApiResult, Validator};
 use crate::text;
 use crate::users::EmailAddress;
 use documents::DocumentNumber;
+use identity::{IdentityDetails, IdentityRules};
 
 text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -59,6 +63,13 @@ pub struct ParticipantInput {
     /// Stored encrypted; shown again only to organizers.
     #[schema(example = "U12345678")]
     pub id_document_number: String,
+    /// Required when the event vets the category (`required`).
+    #[schema(example = "Ankara", min_length = 1, max_length = 200)]
+    pub place_of_birth: Option<String>,
+    /// Required when the event vets the category (`required`); a document that expires before
+    /// the event's last day is refused (`expires_too_soon`).
+    #[schema(example = "2031-05-01")]
+    pub id_document_expires_on: Option<NaiveDate>,
 }
 
 /// A participant whose every field was checked.
@@ -74,10 +85,12 @@ pub struct ParticipantData {
     pub date_of_birth: NaiveDate,
     pub id_document_type: DocumentType,
     pub id_document_number: DocumentNumber,
+    pub identity: IdentityDetails,
 }
 
 impl ParticipantInput {
-    pub fn parse(&self, today: NaiveDate) -> ApiResult<ParticipantData> {
+    /// Every field checked, the identity details against what the event asks of `rules`.
+    pub fn parse(&self, today: NaiveDate, rules: &IdentityRules) -> ApiResult<ParticipantData> {
         let mut v = Validator::default();
         let first_name = v.check("first_name", text::name(&self.first_name, 100));
         let last_name = v.check("last_name", text::name(&self.last_name, 100));
@@ -106,6 +119,11 @@ impl ParticipantInput {
             "id_document_number",
             DocumentNumber::parse(&self.id_document_number),
         );
+        let identity = v.check_fields(IdentityDetails::parse(
+            self.place_of_birth.as_deref(),
+            self.id_document_expires_on,
+            rules,
+        ));
         v.finish(|| {
             Some(ParticipantData {
                 first_name: first_name?,
@@ -118,6 +136,7 @@ impl ParticipantInput {
                 date_of_birth: self.date_of_birth,
                 id_document_type: self.id_document_type,
                 id_document_number: number?,
+                identity: identity?,
             })
         })
     }
@@ -186,7 +205,7 @@ pub struct AccreditationSummary {
 }
 
 /// The person, as lists show them. Once the retention purge anonymized them (`anonymized_at`),
-/// names read `[purged]` and the date of birth is null.
+/// names read `[purged]` and the date of birth, place of birth and document expiry are null.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ParticipantSummary {
     pub id: Uuid,
@@ -198,6 +217,8 @@ pub struct ParticipantSummary {
     pub function: Option<String>,
     pub nationality: String,
     pub date_of_birth: Option<NaiveDate>,
+    pub place_of_birth: Option<String>,
+    pub id_document_expires_on: Option<NaiveDate>,
     /// Set once the retention purge removed this person's data (names read `[purged]`).
     pub anonymized_at: Option<DateTime<Utc>>,
 }
@@ -214,6 +235,8 @@ impl From<Participant> for ParticipantSummary {
             function: participant.function,
             nationality: participant.nationality,
             date_of_birth: participant.date_of_birth,
+            place_of_birth: participant.place_of_birth,
+            id_document_expires_on: participant.id_document_expires_on,
             anonymized_at: participant.anonymized_at,
         }
     }

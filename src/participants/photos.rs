@@ -4,7 +4,8 @@
 //!
 //! A few compressed bytes can declare an enormous image (a 160 KB PNG of 7,000 × 7,000 pixels
 //! decodes to 150 MB), so memory is bounded before anything is decoded:
-//! - the dimensions are read from the header and an image above [`MAX_PIXELS`] is refused (422
+//! - the dimensions are read from the header and an image above the pixel budget
+//!   ([`image_budget::MAX_PIXELS`], shared with document scans) is refused (422
 //!   `image_too_large`), and the decoder itself may not allocate more than [`MAX_DECODE_BYTES`]
 //!   (which also refuses 16-bit images near the pixel budget);
 //! - at most [`UPLOADS_AT_ONCE`] bodies are buffered at once (503 with Retry-After beyond), and
@@ -24,11 +25,11 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits, imageops};
 use uuid::Uuid;
 
-use super::Participant;
 use super::access::may_edit;
-use super::roster::{editable, not_editable};
+use super::image_budget;
+use super::roster::change_allowed;
 use super::store;
-use crate::accreditations::{Accreditation, workflow};
+use crate::accreditations::workflow;
 use crate::audit::AuditEntry;
 use crate::auth::extract::{ClientIp, CurrentUser};
 use crate::body::read_limited;
@@ -46,10 +47,6 @@ pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 const WIDTH: u32 = 400;
 const HEIGHT: u32 = 500;
 const MIN_SIDE: u32 = 120;
-const MAX_SIDE: u32 = 12_000;
-/// The pixel budget: 24 megapixels (6,000 × 4,000, a full-frame camera's photo; a phone's is
-/// 12). Well above what a badge needs, yet 8-bit RGBA of that size is 96 MB.
-pub const MAX_PIXELS: u64 = 24_000_000;
 /// What one decode may allocate: 24 megapixels of 8-bit RGBA and some room.
 pub const MAX_DECODE_BYTES: u64 = 100 * 1024 * 1024;
 /// Images decoded at once in the whole process; more wait their turn.
@@ -67,33 +64,8 @@ fn uploads() -> &'static tokio::sync::Semaphore {
     &UPLOADS
 }
 
-/// Whether `user` may replace this person's photo now. A purged person's photo is gone for
-/// good (410). The photo is what a guard compares a face with: once a badge is decided, only
-/// an organizer may change it.
-fn photo_change_allowed(
-    participant: &Participant,
-    accreditation: &Accreditation,
-    user: &CurrentUser,
-) -> ApiResult<()> {
-    participant.ensure_not_anonymized()?;
-    if !user.is_organizer() && !editable(accreditation.status()) {
-        return Err(not_editable());
-    }
-    Ok(())
-}
-
 fn invalid_image(detail: &str) -> ApiError {
     ApiError::validation("photo", detail)
-}
-
-fn too_large(width: u32, height: u32) -> ApiError {
-    ApiError::Unprocessable {
-        code: "image_too_large",
-        detail: format!(
-            "The image is {width} × {height} pixels; at most {} megapixels are accepted.",
-            MAX_PIXELS / 1_000_000
-        ),
-    }
 }
 
 /// Decodes, checks and re-encodes an upload. CPU-bound: call it off the executor.
@@ -111,20 +83,18 @@ fn normalize(bytes: &[u8], declared: ImageFormat) -> ApiResult<(Vec<u8>, u32, u3
     let (width, height) = ImageReader::with_format(Cursor::new(bytes), declared)
         .into_dimensions()
         .map_err(|_| invalid_image("is not a valid JPEG or PNG image"))?;
-    if u64::from(width) * u64::from(height) > MAX_PIXELS || width > MAX_SIDE || height > MAX_SIDE {
-        return Err(too_large(width, height));
-    }
+    image_budget::check(width, height)?;
     if width < MIN_SIDE || height < MIN_SIDE {
         return Err(invalid_image("must be at least 120 × 120 pixels"));
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), declared);
     let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_image_width = Some(image_budget::MAX_SIDE);
+    limits.max_image_height = Some(image_budget::MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     let image = reader.decode().map_err(|e| match e {
-        ImageError::Limits(_) => too_large(width, height),
+        ImageError::Limits(_) => image_budget::too_large(width, height),
         _ => invalid_image("is not a valid JPEG or PNG image"),
     })?;
     let badge = badge_sized(&image);
@@ -209,7 +179,7 @@ pub async fn upload_photo(
     }
     // Checked before reading up to 5 MB, and again under lock once the image is ready.
     let (participant, accreditation) = store::in_event(&mut conn, event.id, id).await?;
-    photo_change_allowed(&participant, &accreditation, &user)?;
+    change_allowed(&participant, &accreditation, &user)?;
     drop(conn);
     let format = match request
         .headers()
@@ -246,7 +216,7 @@ pub async fn upload_photo(
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let (participant, accreditation) = store::lock_in_event(conn, event.id, id).await?;
-        photo_change_allowed(&participant, &accreditation, &user)?;
+        change_allowed(&participant, &accreditation, &user)?;
         store::save_photo(conn, id, &jpeg, width as i32, height as i32).await?;
         // A new face is a change of the application, and may be the information requested.
         workflow::application_changed(conn, id).await?;

@@ -9,10 +9,11 @@ use super::documents::DocumentVault;
 use super::emails::RegistrationReceived;
 use super::places;
 use super::store::{self, Group, Registration};
-use super::{AccreditationSummary, ParticipantData, ParticipantView};
-use crate::accreditations::workflow;
+use super::{AccreditationSummary, Participant, ParticipantData, ParticipantView};
+use crate::accreditations::{Accreditation, workflow};
 use crate::accreditations::{AccreditationStatus, Category};
 use crate::audit::{Actor, AuditEntry};
+use crate::auth::extract::CurrentUser;
 use crate::email;
 use crate::error::{ApiError, ApiResult};
 use crate::events::store as events;
@@ -50,6 +51,22 @@ pub fn editable(status: AccreditationStatus) -> bool {
         status,
         AccreditationStatus::Pending | AccreditationStatus::InfoRequested
     )
+}
+
+/// Whether `user` may change what was submitted about this person now (the photo, a document
+/// scan). A purged person's data is gone for good (410). The photo is what a guard compares a
+/// face with and the scans what the services cleared: once a badge is decided, only an
+/// organizer may change them.
+pub fn change_allowed(
+    participant: &Participant,
+    accreditation: &Accreditation,
+    user: &CurrentUser,
+) -> ApiResult<()> {
+    participant.ensure_not_anonymized()?;
+    if !user.is_organizer() && !editable(accreditation.status()) {
+        return Err(not_editable());
+    }
+    Ok(())
 }
 
 impl Roster {

@@ -67,6 +67,8 @@ struct Details {
     id_document_nonce: Vec<u8>,
     id_document_key_id: String,
     id_document_hash: Vec<u8>,
+    id_document_expires_on: Option<NaiveDate>,
+    place_of_birth: Option<String>,
 }
 
 impl Details {
@@ -85,6 +87,8 @@ impl Details {
             id_document_nonce: sealed.nonce.clone(),
             id_document_key_id: sealed.key_id.clone(),
             id_document_hash: sealed.fingerprint.clone(),
+            id_document_expires_on: data.identity.id_document_expires_on,
+            place_of_birth: data.identity.place_of_birth.clone(),
         }
     }
 }

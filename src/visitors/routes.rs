@@ -16,9 +16,11 @@ use crate::auth::extract::{ClientIp, CurrentUser};
 use crate::body::Body;
 use crate::email;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::events::Event;
 use crate::events::path::EventPath;
 use crate::events::store as events;
 use crate::participants::emails::RegistrationReceived;
+use crate::participants::identity::IdentityRules;
 use crate::participants::roster::Roster;
 use crate::participants::store::{self as participants, Group, Registration};
 use crate::participants::{
@@ -131,9 +133,10 @@ fn press_field(value: Option<&str>, max: usize) -> Result<String, String> {
 
 impl VisitorRequest {
     /// The person and, for media, the outlet and press card; every invalid field at once.
-    fn parse(&self) -> ApiResult<(ParticipantData, Option<(String, String)>)> {
+    fn parse(&self, event: &Event) -> ApiResult<(ParticipantData, Option<(String, String)>)> {
         let mut errors = Vec::new();
-        let data = match self.person.parse(Utc::now().date_naive()) {
+        let rules = IdentityRules::new(event, Category::from(self.category));
+        let data = match self.person.parse(Utc::now().date_naive(), &rules) {
             Ok(data) => Some(data),
             Err(ApiError::Validation(invalid)) => {
                 errors.extend(invalid);
@@ -171,6 +174,7 @@ impl VisitorRequest {
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already registered (`already_registered`) or registration closed (`registration_closed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`): each field error may carry a `code`, e.g. `required` (place of birth and document expiry, where the event vets the category) or `expires_too_soon`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/events/{event}/visitors")]
@@ -184,7 +188,7 @@ async fn register_visitor(
     let mut conn = state.pool.get().await?;
     let event = event.load_event(&mut conn, Some(&user)).await?;
     let body = body.read()?;
-    let (data, press) = body.parse()?;
+    let (data, press) = body.parse(&event)?;
     let category = Category::from(body.category);
     event.check_registration_open(Utc::now())?;
     let me = users::find(&mut conn, user.id).await?;
@@ -242,7 +246,7 @@ async fn my_roster(
     conn: &mut AsyncPgConnection,
     event: &EventPath,
     user: &CurrentUser,
-) -> ApiResult<(Roster, Uuid)> {
+) -> ApiResult<(Roster, Uuid, Event)> {
     let event = event.load_event(conn, Some(user)).await?;
     let (participant_id, category) = participants::visitor_registration(conn, event.id, user.id)
         .await?
@@ -255,7 +259,7 @@ async fn my_roster(
         places: 1,
         full_code: "already_registered",
     };
-    Ok((roster, participant_id))
+    Ok((roster, participant_id, event))
 }
 
 /// Your own registration for the event, with its accreditation status.
@@ -277,7 +281,7 @@ async fn my_registration(
     event: EventPath,
 ) -> ApiResult<web::Json<ParticipantView>> {
     let mut conn = state.pool.get().await?;
-    let (roster, id) = my_roster(&mut conn, &event, &user).await?;
+    let (roster, id, _) = my_roster(&mut conn, &event, &user).await?;
     Ok(web::Json(
         roster
             .read(
@@ -305,7 +309,7 @@ async fn my_registration(
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event, or not registered for it", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already decided (`not_editable`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`): each field error may carry a `code`, e.g. `required` (place of birth and document expiry, where the event vets the category) or `expires_too_soon`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/events/{event}/visitors/me")]
@@ -317,9 +321,9 @@ async fn correct_my_registration(
     body: Body<VisitorRequest>,
 ) -> ApiResult<web::Json<ParticipantView>> {
     let mut conn = state.pool.get().await?;
-    let (roster, id) = my_roster(&mut conn, &event, &user).await?;
+    let (roster, id, event) = my_roster(&mut conn, &event, &user).await?;
     let body = body.read()?;
-    let (data, press) = body.parse()?;
+    let (data, press) = body.parse(&event)?;
     if Category::from(body.category) != roster.category {
         return Err(ApiError::validation(
             "category",

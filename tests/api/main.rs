@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod compose;
 mod delegations;
+mod documents;
 mod errors;
 mod exhibitors;
 mod exports;

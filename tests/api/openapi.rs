@@ -480,6 +480,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
     use bamex::gates::{DenialReason, Direction, Verdict};
     use bamex::letters::LetterLanguage;
     use bamex::participants::DocumentType;
+    use bamex::participants::scans::DocumentKind;
     use bamex::users::{Locale, Role};
     use bamex::webhooks::WebhookKind;
     use bamex::webhooks::store::DeliveryStatus;
@@ -499,6 +500,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
         Verdict,
         LetterLanguage,
         DocumentType,
+        DocumentKind,
         Locale,
         Role,
         WebhookKind,

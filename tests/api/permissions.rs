@@ -262,6 +262,7 @@ impl SomeoneElses {
                 ("members", _) => self.member.clone(),
                 ("participants", _) => self.visitor.clone(),
                 ("accreditations", _) => self.accreditation.clone(),
+                ("documents", _) => "passport".to_owned(),
                 _ => uuid::Uuid::new_v4().simple().to_string(),
             };
             path.push(id);
@@ -279,7 +280,7 @@ async fn participant_and_accreditation(response: reqwest::Response) -> (String, 
 }
 
 /// An open event with an approved exhibitor (booth, one staff member), an active delegation
-/// (one member) and an approved visitor with a photo, none of them the callers' under test.
+/// (one member) and an approved visitor with a photo and a passport scan, none of them the callers' under test.
 pub async fn someone_elses_records(app: &TestApp) -> SomeoneElses {
     open_event(app).await;
     let organizer = app.user_with_roles(&[Role::Organizer]).await;
@@ -325,6 +326,18 @@ pub async fn someone_elses_records(app: &TestApp) -> SomeoneElses {
         .await
         .unwrap();
     assert_eq!(photo.status(), 204);
+    let passport = app
+        .client
+        .put(app.url(&format!(
+            "{EVENT}/participants/{visitor}/documents/passport"
+        )))
+        .bearer_auth(&visitor_user.access_token)
+        .header("content-type", "image/png")
+        .body(png(300, 200))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(passport.status(), 200);
     approve(app, &organizer, &accreditation).await;
 
     SomeoneElses {
