@@ -4,6 +4,7 @@ mod fixtures;
 mod helpers;
 
 mod accreditations;
+mod audit_log;
 mod auth;
 mod cli;
 mod compose;
@@ -16,6 +17,7 @@ mod head;
 mod idempotency;
 mod logs;
 mod metrics;
+mod mfa;
 mod openapi;
 mod outbox;
 mod permissions;
