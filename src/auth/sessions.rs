@@ -25,6 +25,9 @@ pub struct Session {
     pub second_factor: bool,
 }
 
+/// The account, its roles, the session's proof of the second factor and the account's factor.
+type SessionRow = (Uuid, Vec<Role>, Option<Uuid>, Option<Uuid>);
+
 pub struct Sessions {
     cache: moka::future::Cache<Uuid, Option<Session>>,
 }
@@ -47,7 +50,7 @@ impl Sessions {
             return Ok(known);
         }
         let mut conn = pool.get().await?;
-        let row: Option<(Uuid, Vec<Role>, Option<Uuid>, Option<Uuid>)> = refresh_tokens::table
+        let row: Option<SessionRow> = refresh_tokens::table
             .inner_join(users::table)
             .left_join(
                 mfa_verified_sessions::table
