@@ -1,5 +1,10 @@
 //! The audit trail: who did what to which record, when, from where. Written in the same
-//! transaction as the change it describes.
+//! transaction as the change it describes. The database fills in the event a record is about
+//! and refuses to change or delete records (see the `mfa_audit` migration); `routes` reads them.
+
+pub mod actions;
+pub mod routes;
+pub mod store;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

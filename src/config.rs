@@ -159,6 +159,11 @@ pub struct AuthSettings {
     pub lockout_threshold: u32,
     pub lockout_window_minutes: u32,
     pub lockout_minutes: u32,
+    /// Roles whose accounts need a second factor: without one their sessions reach only `/me`
+    /// and `/me/mfa…`.
+    pub mfa_required_roles: Vec<crate::users::roles::Role>,
+    /// Seconds a sign-in waits for its second factor after the password.
+    pub mfa_challenge_ttl_seconds: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,7 +310,8 @@ impl Settings {
                     .separator("__")
                     .try_parsing(true)
                     .list_separator(",")
-                    .with_list_parse_key("application.cors_allowed_origins"),
+                    .with_list_parse_key("application.cors_allowed_origins")
+                    .with_list_parse_key("auth.mfa_required_roles"),
             )
             .set_override_option("database.url", env_var("DATABASE_URL"))?
             .set_override_option("application.port", env_var("PORT"))?
@@ -399,6 +405,10 @@ impl Settings {
                 limits.emails_per_account_per_hour,
             ),
             ("auth.lockout_threshold", self.auth.lockout_threshold),
+            (
+                "auth.mfa_challenge_ttl_seconds",
+                self.auth.mfa_challenge_ttl_seconds,
+            ),
             ("idempotency.ttl_hours", self.idempotency.ttl_hours),
             (
                 "idempotency.in_progress_timeout_seconds",

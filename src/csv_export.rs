@@ -142,7 +142,8 @@ pub async fn of_event<S: Sheet>(
     respond(pool, &event.slug, name, sheet(&event)).await
 }
 
-/// The sheet as a `text/csv` attachment named `{slug}-{name}.csv`, streamed page by page.
+/// The sheet as a `text/csv` attachment named `{slug}-{name}.csv`, streamed page by page (for
+/// an export of no one event, `slug` names the platform).
 pub async fn respond<S: Sheet>(
     pool: &DbPool,
     slug: &str,

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::accreditations::badges::BadgeKeys;
 use crate::accreditations::{Category, VettingState};
 use crate::audit::Actor;
-use crate::auth::password;
+use crate::auth::{mfa_store, password, totp};
 use crate::config::Settings;
 use crate::country::CountryCode;
 use crate::db::schema::{exhibitors, pavilions};
@@ -354,6 +354,21 @@ async fn account(
     Ok((users::insert(conn, &new_user).await?.id, Some(secret)))
 }
 
+/// A staff account's second factor, confirmed at once (no recovery codes: an admin resets a
+/// lost demo factor); returns the `otpauth://` URI to add to an authenticator app.
+async fn demo_factor(
+    conn: &mut AsyncPgConnection,
+    vault: &DocumentVault,
+    user_id: Uuid,
+    email: &str,
+) -> anyhow::Result<String> {
+    let secret = totp::new_secret();
+    let sealed = vault.seal_secret(&mfa_store::secret_context(user_id), &secret)?;
+    mfa_store::start_enrollment(conn, user_id, &sealed).await?;
+    mfa_store::confirm(conn, user_id, &[]).await?;
+    Ok(totp::enrollment(&secret, email)?.otpauth_uri)
+}
+
 async fn event(conn: &mut AsyncPgConnection) -> anyhow::Result<Event> {
     let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).expect("a November day");
     events::insert_if_absent(
@@ -399,7 +414,12 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                     officer = Some(id);
                 }
                 if let Some(password) = password {
-                    credentials.push((email.to_owned(), password));
+                    let uri = if settings.auth.mfa_required_roles.contains(&role) {
+                        Some(demo_factor(conn, &vault, id, email).await?)
+                    } else {
+                        None
+                    };
+                    credentials.push((email.to_owned(), format!("{password}{}", uri.map(|u| format!("  totp {u}")).unwrap_or_default())));
                 }
             }
             let seeded: bool = diesel::select(diesel::dsl::exists(

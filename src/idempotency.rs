@@ -59,6 +59,8 @@ pub fn covers(route: &str) -> bool {
         && route != "/api/v1/events/{event}/scans"
         // A new webhook endpoint's answer holds its signing secret, shown once: never stored.
         && route != "/api/v1/events/{event}/webhooks"
+        // Enrolling answers the TOTP secret, confirming the recovery codes: never stored.
+        && !route.starts_with("/api/v1/me/mfa")
 }
 
 /// What the middleware needs, prepared once: the pool its keys live in and its settings.
@@ -477,6 +479,9 @@ mod tests {
             "/api/v1/auth/password/reset",
             "/api/v1/events/{event}/scans",
             "/api/v1/events/{event}/webhooks",
+            "/api/v1/auth/login/mfa",
+            "/api/v1/me/mfa",
+            "/api/v1/me/mfa/confirm",
             "/healthz",
         ] {
             assert!(!covers(route), "{route}");

@@ -71,7 +71,12 @@ impl Modify for BearerScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("Access token from POST /api/v1/auth/login"))
+                    .description(Some(
+                        "Access token from POST /api/v1/auth/login (or /auth/login/mfa). A session \
+                         of a role that needs a second factor (admin, organizer, vetting_officer \
+                         by default) that has not passed one reaches only /api/v1/me and \
+                         /api/v1/me/mfa…: every other route answers 403 `mfa_enrollment_required`.",
+                    ))
                     .build(),
             ),
         );

@@ -5,8 +5,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
-    accreditations, auth, delegations, events, exhibitors, gates, letters, participants, system,
-    users, vetting, visitors, webhooks,
+    accreditations, audit, auth, delegations, events, exhibitors, gates, letters, participants,
+    system, users, vetting, visitors, webhooks,
 };
 
 /// Every route of the service. Handlers are registered with `.service()` so that their
@@ -20,6 +20,8 @@ pub fn mount(cfg: &mut ServiceConfig) {
             scope::scope("/api/v1")
                 .service(system::openapi_json)
                 .configure(auth::routes::mount)
+                .configure(auth::mfa_routes::mount)
+                .configure(audit::routes::mount)
                 .configure(users::routes::mount)
                 .configure(events::routes::mount)
                 .configure(exhibitors::directory::mount)

@@ -55,3 +55,13 @@ pub struct RegistrationAttempt<'a> {
 impl EmailTemplate for RegistrationAttempt<'_> {
     const NAME: &'static str = "registration_attempt";
 }
+
+/// To an account whose second factor an admin reset: sign in and enroll again.
+#[derive(Serialize)]
+pub struct MfaReset<'a> {
+    pub full_name: &'a str,
+    pub sign_in_link: &'a str,
+}
+impl EmailTemplate for MfaReset<'_> {
+    const NAME: &'static str = "mfa_reset";
+}

@@ -51,13 +51,23 @@ fn state(req: &HttpRequest) -> &AppState {
         .expect("AppState is registered")
 }
 
-/// Decodes the bearer token, then checks its session is still live (see `sessions.rs`).
+/// The routes a staff session without a second factor reaches: the account and the factor's
+/// enrollment, nothing else.
+fn open_without_second_factor(path: &str) -> bool {
+    path == "/api/v1/me" || path == "/api/v1/me/mfa" || path.starts_with("/api/v1/me/mfa/")
+}
+
+/// Decodes the bearer token, then checks its session is still live (see `sessions.rs`) and,
+/// for the roles that need one, that it passed the second factor. Decided from the session's
+/// and account's state on every request, so tokens issued before the requirement applied (or
+/// before the account got its role) are limited as well.
 fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<CurrentUser, ApiError>> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .expect("AppState is registered")
         .clone();
     let claims = bearer_claims(req, &state);
+    let open_route = open_without_second_factor(req.path());
     Box::pin(async move {
         let claims = claims?;
         let session = state
@@ -70,6 +80,16 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<CurrentUser
                 detail: "This session was signed out, or the account disabled; sign in again."
                     .into(),
             })?;
+        let required = &state.settings.auth.mfa_required_roles;
+        if !open_route
+            && !session.second_factor
+            && session.roles.iter().any(|role| required.contains(role))
+        {
+            return Err(ApiError::Forbidden {
+                code: "mfa_enrollment_required",
+                detail: "Your role needs a second factor: enroll one at /api/v1/me/mfa, or sign in again with it.".into(),
+            });
+        }
         Ok(CurrentUser {
             id: claims.sub,
             roles: session.roles,

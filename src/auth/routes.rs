@@ -3,6 +3,8 @@
 //! Register, login and forgot-password answer alike whether or not the account exists (same
 //! status, same body, and a password hash is computed either way), so they cannot be used to
 //! find accounts. Registering a known address emails its owner instead of creating anything.
+//! An account with a second factor signs in in two steps: the password answers a challenge,
+//! `/auth/login/mfa` exchanges it and a code for the tokens.
 
 use actix_web::{HttpResponse, post, web};
 use chrono::{Duration, Utc};
@@ -15,8 +17,10 @@ use uuid::Uuid;
 use super::emails::{AccountLocked, RegistrationAttempt, ResetPassword, VerifyEmail};
 use super::extract::ClientIp;
 use super::limits::Action;
+use super::mfa_store;
 use super::new_password::NewPassword;
 use super::password::{self, Verdict};
+use super::second_factor::{self, Accepted};
 use super::store::{self, LinkPurpose};
 use crate::audit::AuditEntry;
 use crate::body::Body;
@@ -31,6 +35,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(verify_email)
         .service(resend_verification)
         .service(login)
+        .service(login_mfa)
         .service(refresh)
         .service(logout)
         .service(forgot_password)
@@ -367,6 +372,26 @@ pub struct TokenPair {
     refresh_token: String,
 }
 
+/// The first step of a two-step sign-in: the password was right, now a code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaChallenge {
+    /// Always true: send `challenge` and a code to `/auth/login/mfa`.
+    mfa_required: bool,
+    /// Opaque, single use.
+    challenge: String,
+    /// Seconds the challenge stays valid.
+    #[schema(example = 300)]
+    expires_in: u64,
+}
+
+/// What `/auth/login` answers: the tokens, or, for an account with a second factor, a challenge.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginAnswer {
+    Tokens(TokenPair),
+    SecondFactor(MfaChallenge),
+}
+
 /// Issues an access token and a refresh token of session `family` (a new one on login).
 async fn issue_pair(
     conn: &mut AsyncPgConnection,
@@ -385,13 +410,14 @@ async fn issue_pair(
     })
 }
 
-/// Sign in with email and password (verified, active accounts only).
+/// Sign in with email and password (verified, active accounts only). An account with a second
+/// factor gets a challenge instead of tokens: send it with a code to `/auth/login/mfa`.
 #[utoipa::path(
     tag = "auth",
     security(),
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = TokenPair),
+        (status = 200, description = "Signed in (`TokenPair`), or the password was right and a code is needed (`MfaChallenge`)", body = LoginAnswer),
         (status = 401, description = "Wrong email or password, unconfirmed, locked or disabled account — indistinguishably (`invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts (`rate_limited`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -401,7 +427,7 @@ async fn login(
     state: web::Data<AppState>,
     ip: ClientIp,
     body: Body<LoginRequest>,
-) -> ApiResult<web::Json<TokenPair>> {
+) -> ApiResult<web::Json<LoginAnswer>> {
     state.limits.check_ip(Action::Login, ip.0)?;
     let body = body.read()?;
     let email = EmailAddress::parse(&body.email).map_err(|_| invalid_credentials())?;
@@ -439,9 +465,16 @@ async fn login(
         None
     };
     let mut conn = state.pool.get().await?;
-    let pair = conn
+    let has_factor = mfa_store::find(&mut conn, user.id)
+        .await?
+        .is_some_and(|factor| factor.confirmed_at.is_some());
+    let answer = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            store::clear_login_failures(conn, user.id).await?;
+            // With a factor the failures are cleared only once the code is right too: a
+            // stolen password must not reset the count of wrong codes.
+            if !has_factor {
+                store::clear_login_failures(conn, user.id).await?;
+            }
             if let Some(hash) = new_hash {
                 users::update(
                     conn,
@@ -453,10 +486,94 @@ async fn login(
                 )
                 .await?;
             }
-            issue_pair(conn, &state, &user, Uuid::now_v7()).await
+            if has_factor {
+                let ttl = state.settings.auth.mfa_challenge_ttl_seconds;
+                let challenge =
+                    mfa_store::issue_challenge(conn, user.id, Duration::seconds(ttl.into()))
+                        .await?;
+                return Ok(LoginAnswer::SecondFactor(MfaChallenge {
+                    mfa_required: true,
+                    challenge,
+                    expires_in: ttl.into(),
+                }));
+            }
+            Ok(LoginAnswer::Tokens(
+                issue_pair(conn, &state, &user, Uuid::now_v7()).await?,
+            ))
         })
         .await?;
-    Ok(web::Json(pair))
+    Ok(web::Json(answer))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginMfaRequest {
+    /// `challenge` of the `/auth/login` answer.
+    challenge: String,
+    /// Six digits from the authenticator app, or one of the recovery codes.
+    #[schema(example = "492039")]
+    code: String,
+}
+
+/// The second step of a sign-in: the challenge and a code (TOTP or recovery) for the tokens.
+/// Each code is accepted once; wrong codes count towards the lockout like wrong passwords.
+#[utoipa::path(
+    tag = "auth",
+    security(),
+    request_body = LoginMfaRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenPair),
+        (status = 401, description = "Wrong or used code, unknown or expired challenge, locked or disabled account — indistinguishably (`invalid_mfa_code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts (`rate_limited`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login/mfa")]
+async fn login_mfa(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: Body<LoginMfaRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
+    state.limits.check_ip(Action::Login, ip.0)?;
+    let body = body.read()?;
+    let user = {
+        let mut conn = state.pool.get().await?;
+        match mfa_store::challenge_user(&mut conn, &body.challenge).await? {
+            Some(id) => users::find(&mut conn, id).await?,
+            None => return Err(second_factor::wrong_code()),
+        }
+    };
+    // The same per-account budget as the password step.
+    state.limits.check_account(Action::Login, &user.email)?;
+    if user.disabled_at.is_some() || user.is_locked() {
+        return Err(second_factor::wrong_code());
+    }
+    let accepted =
+        second_factor::accept(&state.pool, &state.documents, user.id, &body.code).await?;
+    let mut conn = state.pool.get().await?;
+    let Some(accepted) = accepted else {
+        record_failure(&mut conn, &state, &user, &ip).await?;
+        return Err(second_factor::wrong_code());
+    };
+    let pair = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            if !mfa_store::consume_challenge(conn, &body.challenge).await? {
+                return Ok(None);
+            }
+            store::clear_login_failures(conn, user.id).await?;
+            if accepted == Accepted::RecoveryCode {
+                let left = mfa_store::unused_recovery_codes(conn, user.id).await?.len();
+                AuditEntry::new("user.mfa_recovery_code_used", "user", Some(user.id))
+                    .by(user.id, ip.as_string().as_deref())
+                    .details(serde_json::json!({ "recovery_codes_left": left }))
+                    .record(conn)
+                    .await?;
+            }
+            let family = Uuid::now_v7();
+            mfa_store::mark_session_verified(conn, user.id, family).await?;
+            Ok(Some(issue_pair(conn, &state, &user, family).await?))
+        })
+        .await?;
+    pair.map(web::Json).ok_or_else(second_factor::wrong_code)
 }
 
 /// Counts a failed login; at the threshold the account is locked and its owner told by email.

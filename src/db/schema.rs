@@ -53,6 +53,7 @@ diesel::table! {
         details -> Jsonb,
         client_ip -> Nullable<Text>,
         created_at -> Timestamptz,
+        event_id -> Nullable<Uuid>,
     }
 }
 
@@ -461,6 +462,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mfa_challenges (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    mfa_factors (user_id) {
+        user_id -> Uuid,
+        secret_ciphertext -> Bytea,
+        secret_nonce -> Bytea,
+        secret_key_id -> Text,
+        confirmed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    mfa_recovery_codes (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    mfa_used_codes (user_id, time_step) {
+        user_id -> Uuid,
+        time_step -> Int8,
+        used_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    mfa_verified_sessions (family_id) {
+        family_id -> Uuid,
+        user_id -> Uuid,
+        verified_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accreditation_approvals -> accreditations (accreditation_id));
 diesel::joinable!(accreditations -> events (event_id));
 diesel::joinable!(badge_presence -> badges (badge_id));
@@ -468,6 +515,7 @@ diesel::joinable!(badges -> accreditations (accreditation_id));
 diesel::joinable!(scans -> badges (badge_id));
 diesel::joinable!(accreditations -> participants (participant_id));
 diesel::joinable!(audit_records -> users (actor_id));
+diesel::joinable!(audit_records -> events (event_id));
 diesel::joinable!(delegation_invitations -> delegations (delegation_id));
 diesel::joinable!(delegations -> events (event_id));
 diesel::joinable!(participant_documents -> participants (participant_id));
@@ -502,6 +550,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     exhibitors,
     idempotency_keys,
     login_failures,
+    mfa_challenges,
+    mfa_factors,
+    mfa_recovery_codes,
+    mfa_used_codes,
+    mfa_verified_sessions,
     outbox,
     participant_documents,
     participant_photos,

@@ -87,6 +87,12 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "registration_attempt.en.html",
     "registration_attempt.tr.txt",
     "registration_attempt.tr.html",
+    "mfa_reset.fr.txt",
+    "mfa_reset.fr.html",
+    "mfa_reset.en.txt",
+    "mfa_reset.en.html",
+    "mfa_reset.tr.txt",
+    "mfa_reset.tr.html",
 );
 
 fn environment() -> &'static Environment<'static> {

@@ -2,7 +2,7 @@
 
 mod email_address;
 mod full_name;
-mod roles;
+pub mod roles;
 pub mod routes;
 pub mod store;
 

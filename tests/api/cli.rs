@@ -170,6 +170,11 @@ async fn seed_demo_fills_bamex_2026_once() {
         stdout.contains("demo account admin@demo.bamex.ml"),
         "{stdout}"
     );
+    // Staff accounts come with a second factor, printed once.
+    assert!(
+        stdout.contains("totp otpauth://totp/BAMEX:admin"),
+        "{stdout}"
+    );
 
     let pavilions: serde_json::Value = app
         .get("/api/v1/events/bamex-2026/pavilions")

@@ -501,6 +501,29 @@ pub struct TestUser {
     pub email: String,
     pub access_token: String,
     pub refresh_token: String,
+    /// The TOTP secret of accounts whose roles need a second factor (see [`TestUser::code`]).
+    pub mfa_secret: Option<Vec<u8>>,
+}
+
+/// The TOTP code of `secret` for the time step `steps` away from now (the server accepts the
+/// steps next to the current one, and each step once).
+pub fn totp_code(secret: &[u8], steps: i64) -> String {
+    let totp = totp_rs::Builder::new()
+        .with_secret(secret.to_vec())
+        .build()
+        .unwrap();
+    let at = unix_now() as i64 + steps * 30;
+    totp.generate(at as u64).to_string()
+}
+
+impl TestUser {
+    /// A code of this account's factor, `steps` time steps from now.
+    pub fn code(&self, steps: i64) -> String {
+        totp_code(
+            self.mfa_secret.as_ref().expect("an account with a factor"),
+            steps,
+        )
+    }
 }
 
 async fn password_hash() -> &'static str {
@@ -534,19 +557,54 @@ impl TestApp {
         .await
     }
 
-    /// A verified account holding `roles`, signed in.
+    /// A verified account holding `roles`, signed in. Accounts of roles that need a second
+    /// factor get one (straight in the database) and sign in with a code computed from it.
     pub async fn user_with_roles(&self, roles: &[bamex::users::Role]) -> TestUser {
         let email = format!("{}@example.org", uuid::Uuid::new_v4().simple());
         let id = self.create_user(&email, roles).await;
+        let required = &self.settings.auth.mfa_required_roles;
+        let mfa_secret = if roles.iter().any(|role| required.contains(role)) {
+            Some(self.give_factor(id).await)
+        } else {
+            None
+        };
         let response = self.login(&email, PASSWORD).await;
         assert_eq!(response.status(), 200);
-        let pair: Value = response.json().await.unwrap();
+        let mut pair: Value = response.json().await.unwrap();
+        if let Some(secret) = &mfa_secret {
+            let code = totp_code(secret, 0);
+            let response = self
+                .post_json(
+                    "/api/v1/auth/login/mfa",
+                    &serde_json::json!({"challenge": pair["challenge"], "code": code}),
+                )
+                .await;
+            assert_eq!(response.status(), 200);
+            pair = response.json().await.unwrap();
+        }
         TestUser {
             id,
             email,
             access_token: pair["access_token"].as_str().unwrap().to_owned(),
             refresh_token: pair["refresh_token"].as_str().unwrap().to_owned(),
+            mfa_secret,
         }
+    }
+
+    /// Gives the account a confirmed TOTP factor (no recovery codes) and returns its secret.
+    pub async fn give_factor(&self, user_id: uuid::Uuid) -> Vec<u8> {
+        use bamex::auth::mfa_store;
+        let vault = bamex::participants::documents::DocumentVault::new(&self.settings.documents);
+        let secret = bamex::auth::totp::new_secret();
+        let sealed = vault
+            .seal_secret(&mfa_store::secret_context(user_id), &secret)
+            .unwrap();
+        let mut conn = self.conn().await;
+        mfa_store::start_enrollment(&mut conn, user_id, &sealed)
+            .await
+            .unwrap();
+        assert!(mfa_store::confirm(&mut conn, user_id, &[]).await.unwrap());
+        secret
     }
 
     pub fn request_as(

@@ -4,6 +4,7 @@ mod fixtures;
 mod helpers;
 
 mod accreditations;
+mod audit_log;
 mod auth;
 mod cli;
 mod compose;
@@ -18,6 +19,7 @@ mod idempotency;
 mod letters;
 mod logs;
 mod metrics;
+mod mfa;
 mod openapi;
 mod outbox;
 mod permissions;

@@ -473,6 +473,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
         )+};
     }
     use bamex::accreditations::{AccreditationStatus, Category, VettingState};
+    use bamex::audit::actions::AuditAction;
     use bamex::delegations::{DelegationKind, DelegationStatus, ProtocolLevel};
     use bamex::events::EventStatus;
     use bamex::events::zones::Zone;
@@ -485,6 +486,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
     use bamex::webhooks::WebhookKind;
     use bamex::webhooks::store::DeliveryStatus;
     same_names!(
+        AuditAction,
         AccreditationStatus,
         Category,
         VettingState,

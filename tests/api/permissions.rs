@@ -196,10 +196,13 @@ const RECORD_KINDS: [&str; 6] = [
 /// `own` routes not checked for ownership: they name no one else's record, so there is nobody
 /// else's record to refuse. The caller's own account, a list filtered to the caller's own, or
 /// creating the caller's own record (applying as an exhibitor, registering as a visitor).
-const NOBODY_ELSES_RECORD: [(&str, &str); 7] = [
+const NOBODY_ELSES_RECORD: [(&str, &str); 10] = [
     ("get", "/api/v1/me"),
     ("patch", "/api/v1/me"),
     ("post", "/api/v1/me/password"),
+    ("post", "/api/v1/me/mfa"),
+    ("delete", "/api/v1/me/mfa"),
+    ("post", "/api/v1/me/mfa/confirm"),
     ("get", "/api/v1/me/accreditations"),
     ("post", "/api/v1/events/{event}/exhibitors"),
     ("get", "/api/v1/events/{event}/delegations"),

@@ -230,5 +230,13 @@ async fn create_admin_then_sign_in_over_http() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(app.get_as("/api/v1/users", &token).await.status(), 200);
+    // An admin, who enrolls a second factor before anything else.
+    let me: Value = app.get_as("/api/v1/me", &token).await.json().await.unwrap();
+    assert_eq!(me["roles"], json!(["admin"]));
+    assert_problem(
+        app.get_as("/api/v1/users", &token).await,
+        403,
+        "mfa_enrollment_required",
+    )
+    .await;
 }

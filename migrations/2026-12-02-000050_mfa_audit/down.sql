@@ -1,0 +1,13 @@
+DROP TRIGGER audit_records_append_only ON audit_records;
+DROP FUNCTION audit_records_append_only();
+DROP TRIGGER audit_records_set_event ON audit_records;
+DROP FUNCTION audit_records_set_event();
+DROP INDEX audit_records_created_idx;
+DROP INDEX audit_records_event_idx;
+ALTER TABLE audit_records DROP COLUMN event_id;
+DROP FUNCTION audit_event_of(text, uuid);
+DROP TABLE mfa_verified_sessions;
+DROP TABLE mfa_challenges;
+DROP TABLE mfa_used_codes;
+DROP TABLE mfa_recovery_codes;
+DROP TABLE mfa_factors;
