@@ -64,6 +64,10 @@ LANGUAGE sql STABLE AS $$
         WHEN 'badge' THEN (SELECT event_id FROM badges WHERE id = target)
         WHEN 'pavilion' THEN (SELECT event_id FROM pavilions WHERE id = target)
         WHEN 'webhook' THEN (SELECT event_id FROM webhook_endpoints WHERE id = target)
+        WHEN 'vetting_batch' THEN (SELECT event_id FROM vetting_batches WHERE id = target)
+        WHEN 'visa_letter' THEN (SELECT a.event_id FROM visa_letters l
+                                   JOIN accreditations a ON a.id = l.accreditation_id
+                                  WHERE l.id = target)
     END
 $$;
 

@@ -385,7 +385,6 @@ impl Sheet for QueueSheet {
     const COLUMNS: &'static [&'static str] = &[
         "id",
         "status",
-        "vetting_state",
         "category",
         "last_name",
         "first_name",
@@ -394,6 +393,8 @@ impl Sheet for QueueSheet {
         "email",
         "badge_number",
         "created_at",
+        // Last, so that sheets built on the earlier columns keep working.
+        "vetting_state",
     ];
 
     async fn page(
@@ -419,10 +420,6 @@ impl Sheet for QueueSheet {
         vec![
             accreditation.id.to_string(),
             accreditation.status.as_str().to_owned(),
-            accreditation
-                .vetting_state
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
             accreditation.category.as_str().to_owned(),
             participant.last_name,
             participant.first_name,
@@ -434,6 +431,10 @@ impl Sheet for QueueSheet {
                 .unwrap_or_default(),
             badge.map(|b| b.number).unwrap_or_default(),
             accreditation.created_at.to_rfc3339(),
+            accreditation
+                .vetting_state
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
         ]
     }
 }

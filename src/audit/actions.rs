@@ -49,6 +49,8 @@ text_enum! {
         ParticipantCorrected = "participant.corrected",
         #[serde(rename = "participant.document_read")]
         ParticipantDocumentRead = "participant.document_read",
+        #[serde(rename = "participant.document_uploaded")]
+        ParticipantDocumentUploaded = "participant.document_uploaded",
         #[serde(rename = "participant.photo_uploaded")]
         ParticipantPhotoUploaded = "participant.photo_uploaded",
         #[serde(rename = "participant.registered")]
@@ -89,6 +91,22 @@ text_enum! {
         UserRegistrationAttempted = "user.registration_attempted",
         #[serde(rename = "user.roles_changed")]
         UserRolesChanged = "user.roles_changed",
+        #[serde(rename = "vetting.batch_exported")]
+        VettingBatchExported = "vetting.batch_exported",
+        #[serde(rename = "vetting.cleared")]
+        VettingCleared = "vetting.cleared",
+        #[serde(rename = "vetting.document_read")]
+        VettingDocumentRead = "vetting.document_read",
+        #[serde(rename = "vetting.info_requested")]
+        VettingInfoRequested = "vetting.info_requested",
+        #[serde(rename = "vetting.refused")]
+        VettingRefused = "vetting.refused",
+        #[serde(rename = "vetting.reopened")]
+        VettingReopened = "vetting.reopened",
+        #[serde(rename = "vetting.results_imported")]
+        VettingResultsImported = "vetting.results_imported",
+        #[serde(rename = "visa_letter.issued")]
+        VisaLetterIssued = "visa_letter.issued",
         #[serde(rename = "webhook.created")]
         WebhookCreated = "webhook.created",
         #[serde(rename = "webhook.deleted")]
@@ -117,6 +135,7 @@ mod tests {
         "session",
         "user",
         "vetting",
+        "visa_letter",
         "webhook",
     ];
 

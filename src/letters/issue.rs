@@ -148,7 +148,11 @@ pub fn verification_url(application: &ApplicationSettings, code: &VerificationCo
 /// The document number as a letter prints it: in full for organizers and the holder, masked
 /// for whoever else registered them (an exhibitor's account, a delegation's lead).
 pub fn shown_number(number: String, in_full: bool) -> String {
-    if in_full { number } else { mask_number(&number) }
+    if in_full {
+        number
+    } else {
+        mask_number(&number)
+    }
 }
 
 /// What the printed letter states.

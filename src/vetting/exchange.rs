@@ -29,8 +29,8 @@ use crate::http_method::IsHead;
 use crate::state::AppState;
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(export_csv)
-        .service(export_json)
+    cfg.service(export_batch_csv)
+        .service(export_batch_json)
         .service(upload_results);
 }
 
@@ -110,7 +110,7 @@ fn with_batch_header(mut response: HttpResponse, batch: &Batch) -> HttpResponse 
     )
 )]
 #[get("/events/{event}/vetting/export.csv")]
-async fn export_csv(
+async fn export_batch_csv(
     state: web::Data<AppState>,
     officer: Require<VettingOfficer>,
     ip: ClientIp,
@@ -237,7 +237,7 @@ pub struct BatchFile {
     )
 )]
 #[get("/events/{event}/vetting/export.json")]
-async fn export_json(
+async fn export_batch_json(
     state: web::Data<AppState>,
     officer: Require<VettingOfficer>,
     ip: ClientIp,

@@ -57,6 +57,9 @@ pub struct ImportReport {
     pub results: Vec<RowResult>,
 }
 
+/// What became of one row: applied, unchanged or failed, the state after it, and why it failed.
+type Outcome = (RowOutcome, Option<VettingState>, Option<RowError>);
+
 /// Applies the rows in one transaction, a savepoint each, and records the import.
 pub async fn apply(
     conn: &mut AsyncPgConnection,
@@ -68,8 +71,7 @@ pub async fn apply(
     conn.transaction::<_, ApiError, _>(async |conn| {
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by_key(|&i| (rows[i].checked.as_ref().ok().map(|c| c.accreditation_id), i));
-        let mut outcomes: Vec<Option<(RowOutcome, Option<VettingState>, Option<RowError>)>> =
-            (0..rows.len()).map(|_| None).collect();
+        let mut outcomes: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
         for i in order {
             outcomes[i] = Some(match &rows[i].checked {
                 Err(error) => (RowOutcome::Failed, None, Some(error.clone())),

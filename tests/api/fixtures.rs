@@ -75,7 +75,8 @@ pub async fn booth(
 pub fn person(last_name: &str, document: &str) -> Value {
     json!({"first_name": "Ayşe", "last_name": last_name, "email": "staff@example.com.tr", "organization": "Anadolu",
            "function": "Engineer", "nationality": "TR", "date_of_birth": "1985-04-12",
-           "id_document_type": "passport", "id_document_number": document})
+           "id_document_type": "passport", "id_document_number": document,
+           "place_of_birth": "Ankara", "id_document_expires_on": "2031-06-30"})
 }
 
 /// An open event running from today for three days; tomorrow is the public day.
