@@ -5,7 +5,10 @@ import type { components, paths } from "./generated/schema";
 
 type Login = paths["/api/v1/auth/login"]["post"];
 type LoginBody = Login["requestBody"]["content"]["application/json"];
-type TokenPair = Login["responses"][200]["content"]["application/json"];
+type LoginAnswer = Login["responses"][200]["content"]["application/json"];
+type TokenPair = components["schemas"]["TokenPair"];
+type SecondStep = paths["/api/v1/auth/login/mfa"]["post"];
+type SecondStepBody = SecondStep["requestBody"]["content"]["application/json"];
 
 type Queue = paths["/api/v1/events/{event}/accreditations"]["get"];
 type QueueQuery = NonNullable<Queue["parameters"]["query"]>;
@@ -23,11 +26,25 @@ async function send<T>(url: string, init: RequestInit): Promise<T> {
   return (await response.json()) as T;
 }
 
-export function login(base: string, body: LoginBody): Promise<TokenPair> {
-  return send<TokenPair>(`${base}/api/v1/auth/login`, {
+// Staff accounts sign in in two steps: the password, then a code from their authenticator.
+export async function login(
+  base: string,
+  body: LoginBody,
+  code: () => Promise<string>,
+): Promise<TokenPair> {
+  const answer = await send<LoginAnswer>(`${base}/api/v1/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
+  });
+  if (!("mfa_required" in answer)) {
+    return answer;
+  }
+  const second: SecondStepBody = { challenge: answer.challenge, code: await code() };
+  return send<TokenPair>(`${base}/api/v1/auth/login/mfa`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(second),
   });
 }
 
@@ -47,11 +64,15 @@ export function reviewQueue(
   );
 }
 
-export async function pendingByName(base: string): Promise<string[]> {
-  const tokens = await login(base, {
-    email: "organizer@bamex.ml",
-    password: "Koulikoro-range-2026",
-  });
+export async function pendingByName(
+  base: string,
+  code: () => Promise<string>,
+): Promise<string[]> {
+  const tokens = await login(
+    base,
+    { email: "organizer@bamex.ml", password: "Koulikoro-range-2026" },
+    code,
+  );
   const names: string[] = [];
   let cursor: string | null | undefined = undefined;
   do {
