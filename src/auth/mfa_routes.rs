@@ -70,13 +70,24 @@ async fn enroll(
     state: web::Data<AppState>,
     me: CurrentUser,
 ) -> ApiResult<web::Json<MfaEnrollment>> {
-    let mut conn = state.pool.get().await?;
-    let user = users::find(&mut conn, me.id).await?;
+    let email = {
+        let mut conn = state.pool.get().await?;
+        users::find(&mut conn, me.id).await?.email
+    };
     let secret = totp::new_secret();
-    let shown = totp::enrollment(&secret, user.email.as_str())?;
+    // Drawing the QR code is CPU work: off the async executor, and with no connection held.
+    let shown = {
+        let secret = secret.clone();
+        web::block(move || totp::enrollment(&secret, email.as_str()))
+            .await
+            .map_err(|e| {
+                ApiError::Internal(anyhow::Error::new(e).context("drawing the QR code"))
+            })??
+    };
     let sealed = state
         .documents
         .seal_secret(&store::secret_context(me.id), &secret)?;
+    let mut conn = state.pool.get().await?;
     if store::start_enrollment(&mut conn, me.id, &sealed).await? == 0 {
         return Err(already_enabled());
     }
