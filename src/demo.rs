@@ -644,19 +644,28 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 let (_, accreditation) = participants::insert(conn, id, &registration, &data, &sealed).await?;
                 visitors.push((user, accreditation.id));
             }
-            // Lost badges: the trade visitor's was reissued (now `…-2`), the journalist reported
-            // hers lost and waits in the organizers' reissue queue.
+            // Lost badges: the visitors are approved; the trade visitor, cleared, had their badge
+            // reissued (now `…-2`); the public visitor reported hers lost and waits in the
+            // organizers' reissue queue (the journalist still awaits the services' clearance).
             let organizer = Actor { id: organizer.context("the demo organizer")?, ip: None };
             let approve = Ruling { decision: Decision::Approve, reason: None, version: None };
             for (_, id) in &visitors {
                 workflow::decide(conn, &keys, &event, &organizer, *id, approve).await?;
             }
-            let [(_, reissued), _, (journalist, reported)] = visitors.as_slice() else {
+            let [(_, trade), (public, reported), _] = visitors.as_slice() else {
                 anyhow::bail!("the demo has three visitors");
             };
-            reissue::reissue(conn, &keys, &event, &organizer, *reissued, "Demo: badge damaged").await?;
-            let journalist = Actor { id: *journalist, ip: None };
-            lost::report_lost(conn, &event, &journalist, *reported).await?;
+            let clear = VettingRuling {
+                state: VettingState::Cleared,
+                note: None,
+                reference: Some("DEMO-TRADE".to_owned()),
+                message: None,
+                version: None,
+            };
+            decision::decide(conn, &keys, &event, &officer, *trade, clear).await?;
+            reissue::reissue(conn, &keys, &event, &organizer, *trade, "Demo: badge damaged").await?;
+            let public = Actor { id: *public, ip: None };
+            lost::report_lost(conn, &event, &public, *reported).await?;
             let count: i64 = exhibitors::table
                 .filter(exhibitors::event_id.eq(event.id))
                 .count()
