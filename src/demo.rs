@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::accreditations::badges::BadgeKeys;
+use crate::accreditations::workflow::{self, Decision, Ruling};
 use crate::accreditations::{Category, VettingState};
 use crate::audit::Actor;
 use crate::auth::{mfa_store, password, totp};
@@ -30,6 +31,7 @@ use crate::participants::scans::DocumentKind;
 use crate::participants::scans::store::{self as scans, NewScan};
 use crate::participants::store::{self as participants, Group, Registration};
 use crate::participants::{DocumentType, ParticipantData};
+use crate::reissues::{lost, reissue};
 use crate::users::store::{self as users, NewUser};
 use crate::users::{EmailAddress, Locale, Role};
 use crate::vetting::decision::{self, VettingRuling};
@@ -403,6 +405,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
             let event = event(conn).await?;
             let mut credentials = Vec::new();
             let mut officer = None;
+            let mut organizer = None;
             for (email, name, role) in [
                 ("admin@demo.bamex.ml", "Awa Traoré", Role::Admin),
                 ("organizer@demo.bamex.ml", "Moussa Keïta", Role::Organizer),
@@ -410,8 +413,10 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 ("vetting@demo.bamex.ml", "Boubacar Coulibaly", Role::VettingOfficer),
             ] {
                 let (id, password) = account(conn, email, name, Locale::Fr, &[role]).await?;
-                if role == Role::VettingOfficer {
-                    officer = Some(id);
+                match role {
+                    Role::VettingOfficer => officer = Some(id),
+                    Role::Organizer => organizer = Some(id),
+                    _ => {}
                 }
                 if let Some(password) = password {
                     let uri = if settings.auth.mfa_required_roles.contains(&role) {
@@ -619,6 +624,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 };
                 decision::decide(conn, &keys, &event, &officer, *id, ruling).await?;
             }
+            let mut visitors = Vec::new();
             for (index, (first, last, category)) in VISITORS.iter().enumerate() {
                 let email = format!("visitor{index}@demo.bamex.ml");
                 let (user, _) = account(conn, &email, &format!("{first} {last}"), Locale::Fr, &[Role::Visitor]).await?;
@@ -635,8 +641,31 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 };
                 let id = Uuid::now_v7();
                 let sealed = vault.seal(id, &data.id_document_number)?;
-                participants::insert(conn, id, &registration, &data, &sealed).await?;
+                let (_, accreditation) = participants::insert(conn, id, &registration, &data, &sealed).await?;
+                visitors.push((user, accreditation.id));
             }
+            // Lost badges: the visitors are approved; the trade visitor, cleared, had their badge
+            // reissued (now `…-2`); the public visitor reported hers lost and waits in the
+            // organizers' reissue queue (the journalist still awaits the services' clearance).
+            let organizer = Actor { id: organizer.context("the demo organizer")?, ip: None };
+            let approve = Ruling { decision: Decision::Approve, reason: None, version: None };
+            for (_, id) in &visitors {
+                workflow::decide(conn, &keys, &event, &organizer, *id, approve).await?;
+            }
+            let [(_, trade), (public, reported), _] = visitors.as_slice() else {
+                anyhow::bail!("the demo has three visitors");
+            };
+            let clear = VettingRuling {
+                state: VettingState::Cleared,
+                note: None,
+                reference: Some("DEMO-TRADE".to_owned()),
+                message: None,
+                version: None,
+            };
+            decision::decide(conn, &keys, &event, &officer, *trade, clear).await?;
+            reissue::reissue(conn, &keys, &event, &organizer, *trade, "Demo: badge damaged").await?;
+            let public = Actor { id: *public, ip: None };
+            lost::report_lost(conn, &event, &public, *reported).await?;
             let count: i64 = exhibitors::table
                 .filter(exhibitors::event_id.eq(event.id))
                 .count()

@@ -28,6 +28,7 @@ pub mod pagination;
 pub mod participants;
 pub mod patch;
 pub mod periodic;
+pub mod reissues;
 pub mod retention;
 pub mod router;
 pub mod secrets;

@@ -6,7 +6,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
     accreditations, audit, auth, delegations, events, exhibitors, gates, letters, participants,
-    system, users, vetting, visitors, webhooks,
+    reissues, system, users, vetting, visitors, webhooks,
 };
 
 /// Every route of the service. Handlers are registered with `.service()` so that their
@@ -38,6 +38,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .service(accreditations::mine::my_accreditations)
                 .configure(accreditations::routes::mount)
                 .configure(accreditations::printing::mount)
+                .configure(reissues::routes::mount)
                 .configure(letters::routes::mount)
                 .configure(gates::scans::mount)
                 .configure(gates::export::mount)

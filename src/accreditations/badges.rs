@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::Category;
 use crate::config::BadgeSettings;
 use crate::db::schema::{accreditations, badge_sequences, badges};
+use crate::db::text_enum;
 use crate::error::{ApiError, ApiResult};
 use crate::events::zones::Zone;
 use crate::events::{Event, ZoneDays};
@@ -192,6 +193,20 @@ impl BadgeKeys {
     }
 }
 
+text_enum! {
+    /// Why a badge no longer opens any gate; kept with the time it ended.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum BadgeEnd {
+        /// The accreditation was revoked, or refused by the security services.
+        Revoked = "revoked",
+        /// A newer badge of the same accreditation replaced it (a reissue, a re-signed QR).
+        Superseded = "superseded",
+        /// Its holder (or whoever registered them) reported it lost or stolen.
+        ReportedLost = "reported_lost",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = badges, check_for_backend(diesel::pg::Pg))]
 pub struct Badge {
@@ -257,27 +272,73 @@ pub async fn id_of(
         .optional()
 }
 
-/// Revokes the live badge of an accreditation, if it has one: the gates deny it from the next
-/// scan, and the row stays (its number is never reused; the gates' sync feed lists it).
-pub async fn revoke_live(
+/// Ends the live badge of an accreditation, if it has one, for `reason`: the gates deny it from
+/// the next scan with that reason, and the row stays (its number is never reused; the gates'
+/// sync feed lists it). Only a live badge is ended, so an end's time and reason are never
+/// rewritten (a trigger, `badges_end_is_final`, refuses it too). Returns the badge's id.
+pub async fn end_live(
     conn: &mut AsyncPgConnection,
     accreditation_id: Uuid,
+    reason: BadgeEnd,
 ) -> QueryResult<Option<Uuid>> {
     diesel::update(
         badges::table
             .filter(badges::accreditation_id.eq(accreditation_id))
             .filter(badges::revoked_at.is_null()),
     )
-    .set(badges::revoked_at.eq(Utc::now()))
+    .set((
+        badges::revoked_at.eq(Utc::now()),
+        badges::end_reason.eq(reason),
+    ))
     .returning(badges::id)
     .get_result(conn)
     .await
     .optional()
 }
 
+/// Revokes the live badge of an accreditation, if it has one (see [`end_live`]).
+pub async fn revoke_live(
+    conn: &mut AsyncPgConnection,
+    accreditation_id: Uuid,
+) -> QueryResult<Option<Uuid>> {
+    end_live(conn, accreditation_id, BadgeEnd::Revoked).await
+}
+
+/// One badge of an accreditation's history, live or ended.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = badges, check_for_backend(diesel::pg::Pg))]
+pub struct BadgeRecord {
+    #[serde(skip)]
+    pub accreditation_id: Uuid,
+    #[schema(example = "B26-EXH-000123-2")]
+    pub number: String,
+    #[diesel(column_name = created_at)]
+    pub issued_at: DateTime<Utc>,
+    /// When it stopped opening gates; null while live.
+    #[diesel(column_name = revoked_at)]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it ended; null while live.
+    pub end_reason: Option<BadgeEnd>,
+    /// Times it was printed.
+    pub prints: i32,
+}
+
+/// Every badge of each of `accreditation_ids`, oldest first.
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    accreditation_ids: &[Uuid],
+) -> QueryResult<Vec<BadgeRecord>> {
+    badges::table
+        .filter(badges::accreditation_id.eq_any(accreditation_ids))
+        .order((badges::created_at, badges::id))
+        .select(BadgeRecord::as_select())
+        .load(conn)
+        .await
+}
+
 /// The number of an accreditation's next badge: for its first, the next number of its category
 /// at the event (never reused, even under concurrent approvals); for a later one (the earlier
-/// revoked), the first badge's number with the badge's rank (`B26-EXH-000123-2`).
+/// ended: revoked, superseded or reported lost), the first badge's number with the badge's rank (`B26-EXH-000123-2`).
 async fn next_number(
     conn: &mut AsyncPgConnection,
     event: &Event,
@@ -313,8 +374,8 @@ async fn next_number(
 }
 
 /// Issues the next badge of an accreditation: its number (see [`next_number`]), its zones and
-/// days, its signed QR. At most one badge of an accreditation is live (a partial unique index):
-/// revoke the live one first to issue another.
+/// days, its signed QR; its print count starts at zero. At most one badge of an accreditation
+/// is live (a partial unique index): end the live one first ([`end_live`]) to issue another.
 pub async fn issue(
     conn: &mut AsyncPgConnection,
     keys: &BadgeKeys,

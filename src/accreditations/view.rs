@@ -1,17 +1,21 @@
 //! An accreditation as organizers see it: the person, the decision so far, the badge and the
 //! reviewer's duplicate warnings.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::badges::BadgeView;
+use super::badges::{self, BadgeRecord, BadgeView};
 use super::store::{self, DuplicateFlags, Row};
 use super::{AccreditationStatus, Category, VettingState};
 use crate::error::ApiResult;
 use crate::participants::ParticipantSummary;
+use crate::reissues::ReissueRequest;
+use crate::reissues::store as reissues;
 
 /// A likely duplicate, for the reviewer's attention.
 #[derive(Debug, Serialize, ToSchema)]
@@ -45,7 +49,12 @@ pub struct AccreditationView {
     pub vetting_state: Option<VettingState>,
     /// Approved, the badge waiting for the clearance.
     pub awaiting_clearance: bool,
+    /// The live badge; none when ended (revoked, or reported lost and not reissued yet).
     pub badge: Option<BadgeView>,
+    /// Every badge issued for it, oldest first, with when and why each ended.
+    pub badge_history: Vec<BadgeRecord>,
+    /// The badge was reported lost: the open request waits for a reissue.
+    pub reissue_request: Option<ReissueRequest>,
     pub warnings: Vec<Warning>,
     pub created_at: DateTime<Utc>,
 }
@@ -75,8 +84,8 @@ fn warnings(flags: &DuplicateFlags) -> Vec<Warning> {
     found
 }
 
-/// The views of `rows`, with their first approvals and warnings loaded in two queries whatever
-/// the number of rows.
+/// The views of `rows`, with their first approvals, warnings, badge histories and open reissue
+/// requests loaded in four queries whatever the number of rows.
 pub async fn views(
     conn: &mut AsyncPgConnection,
     rows: Vec<Row>,
@@ -85,27 +94,46 @@ pub async fn views(
     let participant_ids: Vec<Uuid> = rows.iter().map(|(_, p, _)| p.id).collect();
     let mut approvals = store::first_approvals(conn, &ids).await?;
     let flags = store::duplicate_flags(conn, &participant_ids).await?;
+    let mut histories: HashMap<Uuid, Vec<BadgeRecord>> = HashMap::new();
+    for record in badges::history(conn, &ids).await? {
+        histories
+            .entry(record.accreditation_id)
+            .or_default()
+            .push(record);
+    }
+    let mut requests: HashMap<Uuid, ReissueRequest> = reissues::open_among(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|request| (request.accreditation_id, request))
+        .collect();
     Ok(rows
         .into_iter()
-        .map(|(accreditation, participant, badge)| AccreditationView {
-            warnings: flags.get(&participant.id).map(warnings).unwrap_or_default(),
-            approvals: approvals.remove(&accreditation.id).unwrap_or_default(),
-            id: accreditation.id,
-            status: accreditation.status(),
-            category: accreditation.category(),
-            version: accreditation.version,
-            protocol_level: accreditation.protocol_level,
-            registered_by: participant.registered_by,
-            exhibitor_id: participant.exhibitor_id,
-            delegation_id: participant.delegation_id,
-            decision_reason: accreditation.decision_reason,
-            decided_at: accreditation.decided_at,
-            vetting_state: accreditation.vetting_state,
-            awaiting_clearance: accreditation.status == AccreditationStatus::Approved
-                && badge.is_none(),
-            badge: badge.map(BadgeView::from),
-            created_at: accreditation.created_at,
-            participant: ParticipantSummary::from(participant),
+        .map(|(accreditation, participant, badge)| {
+            let reissue_request = requests.remove(&accreditation.id);
+            AccreditationView {
+                warnings: flags.get(&participant.id).map(warnings).unwrap_or_default(),
+                approvals: approvals.remove(&accreditation.id).unwrap_or_default(),
+                id: accreditation.id,
+                status: accreditation.status(),
+                category: accreditation.category(),
+                version: accreditation.version,
+                protocol_level: accreditation.protocol_level,
+                registered_by: participant.registered_by,
+                exhibitor_id: participant.exhibitor_id,
+                delegation_id: participant.delegation_id,
+                decision_reason: accreditation.decision_reason,
+                decided_at: accreditation.decided_at,
+                vetting_state: accreditation.vetting_state,
+                // A badge reported lost is no badge, but it is not waiting for a clearance.
+                awaiting_clearance: accreditation.status == AccreditationStatus::Approved
+                    && badge.is_none()
+                    && reissue_request.is_none(),
+                badge: badge.map(BadgeView::from),
+                badge_history: histories.remove(&accreditation.id).unwrap_or_default(),
+                reissue_request,
+                created_at: accreditation.created_at,
+                participant: ParticipantSummary::from(participant),
+            }
         })
         .collect())
 }

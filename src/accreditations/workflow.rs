@@ -32,8 +32,9 @@ use crate::events::Event;
 use crate::participants::Participant;
 use crate::participants::places::free_place;
 use crate::participants::store::Group;
-use crate::users::Role;
+use crate::reissues::store as reissues;
 use crate::users::store as users;
+use crate::users::{EmailAddress, Locale, Role};
 use crate::vetting::store as vetting;
 use crate::webhooks::{self, WebhookKind, kinds};
 
@@ -188,6 +189,21 @@ pub async fn set_status(
         .await?)
 }
 
+/// Where the person's emails go: their own address or, with none, whoever registered them; in
+/// the registrant's language.
+pub async fn recipient(
+    conn: &mut AsyncPgConnection,
+    participant: &Participant,
+) -> ApiResult<(EmailAddress, Locale)> {
+    let registered_by = participant.registered_by.ok_or_else(ApiError::purged)?;
+    let registrant = users::find(conn, registered_by).await?;
+    let locale = registrant.locale();
+    Ok((
+        participant.email.clone().unwrap_or(registrant.email),
+        locale,
+    ))
+}
+
 /// Tells the person (or, with no address, whoever registered them) in their language.
 pub async fn notify(
     conn: &mut AsyncPgConnection,
@@ -197,12 +213,7 @@ pub async fn notify(
     reason: Option<&str>,
     badge_number: Option<&str>,
 ) -> ApiResult<()> {
-    let registered_by = participant.registered_by.ok_or_else(ApiError::purged)?;
-    let registrant = users::find(conn, registered_by).await?;
-    let to = participant
-        .email
-        .clone()
-        .unwrap_or(registrant.email.clone());
+    let (to, locale) = recipient(conn, participant).await?;
     let full_name = format!("{} {}", participant.first_name, participant.last_name);
     let update = AccreditationUpdate {
         full_name: &full_name,
@@ -213,7 +224,7 @@ pub async fn notify(
     };
     let badge =
         (accreditation.status() == AccreditationStatus::Approved).then_some(accreditation.id);
-    email::enqueue_for_event(conn, event.id, &to, registrant.locale(), &update, badge).await?;
+    email::enqueue_for_event(conn, event.id, &to, locale, &update, badge).await?;
     Ok(())
 }
 
@@ -403,6 +414,8 @@ pub async fn revoke(
         free_place(conn, group).await?;
     }
     let badge_id = badges::revoke_live(conn, id).await?;
+    // A lost badge waiting for its reissue gets none now.
+    reissues::close_open(conn, id, reviewer.id, None).await?;
     notify(conn, event, &participant, &revoked, Some(reason), None).await?;
     AuditEntry::new("accreditation.revoked", "accreditation", Some(id))
         .by_actor(reviewer)

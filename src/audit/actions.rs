@@ -15,8 +15,12 @@ text_enum! {
         AccreditationFirstApproval = "accreditation.first_approval",
         #[serde(rename = "accreditation.info_requested")]
         AccreditationInfoRequested = "accreditation.info_requested",
+        #[serde(rename = "accreditation.reissued")]
+        AccreditationReissued = "accreditation.reissued",
         #[serde(rename = "accreditation.rejected")]
         AccreditationRejected = "accreditation.rejected",
+        #[serde(rename = "accreditation.reported_lost")]
+        AccreditationReportedLost = "accreditation.reported_lost",
         #[serde(rename = "accreditation.revoked")]
         AccreditationRevoked = "accreditation.revoked",
         #[serde(rename = "delegation.created")]

@@ -88,6 +88,7 @@ diesel::table! {
         prints -> Int4,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        end_reason -> Nullable<Text>,
     }
 }
 
@@ -332,6 +333,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    reissue_requests (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        accreditation_id -> Uuid,
+        lost_badge_id -> Uuid,
+        reported_by -> Nullable<Uuid>,
+        reported_at -> Timestamptz,
+        state -> Text,
+        closed_at -> Nullable<Timestamptz>,
+        closed_by -> Nullable<Uuid>,
+        new_badge_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     scans (id) {
         id -> Uuid,
         event_id -> Uuid,
@@ -528,6 +544,7 @@ diesel::joinable!(pavilions -> events (event_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(login_failures -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(reissue_requests -> accreditations (accreditation_id));
 diesel::joinable!(vetting_batch_items -> accreditations (accreditation_id));
 diesel::joinable!(vetting_batch_items -> vetting_batches (batch_id));
 diesel::joinable!(vetting_decisions -> accreditations (accreditation_id));
@@ -561,6 +578,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     participants,
     pavilions,
     refresh_tokens,
+    reissue_requests,
     scans,
     users,
     vetting_batch_items,

@@ -39,6 +39,10 @@ text_enum! {
         InvalidSignature = "invalid_signature",
         UnknownBadge = "unknown_badge",
         Revoked = "revoked",
+        /// A newer badge replaced this one (a reissue): only the newest QR opens the gates.
+        Superseded = "superseded",
+        /// The holder reported this badge lost or stolen.
+        ReportedLost = "reported_lost",
         NotValidToday = "not_valid_today",
         ZoneNotAllowed = "zone_not_allowed",
         AlreadyInside = "already_inside",

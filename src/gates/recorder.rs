@@ -13,14 +13,14 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{DenialReason, Direction, Holder, ScanResult, Verdict};
-use crate::accreditations::badges::BadgeClaims;
+use crate::accreditations::badges::{BadgeClaims, BadgeEnd};
 use crate::accreditations::{AccreditationStatus, Category};
 use crate::db::DbPool;
 use crate::db::schema::{accreditations, badges, events, participant_photos, participants, scans};
@@ -315,9 +315,9 @@ struct FoundBadge {
     zones: Vec<Zone>,
     valid_days: Vec<NaiveDate>,
     number: String,
-    /// Set when the badge was revoked (a refusal by the security services, an organizer's
-    /// revocation); the accreditation may hold a newer badge.
-    revoked_at: Option<DateTime<Utc>>,
+    /// Set when the badge ended (revoked, superseded by a reissue, reported lost); the
+    /// accreditation may hold a newer badge.
+    end_reason: Option<BadgeEnd>,
     status: AccreditationStatus,
     category: Category,
     first_name: String,
@@ -348,8 +348,12 @@ impl FoundBadge {
     /// The verdict for this badge, as far as it can be told without presence: `Err` is a
     /// denial, `Ok` a badge that may pass here today if it is not inside already.
     fn judge(&self, event: &Event, zone: Zone) -> Result<(), DenialReason> {
-        if self.revoked_at.is_some() {
-            return Err(DenialReason::Revoked);
+        if let Some(end) = self.end_reason {
+            return Err(match end {
+                BadgeEnd::Revoked => DenialReason::Revoked,
+                BadgeEnd::Superseded => DenialReason::Superseded,
+                BadgeEnd::ReportedLost => DenialReason::ReportedLost,
+            });
         }
         match self.status {
             AccreditationStatus::Approved => {}
@@ -390,7 +394,7 @@ async fn badges_by_id(
             badges::zones,
             badges::valid_days,
             badges::number,
-            badges::revoked_at,
+            badges::end_reason,
             accreditations::status,
             accreditations::category,
             participants::first_name,

@@ -38,6 +38,7 @@ use crate::events::Event;
 use crate::participants::Participant;
 use crate::participants::places::{free_place, take_place};
 use crate::participants::store::Group;
+use crate::reissues::store as reissues;
 use crate::text;
 use crate::webhooks::{self, WebhookKind, kinds};
 
@@ -293,6 +294,7 @@ async fn refuse(
         Some(NOT_GRANTED),
     )
     .await?;
+    reissues::close_open(conn, id, officer.id, None).await?;
     if let Some(badge_id) = badges::revoke_live(conn, id).await? {
         let data = kinds::BadgeRevoked {
             accreditation_id: id,

@@ -472,6 +472,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
             }
         )+};
     }
+    use bamex::accreditations::badges::BadgeEnd;
     use bamex::accreditations::{AccreditationStatus, Category, VettingState};
     use bamex::audit::actions::AuditAction;
     use bamex::delegations::{DelegationKind, DelegationStatus, ProtocolLevel};
@@ -482,6 +483,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
     use bamex::letters::LetterLanguage;
     use bamex::participants::DocumentType;
     use bamex::participants::scans::DocumentKind;
+    use bamex::reissues::ReissueRequestState;
     use bamex::users::{Locale, Role};
     use bamex::webhooks::WebhookKind;
     use bamex::webhooks::store::DeliveryStatus;
@@ -490,6 +492,8 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
         AccreditationStatus,
         Category,
         VettingState,
+        BadgeEnd,
+        ReissueRequestState,
         DelegationKind,
         DelegationStatus,
         ProtocolLevel,
