@@ -51,6 +51,12 @@ impl<'a> AuditEntry<'a> {
         self
     }
 
+    /// An anonymous caller's address (a gate device enrolling, which has no account).
+    pub fn from_ip(mut self, client_ip: Option<&'a str>) -> Self {
+        self.client_ip = client_ip;
+        self
+    }
+
     pub fn by_actor(self, actor: &'a Actor) -> Self {
         self.by(actor.id, actor.ip.as_deref())
     }

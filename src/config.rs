@@ -199,6 +199,8 @@ pub struct GateSettings {
     /// Scans are recorded in batches by this many lanes at once (a badge always in the same
     /// lane), each with a database connection of its own; see `gates/recorder.rs`.
     pub recorder_lanes: usize,
+    /// How long a gate device's one-time enrollment code stays usable after registration.
+    pub enrollment_code_ttl_hours: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -464,6 +466,12 @@ impl Settings {
         // Each lane keeps a database connection of its own, besides the pool's.
         if !(1..=8).contains(&self.gates.recorder_lanes) {
             return Err(invalid("gates.recorder_lanes", "must be 1 to 8"));
+        }
+        if !(1..=720).contains(&self.gates.enrollment_code_ttl_hours) {
+            return Err(invalid(
+                "gates.enrollment_code_ttl_hours",
+                "must be 1 to 720",
+            ));
         }
         let retention_days = self.retention.purge_after_days;
         if !(1..=3650).contains(&retention_days) {

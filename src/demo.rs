@@ -16,15 +16,18 @@ use crate::accreditations::badges::BadgeKeys;
 use crate::accreditations::workflow::{self, Decision, Ruling};
 use crate::accreditations::{Category, VettingState};
 use crate::audit::Actor;
-use crate::auth::{mfa_store, password, totp};
+use crate::auth::{device_tokens, mfa_store, password, totp};
 use crate::config::Settings;
 use crate::country::CountryCode;
 use crate::db::schema::{exhibitors, pavilions};
 use crate::delegations::store::{self as delegations, DelegationChanges, NewDelegation};
 use crate::events::Event;
 use crate::events::store::{self as events, NewEvent};
+use crate::events::zones::Zone;
 use crate::exhibitors::quota::default_staff_quota;
 use crate::exhibitors::store::{self as exhibitor_store, ExhibitorChanges, NewExhibitor};
+use crate::gates::devices::store::{self as store_devices, NewDevice};
+use crate::letters::code::VerificationCode;
 use crate::participants::documents::{DocumentNumber, DocumentVault};
 use crate::participants::identity::IdentityDetails;
 use crate::participants::scans::DocumentKind;
@@ -644,6 +647,36 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 let (_, accreditation) = participants::insert(conn, id, &registration, &data, &sealed).await?;
                 visitors.push((user, accreditation.id));
             }
+            // Two gate devices: one enrolled at the halls, one waiting for its enrollment at the
+            // range. Their code and token are random and thrown away (nothing secret printed):
+            // register a device to get a code of your own.
+            for (name, gate, zone, enrolled) in [
+                ("Hall A entrance, scanner 1", "north-1", Zone::ExhibitionHalls, true),
+                ("Koulikoro range gate", "range-1", Zone::DemonstrationRange, false),
+            ] {
+                let code = VerificationCode::generate();
+                store_devices::insert(
+                    conn,
+                    &NewDevice {
+                        id: Uuid::now_v7(),
+                        event_id: event.id,
+                        name,
+                        gates: &[gate.to_owned()],
+                        zones: &[zone],
+                        created_by: organizer,
+                        enrollment_code_digest: code.hash(),
+                        enrollment_expires_at: Utc::now()
+                            + chrono::Duration::hours(settings.gates.enrollment_code_ttl_hours.into()),
+                    },
+                )
+                .await?;
+                if enrolled {
+                    let (_, token_digest) = device_tokens::generate();
+                    store_devices::enroll(conn, &code.hash(), &token_digest)
+                        .await?
+                        .map_err(|refused| anyhow::anyhow!("enrolling a demo device: {refused:?}"))?;
+                }
+            }
             // Lost badges: the visitors are approved; the trade visitor, cleared, had their badge
             // reissued (now `…-2`); the public visitor reported hers lost and waits in the
             // organizers' reissue queue (the journalist still awaits the services' clearance).
@@ -672,7 +705,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 .get_result(conn)
                 .await?;
             println!(
-                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} delegations with members, {} visitors",
+                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} delegations with members, {} visitors, 2 gate devices",
                 DELEGATIONS.len(),
                 VISITORS.len()
             );

@@ -293,6 +293,12 @@ const CONSTRAINTS: &[(&str, StatusCode, &str, &str)] = &[
         "The member limit would fall below the members already registered.",
     ),
     (
+        "gate_devices_event_name_key",
+        StatusCode::CONFLICT,
+        "device_name_taken",
+        "The event has a gate device of this name already.",
+    ),
+    (
         "pavilions_event_name_key",
         StatusCode::CONFLICT,
         "pavilion_exists",

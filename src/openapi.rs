@@ -59,6 +59,8 @@ pub fn document() -> OpenApiDoc {
 
 /// Scheme name used by handlers: `security(("bearer" = []))`.
 pub const BEARER: &str = "bearer";
+/// Scheme name of gate devices' tokens: `security(("device_token" = []))`.
+pub const DEVICE_TOKEN: &str = "device_token";
 
 struct BearerScheme;
 
@@ -76,6 +78,23 @@ impl Modify for BearerScheme {
                          of a role that needs a second factor (admin, organizer, vetting_officer \
                          by default) that has not passed one reaches only /api/v1/me and \
                          /api/v1/me/mfa…: every other route answers 403 `mfa_enrollment_required`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            DEVICE_TOKEN,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("bxdev_…")
+                    .description(Some(
+                        "A gate device's token, from POST /api/v1/gate-devices/enroll: opaque, \
+                         starting `bxdev_`. It opens only the gate routes of the device's event \
+                         (401 `device_revoked` once revoked, 403 `device_not_for_event` on \
+                         another event's); every other route answers 403 \
+                         `device_token_not_accepted`. The gate agent signed in on the device, \
+                         if any, sends their access token in the `X-Gate-Agent` header.",
                     ))
                     .build(),
             ),

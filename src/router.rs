@@ -41,6 +41,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(reissues::routes::mount)
                 .configure(letters::routes::mount)
                 .configure(gates::scans::mount)
+                .configure(gates::devices::routes::mount)
                 .configure(gates::export::mount)
                 .configure(gates::stats::mount)
                 .configure(vetting::exchange::mount)

@@ -49,6 +49,12 @@ text_enum! {
         ExhibitorReopened = "exhibitor.reopened",
         #[serde(rename = "exhibitor.updated")]
         ExhibitorUpdated = "exhibitor.updated",
+        #[serde(rename = "gate_device.enrolled")]
+        GateDeviceEnrolled = "gate_device.enrolled",
+        #[serde(rename = "gate_device.registered")]
+        GateDeviceRegistered = "gate_device.registered",
+        #[serde(rename = "gate_device.revoked")]
+        GateDeviceRevoked = "gate_device.revoked",
         #[serde(rename = "participant.corrected")]
         ParticipantCorrected = "participant.corrected",
         #[serde(rename = "participant.document_read")]
@@ -134,6 +140,7 @@ mod tests {
         "delegation",
         "event",
         "exhibitor",
+        "gate_device",
         "participant",
         "pavilion",
         "session",

@@ -13,6 +13,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use uuid::Uuid;
 
+use super::device_tokens;
 use super::tokens::Claims;
 use crate::audit::Actor;
 use crate::error::ApiError;
@@ -62,11 +63,28 @@ fn open_without_second_factor(path: &str) -> bool {
 /// and account's state on every request, so tokens issued before the requirement applied (or
 /// before the account got its role) are limited as well.
 fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<CurrentUser, ApiError>> {
+    let claims = bearer_token(req).and_then(|token| {
+        if device_tokens::is_device_token(token) {
+            // A valid credential, only not for this route: the device's own routes take it.
+            return Err(ApiError::Forbidden {
+                code: "device_token_not_accepted",
+                detail: "A gate device's token opens only its event's gate routes.".into(),
+            });
+        }
+        state(req).tokens.verify(token).map_err(|_| invalid_token())
+    });
+    session_of(req, claims)
+}
+
+/// The session an access token's claims name, checked as [`authenticate`] describes.
+fn session_of(
+    req: &HttpRequest,
+    claims: Result<Claims, ApiError>,
+) -> LocalBoxFuture<'static, Result<CurrentUser, ApiError>> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .expect("AppState is registered")
         .clone();
-    let claims = bearer_claims(req, &state);
     let open_route = open_without_second_factor(req.path());
     Box::pin(async move {
         let claims = claims?;
@@ -98,7 +116,15 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<CurrentUser
     })
 }
 
-fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError> {
+fn invalid_token() -> ApiError {
+    ApiError::Unauthorized {
+        code: "invalid_token",
+        detail: "The access token is invalid or has expired.".into(),
+    }
+}
+
+/// The bearer token of the `Authorization` header, whichever kind it is.
+pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
     let header =
         req.headers()
             .get(header::AUTHORIZATION)
@@ -106,16 +132,44 @@ fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError
                 code: "unauthenticated",
                 detail: "This route needs a bearer access token.".into(),
             })?;
-    let invalid = || ApiError::Unauthorized {
-        code: "invalid_token",
-        detail: "The access token is invalid or has expired.".into(),
-    };
-    let value = header.to_str().map_err(|_| invalid())?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(invalid)?;
+    let value = header.to_str().map_err(|_| invalid_token())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(invalid_token)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(invalid());
+        return Err(invalid_token());
     }
-    state.tokens.verify(token.trim()).map_err(|_| invalid())
+    Ok(token.trim())
+}
+
+/// The header in which a gate device sends the access token of the gate agent signed in on it.
+pub const GATE_AGENT_HEADER: &str = "x-gate-agent";
+
+/// The gate agent named by the [`GATE_AGENT_HEADER`] of a device's request, checked as a gate
+/// agent's bearer token is (session live, second factor where the role needs one, role held);
+/// `None` when the header is absent. Its token is the bare access token (`Bearer ` allowed).
+pub fn gate_agent_on_device(
+    req: &HttpRequest,
+) -> Option<LocalBoxFuture<'static, Result<Require<GateAgent>, ApiError>>> {
+    let value = req.headers().get(GATE_AGENT_HEADER)?;
+    let invalid = || ApiError::Unauthorized {
+        code: "invalid_gate_agent_token",
+        detail: "The X-Gate-Agent header holds no valid access token of a gate agent.".into(),
+    };
+    let claims = value.to_str().map_err(|_| invalid()).and_then(|value| {
+        let token = value
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or(value, |(_, token)| token)
+            .trim();
+        state(req).tokens.verify(token).map_err(|_| invalid())
+    });
+    let user = session_of(req, claims);
+    Some(Box::pin(async move {
+        let user = user.await?;
+        Require::<GateAgent>::check(user).map_err(|_| ApiError::Forbidden {
+            code: "gate_agent_required",
+            detail: "The X-Gate-Agent header names someone who is not a gate agent.".into(),
+        })
+    }))
 }
 
 impl FromRequest for CurrentUser {
@@ -194,26 +248,30 @@ impl<R: RoleSet> Deref for Require<R> {
     }
 }
 
+impl<R: RoleSet> Require<R> {
+    /// `user`, if they hold one of the roles of `R`.
+    fn check(user: CurrentUser) -> Result<Self, ApiError> {
+        if user.roles.iter().any(|role| R::ROLES.contains(role)) {
+            Ok(Require {
+                user,
+                roles: PhantomData,
+            })
+        } else {
+            Err(ApiError::Forbidden {
+                code: "forbidden",
+                detail: "Your role does not allow this.".into(),
+            })
+        }
+    }
+}
+
 impl<R: RoleSet> FromRequest for Require<R> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let user = authenticate(req);
-        Box::pin(async move {
-            let user = user.await?;
-            if user.roles.iter().any(|role| R::ROLES.contains(role)) {
-                Ok(Require {
-                    user,
-                    roles: PhantomData,
-                })
-            } else {
-                Err(ApiError::Forbidden {
-                    code: "forbidden",
-                    detail: "Your role does not allow this.".into(),
-                })
-            }
-        })
+        Box::pin(async move { Self::check(user.await?) })
     }
 }
 

@@ -1,5 +1,5 @@
 //! Abuse limits on the anonymous routes that cost CPU (argon2), send email or check a secret
-//! (a visa letter's code). Per IP they are
+//! (a visa letter's code, a gate device's enrollment code). Per IP they are
 //! generous (an expo hall shares one NAT address); per account they are strict. The counters
 //! live in this process; the lockout after repeated failed logins lives in the database.
 
@@ -21,6 +21,8 @@ pub enum Action {
     ResendVerification,
     /// A consulate checking a visa letter's code (`GET /api/v1/letters/{code}`).
     VerifyLetter,
+    /// A gate device exchanging its enrollment code (`POST /api/v1/gate-devices/enroll`).
+    EnrollDevice,
 }
 
 pub struct AbuseLimits {
@@ -74,8 +76,8 @@ impl AbuseLimits {
                 .emails_per_account
                 .check_key(&(action, key))
                 .map_err(refused),
-            // A letter's code names no account: checked per IP only.
-            Action::VerifyLetter => Ok(()),
+            // A letter's or a device's code names no account: checked per IP only.
+            Action::VerifyLetter | Action::EnrollDevice => Ok(()),
         }
     }
 

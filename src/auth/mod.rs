@@ -1,6 +1,8 @@
 //! Authentication and authorization: passwords, the second factor (TOTP), tokens, sessions,
-//! abuse limits, the role extractors handlers declare, and the `/auth/*` and `/me/mfa` routes.
+//! gate devices' token format, abuse limits, the role extractors handlers declare, and the
+//! `/auth/*` and `/me/mfa` routes.
 
+pub mod device_tokens;
 pub mod emails;
 pub mod extract;
 pub mod limits;

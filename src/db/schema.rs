@@ -203,6 +203,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    gate_devices (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        name -> Text,
+        gates -> Array<Text>,
+        zones -> Array<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        enrollment_code_digest -> Bytea,
+        enrollment_expires_at -> Timestamptz,
+        enrolled_at -> Nullable<Timestamptz>,
+        token_digest -> Nullable<Bytea>,
+        revoked_at -> Nullable<Timestamptz>,
+        last_seen_at -> Nullable<Timestamptz>,
+        last_sync_at -> Nullable<Timestamptz>,
+        last_upload_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (principal, key) {
         principal -> Text,
         key -> Text,
@@ -360,6 +380,7 @@ diesel::table! {
         reason -> Nullable<Text>,
         scanned_at -> Timestamptz,
         qr_digest -> Nullable<Bytea>,
+        device_id -> Nullable<Uuid>,
     }
 }
 
@@ -529,6 +550,8 @@ diesel::joinable!(accreditations -> events (event_id));
 diesel::joinable!(badge_presence -> badges (badge_id));
 diesel::joinable!(badges -> accreditations (accreditation_id));
 diesel::joinable!(scans -> badges (badge_id));
+diesel::joinable!(scans -> gate_devices (device_id));
+diesel::joinable!(gate_devices -> events (event_id));
 diesel::joinable!(accreditations -> participants (participant_id));
 diesel::joinable!(audit_records -> users (actor_id));
 diesel::joinable!(audit_records -> events (event_id));
@@ -565,6 +588,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     events,
     exhibitors,
+    gate_devices,
     idempotency_keys,
     login_failures,
     mfa_challenges,

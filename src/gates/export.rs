@@ -39,7 +39,8 @@ pub struct ScansExportQuery {
 /// The event's gate scans as CSV (organizers), oldest first, with filters: UTF-8 with a
 /// byte-order mark so that Excel reads it, and cells neutralised against formula injection.
 /// `holder` is empty for a badge the service does not know and for a person whose personal
-/// data was purged.
+/// data was purged. `device` is the gate device that recorded the scan and `agent` the email
+/// of the gate agent who scanned (on their own or signed in on the device), when known.
 #[utoipa::path(
     tag = "gates",
     security(("bearer" = [])),
@@ -101,6 +102,8 @@ impl Sheet for ScanSheet {
         "reason",
         "badge_number",
         "holder",
+        "device",
+        "agent",
     ];
 
     async fn page(
@@ -133,6 +136,10 @@ impl Sheet for ScanSheet {
                 .unwrap_or_default(),
             scan.badge_number.unwrap_or_default(),
             holder,
+            scan.device_name.unwrap_or_default(),
+            scan.agent_email
+                .map(|email| email.as_str().to_owned())
+                .unwrap_or_default(),
         ]
     }
 }

@@ -1,8 +1,11 @@
-//! Gates: badge scans with their verdict, the public badge-verification keys, and attendance.
+//! Gates: badge scans with their verdict, the gate devices that make them, the public
+//! badge-verification keys, and attendance.
 
+pub mod devices;
 pub mod export;
 pub mod recorder;
 pub mod routes;
+pub mod scanner;
 pub mod scans;
 pub mod stats;
 pub mod store;

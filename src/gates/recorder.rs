@@ -39,7 +39,10 @@ pub struct SubmittedScan {
     pub slug: String,
     /// Organizers and admins also scan at draft events (rehearsals).
     pub sees_drafts: bool,
-    pub agent_id: Uuid,
+    /// The gate agent who scanned, or who was signed in on the device.
+    pub agent_id: Option<Uuid>,
+    /// The gate device that scanned, if one did.
+    pub device_id: Option<Uuid>,
     pub id: Uuid,
     /// Whether `id` is the scanner's own (a retry may repeat it) rather than ours.
     pub id_chosen_by_scanner: bool,
@@ -440,19 +443,21 @@ struct EarlierScan {
     gate: String,
     zone: Zone,
     direction: Direction,
+    device_id: Option<Uuid>,
     verdict: Verdict,
     reason: Option<DenialReason>,
 }
 
 impl EarlierScan {
     /// The first answer, when `scan` really is a retry of this scan: a `scan_id` reused for
-    /// another badge, gate, zone, direction or event must not borrow its verdict.
+    /// another badge, gate, zone, direction, event or device must not borrow its verdict.
     fn answer_for(&self, event: &Event, scan: &SubmittedScan) -> ApiResult<Recorded> {
         let same = self.event_id == event.id
             && self.qr_digest.as_ref() == Some(&scan.qr_digest)
             && self.gate == scan.gate
             && self.zone == scan.zone
-            && self.direction == scan.direction;
+            && self.direction == scan.direction
+            && self.device_id == scan.device_id;
         if !same {
             return Err(ApiError::Conflict {
                 code: "scan_id_reused",
@@ -490,6 +495,7 @@ async fn earlier_scans(
             scans::gate,
             scans::zone,
             scans::direction,
+            scans::device_id,
             scans::verdict,
             scans::reason,
         ))
@@ -593,15 +599,22 @@ async fn insert(
     use diesel::sql_types::{Array, Bytea, Nullable, Text, Uuid as SqlUuid};
     let column = |f: fn(&ScanRow<'_>) -> Uuid| rows.iter().map(f).collect::<Vec<_>>();
     let texts = |f: for<'r> fn(&'r ScanRow<'_>) -> &'r str| rows.iter().map(f).collect::<Vec<_>>();
-    // The statement is the function `record_scans` (migration 2026-11-23-000007).
+    // The statement is the function `record_scans` (migration 2026-12-03-000400).
     let written: Vec<Written> = diesel::sql_query(
         "SELECT id, badge_id, verdict, reason \
-         FROM record_scans($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         FROM record_scans($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind::<Array<SqlUuid>, _>(column(|row| row.scan.id))
     .bind::<Array<SqlUuid>, _>(column(|row| row.event.id))
     .bind::<Array<Nullable<SqlUuid>>, _>(rows.iter().map(|row| row.badge_id).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(column(|row| row.scan.agent_id))
+    .bind::<Array<Nullable<SqlUuid>>, _>(
+        rows.iter().map(|row| row.scan.agent_id).collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<SqlUuid>>, _>(
+        rows.iter()
+            .map(|row| row.scan.device_id)
+            .collect::<Vec<_>>(),
+    )
     .bind::<Array<Text>, _>(texts(|row| &row.scan.gate))
     .bind::<Array<Text>, _>(texts(|row| row.scan.zone.as_str()))
     .bind::<Array<Text>, _>(texts(|row| row.scan.direction.as_str()))

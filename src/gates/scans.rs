@@ -4,6 +4,10 @@
 //! signature is valid — then the day, the zone and anti-passback. Every scan is recorded once:
 //! a retry with the same `scan_id` returns the first answer. The deciding and recording is
 //! done in batches by the [`ScanRecorder`](super::recorder::ScanRecorder).
+//!
+//! A gate device scans with its device token (see [`Scanner`]): for its own event only, and
+//! only at its gates and zones. Those are in the body, so they are checked as soon as the body
+//! parses, before the QR is looked at: a scan outside them is refused (403) and not recorded.
 
 use actix_web::{post, web};
 use serde::Deserialize;
@@ -12,8 +16,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::recorder::SubmittedScan;
+use super::scanner::Scanner;
 use super::{Direction, ScanResult};
-use crate::auth::extract::{GateAgent, Require};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::path::EventPath;
@@ -38,16 +42,21 @@ pub struct ScanRequest {
     scan_id: Option<Uuid>,
 }
 
-/// Scan a badge at a gate (gate agents and admins).
+/// Scan a badge at a gate: gate agents and admins with their access token, or an enrolled gate
+/// device of the event with its device token, alone or with the gate agent signed in on it
+/// (`X-Gate-Agent`). A device scans only at the gates and zones it was registered for.
 #[utoipa::path(
     tag = "gates",
-    security(("bearer" = [])),
-    params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
+    security(("bearer" = []), ("device_token" = [])),
+    params(
+        ("event" = String, Path, description = "Event slug", example = "bamex-2026"),
+        ("X-Gate-Agent" = Option<String>, Header, description = "With a device token only: the access token of the gate agent signed in on the device (bare, or as `Bearer <token>`), recorded with the scan. Checked as a gate agent's bearer token is: 401 `invalid_gate_agent_token` or `session_ended`, 403 `gate_agent_required` or `mfa_enrollment_required`. Ignored with an access token."),
+    ),
     request_body = ScanRequest,
     responses(
         (status = 200, description = "The verdict; a denial is an answer, not an error", body = ScanResult),
-        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither a gate agent nor an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or invalid access token (`unauthenticated`, `invalid_token`), an unknown or revoked device token (`invalid_device_token`, `device_revoked`), or an invalid `X-Gate-Agent` (`invalid_gate_agent_token`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither a gate agent nor an admin (`forbidden`); a device of another event (`device_not_for_event`), or scanning outside its zones (`zone_not_on_device`) or gates (`gate_not_on_device`); `X-Gate-Agent` naming someone who is not a gate agent (`gate_agent_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The `scan_id` was used for another scan (`scan_id_reused`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable (`service_unavailable`); retry with the same `scan_id`", body = Problem, content_type = "application/problem+json"),
@@ -56,16 +65,21 @@ pub struct ScanRequest {
 #[post("/events/{event}/scans")]
 pub async fn scan(
     state: web::Data<AppState>,
-    agent: Require<GateAgent>,
+    scanner: Scanner,
     event: EventPath,
     body: Body<ScanRequest>,
 ) -> ApiResult<web::Json<ScanResult>> {
     let body = body.read()?;
     let gate = text::required(&body.gate, 50).map_err(|e| ApiError::validation("gate", e))?;
+    if let Some(device) = scanner.device() {
+        device.check_gate(&gate)?;
+        device.check_zone(body.zone)?;
+    }
     let scan = SubmittedScan {
         slug: event.slug().to_owned(),
-        sees_drafts: agent.is_organizer(),
-        agent_id: agent.id,
+        sees_drafts: scanner.sees_drafts(),
+        agent_id: scanner.agent_id(),
+        device_id: scanner.device().map(|device| device.id),
         // Ours are UUIDv7: recorded in time order, they keep the scans' index compact.
         id: body.scan_id.unwrap_or_else(Uuid::now_v7),
         id_chosen_by_scanner: body.scan_id.is_some(),

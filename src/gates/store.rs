@@ -10,7 +10,8 @@ use uuid::Uuid;
 use super::{DenialReason, Direction, Verdict};
 use crate::accreditations::VettingState;
 use crate::db::schema::{
-    accreditations, badge_presence, badges, delegations, exhibitors, participants, scans,
+    accreditations, badge_presence, badges, delegations, exhibitors, gate_devices, participants,
+    scans, users,
 };
 use crate::events::zones::Zone;
 
@@ -175,6 +176,10 @@ pub struct ExportedScan {
     pub last_name: Option<String>,
     /// Set once the holder's personal data was purged (their name then says nothing).
     pub anonymized_at: Option<DateTime<Utc>>,
+    /// The gate device that recorded the scan, if one did.
+    pub device_name: Option<String>,
+    /// The gate agent who scanned, or was signed in on the device.
+    pub agent_email: Option<crate::users::EmailAddress>,
 }
 
 /// Up to `limit` scans of the event matching `filter` in time order (ties broken by id), after
@@ -191,6 +196,8 @@ pub async fn scans_export_page(
         .left_join(badges::table)
         .left_join(accreditations::table.on(accreditations::id.eq(badges::accreditation_id)))
         .left_join(participants::table.on(participants::id.eq(accreditations::participant_id)))
+        .left_join(gate_devices::table)
+        .left_join(users::table.on(users::id.nullable().eq(scans::agent_id)))
         .filter(scans::event_id.eq(event_id))
         .select((
             scans::id,
@@ -204,6 +211,8 @@ pub async fn scans_export_page(
             participants::first_name.nullable(),
             participants::last_name.nullable(),
             participants::anonymized_at.nullable(),
+            gate_devices::name.nullable(),
+            users::email.nullable(),
         ))
         .order((scans::scanned_at, scans::id))
         .limit(limit)

@@ -331,7 +331,7 @@ async fn scans_export_as_csv_in_time_order_with_filters() {
     let (header, rows) = export(&app, &organizer, "scans.csv", "scans").await;
     assert_eq!(
         header.join(","),
-        "scan_id,scanned_at,gate,zone,direction,verdict,reason,badge_number,holder"
+        "scan_id,scanned_at,gate,zone,direction,verdict,reason,badge_number,holder,device,agent"
     );
     assert_eq!(rows.len(), 2);
     let first = &rows[0];
@@ -341,7 +341,12 @@ async fn scans_export_as_csv_in_time_order_with_filters() {
     assert_eq!(&first[3..7], ["exhibition_halls", "in", "allowed", ""]);
     assert_eq!(first[7], badge["number"].as_str().unwrap());
     assert_eq!(first[8], "Ayşe Konaté");
-    assert_eq!(&rows[1][5..], ["denied", "invalid_signature", "", ""]);
+    assert_eq!(first[9], "", "scanned without a device");
+    assert_eq!(first[10], agent.email);
+    assert_eq!(
+        &rows[1][5..],
+        ["denied", "invalid_signature", "", "", "", &agent.email]
+    );
 
     let (_, denials) = export(&app, &organizer, "scans.csv?verdict=denied", "scans").await;
     assert_eq!(denials.len(), 1);

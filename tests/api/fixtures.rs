@@ -81,6 +81,11 @@ pub fn person(last_name: &str, document: &str) -> Value {
 
 /// An open event running from today for three days; tomorrow is the public day.
 pub async fn event_from_today(app: &TestApp) -> TestUser {
+    event_from_today_named(app, "bamex-2026").await
+}
+
+/// As [`event_from_today`], under the slug `slug`.
+pub async fn event_from_today_named(app: &TestApp, slug: &str) -> TestUser {
     let admin = app.user_with_roles(&[Role::Admin]).await;
     let today = chrono::Utc::now().date_naive();
     let day = |n| (today + chrono::Duration::days(n)).to_string();
@@ -88,7 +93,7 @@ pub async fn event_from_today(app: &TestApp) -> TestUser {
         .post_as(
             "/api/v1/events",
             &admin.access_token,
-            &json!({"slug": "bamex-2026", "name": "BAMEX'26", "venue": "Bamako", "starts_on": day(0),
+            &json!({"slug": slug, "name": "BAMEX'26", "venue": "Bamako", "starts_on": day(0),
                     "ends_on": day(2), "public_days": [day(1)], "status": "open", "auto_approve_public": true, "vetting_categories": []}),
         )
         .await;
@@ -229,6 +234,34 @@ pub async fn active_delegation(
         .await
         .unwrap();
     (id, login["access_token"].as_str().unwrap().to_owned())
+}
+
+/// A gate device registered by `organizer` for the event `slug` (gate `north-1`, the zones
+/// `zones`) and enrolled: the enrollment's answer (`token`, `device_id`, …).
+pub async fn enrolled_device(
+    app: &TestApp,
+    organizer: &TestUser,
+    slug: &str,
+    name: &str,
+    zones: &[&str],
+) -> Value {
+    let registered = app
+        .post_as(
+            &format!("/api/v1/events/{slug}/gate-devices"),
+            &organizer.access_token,
+            &json!({"name": name, "gates": ["north-1"], "zones": zones}),
+        )
+        .await;
+    assert_eq!(registered.status(), 201);
+    let registered: Value = registered.json().await.unwrap();
+    let enrolled = app
+        .post_json(
+            "/api/v1/gate-devices/enroll",
+            &json!({"code": registered["enrollment_code"]}),
+        )
+        .await;
+    assert_eq!(enrolled.status(), 200);
+    enrolled.json().await.unwrap()
 }
 
 pub async fn audit_actions(app: &TestApp, action: &str) -> i64 {

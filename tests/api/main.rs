@@ -13,6 +13,7 @@ mod documents;
 mod errors;
 mod exhibitors;
 mod exports;
+mod gate_devices;
 mod gates;
 mod head;
 mod idempotency;

@@ -336,6 +336,20 @@ async fn the_document_is_complete_for_client_generators() {
     assert_eq!(public, &serde_json::json!([]));
     let bearer = &doc["paths"]["/api/v1/me"]["get"]["security"];
     assert_eq!(bearer, &serde_json::json!([{ "bearer": [] }]));
+    // A scan takes an agent's access token or a gate device's token, and documents the header
+    // naming the agent signed in on the device.
+    let scan = &doc["paths"]["/api/v1/events/{event}/scans"]["post"];
+    assert_eq!(
+        scan["security"],
+        serde_json::json!([{ "bearer": [] }, { "device_token": [] }])
+    );
+    assert!(
+        scan["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "X-Gate-Agent" && p["in"] == "header")
+    );
 
     // Two types named Decision once shared one schema name.
     let schemas = &doc["components"]["schemas"];

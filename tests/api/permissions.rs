@@ -3,13 +3,13 @@ use std::collections::BTreeSet;
 use bamex::users::Role;
 use serde_json::{Value, json};
 
-use crate::fixtures::approve_exhibitor;
 use crate::fixtures::{
     EVENT, active_delegation, apply, approve, booth, company, get, open_event, person, png, visitor,
 };
+use crate::fixtures::{approve_exhibitor, enrolled_device, event_from_today_named};
 use crate::helpers::{TestApp, manifest_dir, spawn_app};
 
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "anonymous",
     "visitor",
     "media",
@@ -19,6 +19,7 @@ const COLUMNS: [&str; 10] = [
     "vetting_officer",
     "organizer",
     "admin",
+    "gate_device",
     // Not a column: keeps the array length in step with the table header check below.
     "",
 ];
@@ -51,7 +52,7 @@ fn table() -> Vec<Row> {
         .filter(|c| !c.is_empty())
         .skip(2)
         .collect();
-    assert_eq!(names, COLUMNS[..9], "column order");
+    assert_eq!(names, COLUMNS[..10], "column order");
     text.lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| method"))
         .map(|line| {
@@ -60,7 +61,7 @@ fn table() -> Vec<Row> {
                 .map(str::trim)
                 .filter(|c| !c.is_empty())
                 .collect();
-            assert_eq!(cells.len(), 11, "{line}");
+            assert_eq!(cells.len(), 12, "{line}");
             let kinds: Vec<Cell> = cells[2..]
                 .iter()
                 .map(|c| match *c {
@@ -80,11 +81,12 @@ fn table() -> Vec<Row> {
         .collect()
 }
 
-fn concrete(template: &str) -> String {
+/// `template` with `{event}` the event `slug` and every other `{…}` a random id.
+fn concrete(template: &str, slug: &str) -> String {
     template
         .split('/')
         .map(|s| match s {
-            "{event}" => "bamex-2026".to_owned(),
+            "{event}" => slug.to_owned(),
             s if s.starts_with('{') => uuid::Uuid::new_v4().to_string(),
             s => s.to_owned(),
         })
@@ -132,11 +134,30 @@ async fn the_role_table_matches_the_server() {
     ] {
         tokens.push(Some(app.user_with_roles(&[role]).await.access_token));
     }
+    // A gate device of an event of its own, called on that event's routes: the other columns'
+    // event (`bamex-2026`) does not exist.
+    let device_event = "gates-2026";
+    event_from_today_named(&app, device_event).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let device = enrolled_device(
+        &app,
+        &organizer,
+        device_event,
+        "Scanner",
+        &["exhibition_halls"],
+    )
+    .await;
+    tokens.push(Some(device["token"].as_str().unwrap().to_owned()));
     for row in &rows {
         for (column, token) in tokens.iter().enumerate() {
+            let slug = if COLUMNS[column] == "gate_device" {
+                device_event
+            } else {
+                "bamex-2026"
+            };
             let mut request = app.client.request(
                 row.method.to_uppercase().parse().unwrap(),
-                app.url(&concrete(&row.path)),
+                app.url(&concrete(&row.path, slug)),
             );
             if let Some(token) = token {
                 request = request.bearer_auth(token);
@@ -391,6 +412,16 @@ async fn the_answer_to_a_caller_without_rights_never_depends_on_the_body() {
     for role in ROLES {
         tokens.push(Some(app.user_with_roles(&[role]).await.access_token));
     }
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let device = enrolled_device(
+        &app,
+        &organizer,
+        "bamex-2026",
+        "Scanner",
+        &["exhibition_halls"],
+    )
+    .await;
+    tokens.push(Some(device["token"].as_str().unwrap().to_owned()));
     for (method, path) in NOBODY_ELSES_RECORD {
         assert!(
             rows.iter().any(|r| r.method == method && r.path == path),
