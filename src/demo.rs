@@ -22,7 +22,8 @@ use crate::db::schema::{exhibitors, pavilions};
 use crate::delegations::store::{self as delegations, DelegationChanges, NewDelegation};
 use crate::events::Event;
 use crate::events::store::{self as events, NewEvent};
-use crate::exhibitors::quota::default_staff_quota;
+use crate::exhibitors::BadgeList;
+use crate::exhibitors::quota::{default_contractor_quota, default_staff_quota};
 use crate::exhibitors::store::{self as exhibitor_store, ExhibitorChanges, NewExhibitor};
 use crate::participants::documents::{DocumentNumber, DocumentVault};
 use crate::participants::identity::IdentityDetails;
@@ -249,6 +250,19 @@ const VISITORS: &[(&str, &str, Category)] = &[
     ("Kadiatou", "Sow", Category::Media),
 ];
 
+/// The stand builders of the first approved exhibitor.
+const CONTRACTORS: &[(&str, &str, &str)] = &[
+    ("Seydou", "Sangaré", "Monteur de stand"),
+    ("Ibrahim", "Touré", "Électricien"),
+];
+
+/// People the accreditation office enters by hand: names, function, organization, category and
+/// protocol note.
+const OFFICE: &[(&str, &str, &str, &str, Category, &str)] = &[
+    ("Sadio", "Camara", "Ministre", "Ministère de la Défense", Category::Vip, "Accueil protocole, salon VIP"),
+    ("Mariam", "Konaté", "Hôtesse", "Comité d'organisation BAMEX", Category::OrganizerStaff, "Accueil hall A"),
+];
+
 const STAFF: &[(&str, &str, &str)] = &[
     ("Mehmet", "Yılmaz", "Satış Müdürü"),
     ("Zeynep", "Şahin", "Mühendis"),
@@ -403,6 +417,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
             let event = event(conn).await?;
             let mut credentials = Vec::new();
             let mut officer = None;
+            let mut organizer = None;
             for (email, name, role) in [
                 ("admin@demo.bamex.ml", "Awa Traoré", Role::Admin),
                 ("organizer@demo.bamex.ml", "Moussa Keïta", Role::Organizer),
@@ -410,8 +425,10 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 ("vetting@demo.bamex.ml", "Boubacar Coulibaly", Role::VettingOfficer),
             ] {
                 let (id, password) = account(conn, email, name, Locale::Fr, &[role]).await?;
-                if role == Role::VettingOfficer {
-                    officer = Some(id);
+                match role {
+                    Role::VettingOfficer => officer = Some(id),
+                    Role::Organizer => organizer = Some(id),
+                    _ => {}
                 }
                 if let Some(password) = password {
                     let uri = if settings.auth.mfa_required_roles.contains(&role) {
@@ -462,6 +479,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 .chain(OTHERS.iter().map(|(name, country, city, sectors, approved)| {
                     (*name, *country, *city, *sectors, *approved, None)
                 }));
+            let mut contractors_seeded = false;
             for (index, (name, country, city, sectors, approved, pavilion_id)) in companies.enumerate() {
                 let slug: String = name
                     .chars()
@@ -512,13 +530,14 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                         booth_stand: Some(Some(format!("{row}-{:02}", index + 1))),
                         booth_area_m2: Some(Some(area)),
                         staff_quota: Some(default_staff_quota(area)),
+                        contractor_quota: Some(default_contractor_quota(area)),
                         ..Default::default()
                     },
                 )
                 .await?;
                 for (n, (first, last, function)) in STAFF.iter().enumerate() {
                     anyhow::ensure!(
-                        exhibitor_store::take_staff_slot(conn, exhibitor.id).await?,
+                        exhibitor_store::take_slot(conn, exhibitor.id, BadgeList::Staff).await?,
                         "the demo staff of {name} exceed its quota"
                     );
                     let id = Uuid::now_v7();
@@ -532,6 +551,31 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                         protocol_level: None,
                         press: None,
                         approved: false,
+                        protocol_note: None,
+                    };
+                    participants::insert(conn, id, &registration, &data, &sealed).await?;
+                }
+                if contractors_seeded {
+                    continue;
+                }
+                contractors_seeded = true;
+                for (n, (first, last, function)) in CONTRACTORS.iter().enumerate() {
+                    anyhow::ensure!(
+                        exhibitor_store::take_slot(conn, exhibitor.id, BadgeList::Contractors).await?,
+                        "the demo contractors of {name} exceed its quota"
+                    );
+                    let id = Uuid::now_v7();
+                    let data = person(first, last, function, "Bamako Stands SARL", "ML", 960 + n)?;
+                    let sealed = vault.seal(id, &data.id_document_number)?;
+                    let registration = Registration {
+                        event_id: event.id,
+                        registered_by: owner,
+                        group: Group::Contractors(exhibitor.id),
+                        category: Category::Contractor,
+                        protocol_level: None,
+                        press: None,
+                        approved: false,
+                        protocol_note: None,
                     };
                     participants::insert(conn, id, &registration, &data, &sealed).await?;
                 }
@@ -581,6 +625,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                         protocol_level: Some(level),
                         press: None,
                         approved: false,
+                        protocol_note: None,
                     };
                     let id = Uuid::now_v7();
                     let sealed = vault.seal(id, &data.id_document_number)?;
@@ -632,6 +677,24 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                     protocol_level: None,
                     press,
                     approved: false,
+                    protocol_note: None,
+                };
+                let id = Uuid::now_v7();
+                let sealed = vault.seal(id, &data.id_document_number)?;
+                participants::insert(conn, id, &registration, &data, &sealed).await?;
+            }
+            let organizer = organizer.context("the demo organizer")?;
+            for (n, (first, last, function, organization, category, note)) in OFFICE.iter().enumerate() {
+                let data = person(first, last, function, organization, "ML", 970 + n)?;
+                let registration = Registration {
+                    event_id: event.id,
+                    registered_by: organizer,
+                    group: Group::Office(event.id),
+                    category: *category,
+                    protocol_level: None,
+                    press: None,
+                    approved: false,
+                    protocol_note: Some((*note).to_owned()),
                 };
                 let id = Uuid::now_v7();
                 let sealed = vault.seal(id, &data.id_document_number)?;
@@ -643,9 +706,11 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 .get_result(conn)
                 .await?;
             println!(
-                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} delegations with members, {} visitors",
+                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} contractors, {} delegations with members, {} visitors, {} entered by the office",
+                CONTRACTORS.len(),
                 DELEGATIONS.len(),
-                VISITORS.len()
+                VISITORS.len(),
+                OFFICE.len()
             );
             Ok(credentials)
         })

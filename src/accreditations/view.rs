@@ -35,6 +35,11 @@ pub struct AccreditationView {
     pub registered_by: Option<Uuid>,
     pub exhibitor_id: Option<Uuid>,
     pub delegation_id: Option<Uuid>,
+    /// The organizer who entered it by hand (`POST …/accreditations`); that organizer cannot
+    /// approve it. Null for registrations by exhibitors, delegation leads and visitors.
+    pub created_by: Option<Uuid>,
+    /// The accreditation office's note for protocol (escort, seating, arrival …).
+    pub protocol_note: Option<String>,
     /// Organizers who gave a first approval (sensitive categories need two).
     pub approvals: Vec<Uuid>,
     /// `not_granted` when the security services refused the accreditation.
@@ -98,6 +103,8 @@ pub async fn views(
             registered_by: participant.registered_by,
             exhibitor_id: participant.exhibitor_id,
             delegation_id: participant.delegation_id,
+            created_by: accreditation.created_by,
+            protocol_note: accreditation.protocol_note,
             decision_reason: accreditation.decision_reason,
             decided_at: accreditation.decided_at,
             vetting_state: accreditation.vetting_state,
