@@ -259,8 +259,22 @@ const CONTRACTORS: &[(&str, &str, &str)] = &[
 /// People the accreditation office enters by hand: names, function, organization, category and
 /// protocol note.
 const OFFICE: &[(&str, &str, &str, &str, Category, &str)] = &[
-    ("Sadio", "Camara", "Ministre", "Ministère de la Défense", Category::Vip, "Accueil protocole, salon VIP"),
-    ("Mariam", "Konaté", "Hôtesse", "Comité d'organisation BAMEX", Category::OrganizerStaff, "Accueil hall A"),
+    (
+        "Sadio",
+        "Camara",
+        "Ministre",
+        "Ministère de la Défense",
+        Category::Vip,
+        "Accueil protocole, salon VIP",
+    ),
+    (
+        "Mariam",
+        "Konaté",
+        "Hôtesse",
+        "Comité d'organisation BAMEX",
+        Category::OrganizerStaff,
+        "Accueil hall A",
+    ),
 ];
 
 const STAFF: &[(&str, &str, &str)] = &[

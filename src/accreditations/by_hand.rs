@@ -29,9 +29,15 @@ pub fn office_category(category: Category) -> Result<Category, FieldError> {
         | Category::Contractor
         | Category::TradeVisitor
         | Category::PublicVisitor => return Ok(category),
-        Category::ExhibitorStaff => "exhibitor staff are registered in the exhibitor's staff list (POST …/exhibitors/{id}/staff)",
-        Category::DelegationMember => "delegation members are registered in the delegation's member list (POST …/delegations/{id}/members)",
-        Category::Media => "journalists register themselves with their press card (POST …/visitors)",
+        Category::ExhibitorStaff => {
+            "exhibitor staff are registered in the exhibitor's staff list (POST …/exhibitors/{id}/staff)"
+        }
+        Category::DelegationMember => {
+            "delegation members are registered in the delegation's member list (POST …/delegations/{id}/members)"
+        }
+        Category::Media => {
+            "journalists register themselves with their press card (POST …/visitors)"
+        }
     };
     Err(FieldError::with_code(
         "category",

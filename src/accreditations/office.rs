@@ -34,7 +34,10 @@ pub struct OfficeEntryRequest {
     #[schema(example = "vip")]
     category: Category,
     /// For protocol: escort, seating, arrival … shown in the accreditation and its CSV.
-    #[schema(example = "Ministre de la Défense du Togo ; accueil salon VIP", max_length = 1000)]
+    #[schema(
+        example = "Ministre de la Défense du Togo ; accueil salon VIP",
+        max_length = 1000
+    )]
     protocol_note: Option<String>,
 }
 

@@ -119,8 +119,8 @@ pub async fn insert(
         Group::Office(_) => (None, None, None),
     };
     // The office's own entries keep who made them, for the four-eyes rule.
-    let created_by = matches!(registration.group, Group::Office(_))
-        .then_some(registration.registered_by);
+    let created_by =
+        matches!(registration.group, Group::Office(_)).then_some(registration.registered_by);
     let (media_outlet, press_card_number) = registration.press.clone().unzip();
     let participant = diesel::insert_into(participants::table)
         .values((

@@ -188,7 +188,15 @@ pub async fn decide(
     match (to, status) {
         (VettingState::Refused, AccreditationStatus::Rejected | AccreditationStatus::Revoked) => {}
         (VettingState::Refused, _) => {
-            refuse(conn, event, officer, &participant, current.category(), accreditation_id).await?;
+            refuse(
+                conn,
+                event,
+                officer,
+                &participant,
+                current.category(),
+                accreditation_id,
+            )
+            .await?;
         }
         (VettingState::Cleared, AccreditationStatus::Approved) if live_badge.is_none() => {
             let approved = reload(conn, accreditation_id).await?;

@@ -123,7 +123,13 @@ async fn vips_organizer_staff_and_contractors_entered_by_hand_are_reviewed_by_ot
     let o = office(&["vip", "contractor"]).await;
     let cases = [
         ("vip", "vip_lounge", "VIP", true, true),
-        ("organizer_staff", "vip_lounge", "ORGANISATION", false, false),
+        (
+            "organizer_staff",
+            "vip_lounge",
+            "ORGANISATION",
+            false,
+            false,
+        ),
         ("contractor", "exhibition_halls", "PRESTATAIRE", false, true),
     ];
     for (n, (category, zone, label, four_eyes, vetted)) in cases.into_iter().enumerate() {
@@ -144,19 +150,32 @@ async fn vips_organizer_staff_and_contractors_entered_by_hand_are_reviewed_by_ot
         assert!(entered["exhibitor_id"].is_null() && entered["delegation_id"].is_null());
         assert_eq!(
             entered["vetting_state"],
-            if vetted { json!("pending") } else { Value::Null },
+            if vetted {
+                json!("pending")
+            } else {
+                Value::Null
+            },
             "{category}"
         );
 
         // The organizer who typed it in never approves it, not even as the first of four eyes.
-        assert_problem(approval(&o.app, &o.a, &id).await, 409, "creator_cannot_approve").await;
+        assert_problem(
+            approval(&o.app, &o.a, &id).await,
+            409,
+            "creator_cannot_approve",
+        )
+        .await;
         let first = approval(&o.app, &o.b, &id).await;
         assert_eq!(first.status(), 200);
         let mut now: Value = first.json().await.unwrap();
         if four_eyes {
             assert_eq!(now["status"], "pending", "a first approval only");
-            assert_problem(approval(&o.app, &o.a, &id).await, 409, "creator_cannot_approve")
-                .await;
+            assert_problem(
+                approval(&o.app, &o.a, &id).await,
+                409,
+                "creator_cannot_approve",
+            )
+            .await;
             now = approval(&o.app, &o.c, &id).await.json().await.unwrap();
         }
         assert_eq!(now["status"], "approved", "{category}");
@@ -249,7 +268,12 @@ async fn only_organizers_enter_by_hand_and_only_the_categories_without_a_list() 
     let mut bad = person("Diarra", "OF101");
     bad["nationality"] = json!("Mali");
     let problem = assert_problem(
-        enter(&o.app, &o.a, &json!({"participant": bad, "category": "vip"})).await,
+        enter(
+            &o.app,
+            &o.a,
+            &json!({"participant": bad, "category": "vip"}),
+        )
+        .await,
         422,
         "validation_failed",
     )
@@ -312,7 +336,10 @@ async fn contractors_are_registered_within_their_own_quota_even_all_at_once() {
     assert_eq!(overridden.status(), 200);
     let overridden: Value = overridden.json().await.unwrap();
     assert_eq!(overridden["contractor_quota"], quota);
-    assert_eq!(overridden["staff_quota"], 4, "the staff quota keeps its own rule");
+    assert_eq!(
+        overridden["staff_quota"], 4,
+        "the staff quota keeps its own rule"
+    );
 
     let requests = (0..quota + 5).map(|i| {
         app.client
@@ -343,7 +370,10 @@ async fn contractors_are_registered_within_their_own_quota_even_all_at_once() {
         .await
         .unwrap();
     assert_eq!(
-        (exhibitor["contractor_count"].as_i64(), exhibitor["staff_count"].as_i64()),
+        (
+            exhibitor["contractor_count"].as_i64(),
+            exhibitor["staff_count"].as_i64()
+        ),
         (Some(quota), Some(0)),
         "contractors take no staff place"
     );
@@ -390,7 +420,12 @@ async fn contractors_are_registered_within_their_own_quota_even_all_at_once() {
         .await;
     assert_eq!(by_office.status(), 201);
     let contractor: Value = by_office.json().await.unwrap();
-    let approved = approve(app, &o.b, contractor["accreditation"]["id"].as_str().unwrap()).await;
+    let approved = approve(
+        app,
+        &o.b,
+        contractor["accreditation"]["id"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(approved["badge"]["number"].as_str().unwrap()[4..7], *"CON");
     assert_eq!(approved["exhibitor_id"], id.as_str());
 
