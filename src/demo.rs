@@ -24,7 +24,8 @@ use crate::delegations::store::{self as delegations, DelegationChanges, NewDeleg
 use crate::events::Event;
 use crate::events::store::{self as events, NewEvent};
 use crate::events::zones::Zone;
-use crate::exhibitors::quota::default_staff_quota;
+use crate::exhibitors::BadgeList;
+use crate::exhibitors::quota::{default_contractor_quota, default_staff_quota};
 use crate::exhibitors::store::{self as exhibitor_store, ExhibitorChanges, NewExhibitor};
 use crate::gates::devices::store::{self as store_devices, NewDevice};
 use crate::letters::code::VerificationCode;
@@ -254,6 +255,33 @@ const VISITORS: &[(&str, &str, Category)] = &[
     ("Kadiatou", "Sow", Category::Media),
 ];
 
+/// The stand builders of the first approved exhibitor.
+const CONTRACTORS: &[(&str, &str, &str)] = &[
+    ("Seydou", "Sangaré", "Monteur de stand"),
+    ("Ibrahim", "Touré", "Électricien"),
+];
+
+/// People the accreditation office enters by hand: names, function, organization, category and
+/// protocol note.
+const OFFICE: &[(&str, &str, &str, &str, Category, &str)] = &[
+    (
+        "Sadio",
+        "Camara",
+        "Ministre",
+        "Ministère de la Défense",
+        Category::Vip,
+        "Accueil protocole, salon VIP",
+    ),
+    (
+        "Mariam",
+        "Konaté",
+        "Hôtesse",
+        "Comité d'organisation BAMEX",
+        Category::OrganizerStaff,
+        "Accueil hall A",
+    ),
+];
+
 const STAFF: &[(&str, &str, &str)] = &[
     ("Mehmet", "Yılmaz", "Satış Müdürü"),
     ("Zeynep", "Şahin", "Mühendis"),
@@ -470,6 +498,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 .chain(OTHERS.iter().map(|(name, country, city, sectors, approved)| {
                     (*name, *country, *city, *sectors, *approved, None)
                 }));
+            let mut contractors_seeded = false;
             for (index, (name, country, city, sectors, approved, pavilion_id)) in companies.enumerate() {
                 let slug: String = name
                     .chars()
@@ -520,13 +549,14 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                         booth_stand: Some(Some(format!("{row}-{:02}", index + 1))),
                         booth_area_m2: Some(Some(area)),
                         staff_quota: Some(default_staff_quota(area)),
+                        contractor_quota: Some(default_contractor_quota(area)),
                         ..Default::default()
                     },
                 )
                 .await?;
                 for (n, (first, last, function)) in STAFF.iter().enumerate() {
                     anyhow::ensure!(
-                        exhibitor_store::take_staff_slot(conn, exhibitor.id).await?,
+                        exhibitor_store::take_slot(conn, exhibitor.id, BadgeList::Staff).await?,
                         "the demo staff of {name} exceed its quota"
                     );
                     let id = Uuid::now_v7();
@@ -540,6 +570,31 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                         protocol_level: None,
                         press: None,
                         approved: false,
+                        protocol_note: None,
+                    };
+                    participants::insert(conn, id, &registration, &data, &sealed).await?;
+                }
+                if contractors_seeded {
+                    continue;
+                }
+                contractors_seeded = true;
+                for (n, (first, last, function)) in CONTRACTORS.iter().enumerate() {
+                    anyhow::ensure!(
+                        exhibitor_store::take_slot(conn, exhibitor.id, BadgeList::Contractors).await?,
+                        "the demo contractors of {name} exceed its quota"
+                    );
+                    let id = Uuid::now_v7();
+                    let data = person(first, last, function, "Bamako Stands SARL", "ML", 960 + n)?;
+                    let sealed = vault.seal(id, &data.id_document_number)?;
+                    let registration = Registration {
+                        event_id: event.id,
+                        registered_by: owner,
+                        group: Group::Contractors(exhibitor.id),
+                        category: Category::Contractor,
+                        protocol_level: None,
+                        press: None,
+                        approved: false,
+                        protocol_note: None,
                     };
                     participants::insert(conn, id, &registration, &data, &sealed).await?;
                 }
@@ -589,6 +644,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                         protocol_level: Some(level),
                         press: None,
                         approved: false,
+                        protocol_note: None,
                     };
                     let id = Uuid::now_v7();
                     let sealed = vault.seal(id, &data.id_document_number)?;
@@ -641,6 +697,24 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                     protocol_level: None,
                     press,
                     approved: false,
+                    protocol_note: None,
+                };
+                let id = Uuid::now_v7();
+                let sealed = vault.seal(id, &data.id_document_number)?;
+                participants::insert(conn, id, &registration, &data, &sealed).await?;
+            }
+            let organizer = organizer.context("the demo organizer")?;
+            for (n, (first, last, function, organization, category, note)) in OFFICE.iter().enumerate() {
+                let data = person(first, last, function, organization, "ML", 970 + n)?;
+                let registration = Registration {
+                    event_id: event.id,
+                    registered_by: organizer,
+                    group: Group::Office(event.id),
+                    category: *category,
+                    protocol_level: None,
+                    press: None,
+                    approved: false,
+                    protocol_note: Some((*note).to_owned()),
                 };
                 let id = Uuid::now_v7();
                 let sealed = vault.seal(id, &data.id_document_number)?;
@@ -705,9 +779,11 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 .get_result(conn)
                 .await?;
             println!(
-                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} delegations with members, {} visitors, 2 gate devices",
+                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} contractors, {} delegations with members, {} visitors, {} entered by the office, 2 gate devices",
+                CONTRACTORS.len(),
                 DELEGATIONS.len(),
-                VISITORS.len()
+                VISITORS.len(),
+                OFFICE.len()
             );
             Ok(credentials)
         })

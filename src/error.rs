@@ -281,6 +281,24 @@ const CONSTRAINTS: &[(&str, StatusCode, &str, &str)] = &[
         "The quota would fall below the staff already registered; withdraw staff first.",
     ),
     (
+        "exhibitors_contractors_within_quota",
+        StatusCode::CONFLICT,
+        "quota_below_contractors",
+        "The contractor quota would fall below the contractors already registered; withdraw contractors first.",
+    ),
+    (
+        "accreditations_creator_not_approver",
+        StatusCode::CONFLICT,
+        "creator_cannot_approve",
+        "The organizer who entered this accreditation cannot approve it; another organizer must.",
+    ),
+    (
+        "accreditation_approvals_not_by_creator",
+        StatusCode::CONFLICT,
+        "creator_cannot_approve",
+        "The organizer who entered this accreditation cannot approve it; another organizer must.",
+    ),
+    (
         "participants_visitor_key",
         StatusCode::CONFLICT,
         "already_registered",

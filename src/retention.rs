@@ -189,9 +189,12 @@ pub async fn purge_event(
         ))
         .execute(conn)
         .await?;
-        // Reasons are free text an organizer wrote about the person.
+        // Reasons and protocol notes are free text an organizer wrote about the person.
         diesel::update(accreditations::table.filter(accreditations::event_id.eq(event_id)))
-            .set(accreditations::decision_reason.eq(None::<String>))
+            .set((
+                accreditations::decision_reason.eq(None::<String>),
+                accreditations::protocol_note.eq(None::<String>),
+            ))
             .execute(conn)
             .await?;
         // The officers' notes and messages are about the person; the states and dates stay.

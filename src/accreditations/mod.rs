@@ -1,9 +1,11 @@
 //! Accreditations: one participant's badge application for one event.
 
 pub mod badges;
+pub mod by_hand;
 pub mod cards;
 pub mod emails;
 pub mod mine;
+pub mod office;
 pub mod pdf;
 pub mod printable;
 pub mod printing;
@@ -77,6 +79,9 @@ pub struct Accreditation {
     pub protocol_level: Option<String>,
     pub vetting_state: Option<VettingState>,
     pub created_at: DateTime<Utc>,
+    /// The organizer who entered it by hand; null for everything registered otherwise.
+    pub created_by: Option<Uuid>,
+    pub protocol_note: Option<String>,
 }
 
 impl Accreditation {

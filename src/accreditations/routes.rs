@@ -157,7 +157,7 @@ pub struct DecisionRequest {
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Stale version (`conflict`), decided already (`invalid_transition`), the same organizer twice (`four_eyes`), or refused by the security services (`vetting_refused`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stale version (`conflict`), decided already (`invalid_transition`), the same organizer twice (`four_eyes`), an approval by the organizer who entered it (`creator_cannot_approve`), or refused by the security services (`vetting_refused`)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -395,6 +395,7 @@ impl Sheet for QueueSheet {
         "created_at",
         // Last, so that sheets built on the earlier columns keep working.
         "vetting_state",
+        "protocol_note",
     ];
 
     async fn page(
@@ -435,6 +436,7 @@ impl Sheet for QueueSheet {
                 .vetting_state
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
+            accreditation.protocol_note.unwrap_or_default(),
         ]
     }
 }

@@ -39,6 +39,11 @@ pub struct AccreditationView {
     pub registered_by: Option<Uuid>,
     pub exhibitor_id: Option<Uuid>,
     pub delegation_id: Option<Uuid>,
+    /// The organizer who entered it by hand (`POST …/accreditations`); that organizer cannot
+    /// approve it. Null for registrations by exhibitors, delegation leads and visitors.
+    pub created_by: Option<Uuid>,
+    /// The accreditation office's note for protocol (escort, seating, arrival …).
+    pub protocol_note: Option<String>,
     /// Organizers who gave a first approval (sensitive categories need two).
     pub approvals: Vec<Uuid>,
     /// `not_granted` when the security services refused the accreditation.
@@ -118,6 +123,8 @@ pub async fn views(
                 category: accreditation.category(),
                 version: accreditation.version,
                 protocol_level: accreditation.protocol_level,
+                created_by: accreditation.created_by,
+                protocol_note: accreditation.protocol_note,
                 registered_by: participant.registered_by,
                 exhibitor_id: participant.exhibitor_id,
                 delegation_id: participant.delegation_id,

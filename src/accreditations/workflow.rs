@@ -8,7 +8,8 @@
 //!
 //! Every decision names the `version` it was made on; a stale version is refused, so two
 //! organizers deciding at once cannot both win. Sensitive categories need the approvals of two
-//! different organizers ("four eyes"): the first is recorded, the second decides.
+//! different organizers ("four eyes"): the first is recorded, the second decides. The organizer
+//! who entered an accreditation by hand (`created_by`) gives none of these approvals.
 //!
 //! Where the event vets the category, the badge (number, QR, PDF, the approval email) waits for
 //! both tracks: an approval before clearance is recorded and the badge comes with the clearance
@@ -73,6 +74,15 @@ pub fn stale() -> ApiError {
     ApiError::Conflict {
         code: "conflict",
         detail: "The accreditation changed since it was read; reload it and decide again.".into(),
+    }
+}
+
+/// An organizer who entered an accreditation by hand approves it neither alone nor as one of
+/// the four eyes: someone else must look at what they typed.
+pub fn creator_cannot_approve() -> ApiError {
+    ApiError::Conflict {
+        code: "creator_cannot_approve",
+        detail: "The organizer who entered this accreditation cannot approve it; another organizer must.".into(),
     }
 }
 
@@ -250,6 +260,9 @@ pub async fn decide(
     }
     let next = transition(current.status(), ruling.decision)?;
     let organizer = reviewer.id;
+    if next == AccreditationStatus::Approved && current.created_by == Some(organizer) {
+        return Err(creator_cannot_approve());
+    }
     let sensitive = event.sensitive_categories.contains(&current.category);
     if next == AccreditationStatus::Approved && sensitive {
         let approvals: Vec<Uuid> = accreditation_approvals::table
@@ -290,7 +303,7 @@ pub async fn decide(
         forget_first_approvals(conn, id).await?;
     }
     if next == AccreditationStatus::Rejected
-        && let Some(group) = Group::with_places(&participant)
+        && let Some(group) = Group::with_places(&participant, current.category())
     {
         free_place(conn, group).await?;
     }
@@ -410,7 +423,7 @@ pub async fn revoke(
         Some(reason),
     )
     .await?;
-    if let Some(group) = Group::with_places(&participant) {
+    if let Some(group) = Group::with_places(&participant, current.category()) {
         free_place(conn, group).await?;
     }
     let badge_id = badges::revoke_live(conn, id).await?;

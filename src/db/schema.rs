@@ -22,6 +22,8 @@ diesel::table! {
         protocol_level -> Nullable<Text>,
         vetting_state -> Nullable<Text>,
         cleared_identity -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        protocol_note -> Nullable<Text>,
     }
 }
 
@@ -199,6 +201,9 @@ diesel::table! {
         company_key -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        contractor_quota_override -> Nullable<Int4>,
+        contractor_quota -> Int4,
+        contractor_count -> Int4,
     }
 }
 

@@ -107,6 +107,9 @@ impl Sheet for ExhibitorSheet {
         "contact_email",
         "contact_phone",
         "created_at",
+        // Last, so that sheets built on the earlier columns keep working.
+        "contractor_quota",
+        "contractor_count",
     ];
 
     async fn page(
@@ -148,6 +151,8 @@ impl Sheet for ExhibitorSheet {
                 .unwrap_or_default(),
             e.contact_phone.unwrap_or_default(),
             e.created_at.to_rfc3339(),
+            e.contractor_quota.to_string(),
+            e.contractor_count.to_string(),
         ]
     }
 }

@@ -1,11 +1,13 @@
-//! Exhibitors: a company's application to an event, its review, its booth and staff quota, the
-//! pavilions companies exhibit in, and the public directory.
+//! Exhibitors: a company's application to an event, its review, its booth, its staff and
+//! contractor quotas, the pavilions companies exhibit in, and the public directory.
 
 pub mod access;
 pub mod cache;
+pub mod contractors;
 pub mod directory;
 pub mod emails;
 pub mod export;
+pub mod lists;
 pub mod pavilions;
 pub mod quota;
 pub mod review;
@@ -80,11 +82,32 @@ pub struct Exhibitor {
     pub staff_count: i32,
     pub sort_key: String,
     pub created_at: DateTime<Utc>,
+    pub contractor_quota: i32,
+    pub contractor_count: i32,
 }
 
 impl Exhibitor {
     pub fn status(&self) -> ExhibitorStatus {
         self.status
+    }
+}
+
+/// An exhibitor's two lists of people with limited places, each counted in its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadgeList {
+    /// Its staff, within `staff_quota`.
+    Staff,
+    /// Its contractors (stand builders), within `contractor_quota`.
+    Contractors,
+}
+
+impl BadgeList {
+    /// One place of this list, as (staff, contractors) counts.
+    pub fn one(self) -> (i32, i32) {
+        match self {
+            BadgeList::Staff => (1, 0),
+            BadgeList::Contractors => (0, 1),
+        }
     }
 }
 
@@ -171,6 +194,10 @@ pub struct ExhibitorView {
     pub staff_quota: i32,
     /// Staff holding or awaiting a badge: rejected and revoked ones give their place back.
     pub staff_count: i32,
+    /// How many contractors (stand builders) the exhibitor may register.
+    pub contractor_quota: i32,
+    /// Contractors holding or awaiting a badge, counted like the staff.
+    pub contractor_count: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,6 +234,8 @@ impl ExhibitorView {
             booth,
             staff_quota: exhibitor.staff_quota,
             staff_count: exhibitor.staff_count,
+            contractor_quota: exhibitor.contractor_quota,
+            contractor_count: exhibitor.contractor_count,
             contact: private.then(|| Contact {
                 name: exhibitor.contact_name,
                 email: exhibitor.contact_email.map(String::from),

@@ -1,9 +1,15 @@
 //! How many staff badges a booth brings: 2 for the first 9 m², one more for each further
-//! started 9 m² — 2 + ⌈max(area − 9, 0) / 9⌉ — unless an organizer overrides it.
+//! started 9 m² — 2 + ⌈max(area − 9, 0) / 9⌉ — unless an organizer overrides it. Contractor
+//! badges (stand builders) follow the same formula by default, with their own override.
 
 pub fn default_staff_quota(area_m2: f64) -> i32 {
     let extra = ((area_m2 - 9.0).max(0.0) / 9.0).ceil();
     2 + extra as i32
+}
+
+/// A bigger stand takes more hands to build, as it takes more staff to run.
+pub fn default_contractor_quota(area_m2: f64) -> i32 {
+    default_staff_quota(area_m2)
 }
 
 #[cfg(test)]

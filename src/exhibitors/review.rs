@@ -41,11 +41,13 @@ pub fn next_status(
             });
         }
         (_, ReviewDecision::Reopen)
-            if exhibitor.booth_stand.is_some() || exhibitor.staff_count > 0 =>
+            if exhibitor.booth_stand.is_some()
+                || exhibitor.staff_count > 0
+                || exhibitor.contractor_count > 0 =>
         {
             return Err(ApiError::Conflict {
                 code: "has_booth_or_staff",
-                detail: "Withdraw the staff and free the booth before reopening the application."
+                detail: "Withdraw the staff and contractors and free the booth before reopening the application."
                     .into(),
             });
         }

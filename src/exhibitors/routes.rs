@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::access;
 use super::emails::{ExhibitorApproved, ExhibitorRejected};
-use super::quota::default_staff_quota;
+use super::quota::{default_contractor_quota, default_staff_quota};
 use super::review::{ReviewDecision, next_status};
 use super::store::{self, ExhibitorChanges, NewExhibitor};
 use super::{Access, Exhibitor, ExhibitorStatus, ExhibitorView, Sector};
@@ -565,9 +565,13 @@ pub struct BoothRequest {
     /// Replaces the default quota, 2 + ⌈max(area − 9, 0) / 9⌉.
     #[schema(minimum = 0, maximum = 500)]
     staff_quota_override: Option<i32>,
+    /// Replaces the default contractor quota, the same formula as the staff's.
+    #[schema(minimum = 0, maximum = 500)]
+    contractor_quota_override: Option<i32>,
 }
 
-/// Assign or change an approved exhibitor's booth (organizers); it sets the staff badge quota.
+/// Assign or change an approved exhibitor's booth (organizers); it sets the staff and contractor
+/// badge quotas.
 #[utoipa::path(
     tag = "exhibitors",
     security(("bearer" = [])),
@@ -581,7 +585,7 @@ pub struct BoothRequest {
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exhibitor", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Stand taken (`stand_taken`), exhibitor not approved (`not_approved`), or quota below the staff already registered (`quota_below_staff`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Stand taken (`stand_taken`), exhibitor not approved (`not_approved`), or quota below the staff (`quota_below_staff`) or contractors (`quota_below_contractors`) already registered", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/events/{event}/exhibitors/{id}/booth")]
@@ -608,17 +612,25 @@ async fn assign_booth(
             Err("must be a number of square metres above 0")
         },
     );
-    v.check(
-        "staff_quota_override",
-        match body.staff_quota_override {
-            Some(q) if !(0..=500).contains(&q) => Err("must be between 0 and 500"),
-            _ => Ok(()),
-        },
-    );
+    for (field, quota_override) in [
+        ("staff_quota_override", body.staff_quota_override),
+        ("contractor_quota_override", body.contractor_quota_override),
+    ] {
+        v.check(
+            field,
+            match quota_override {
+                Some(q) if !(0..=500).contains(&q) => Err("must be between 0 and 500"),
+                _ => Ok(()),
+            },
+        );
+    }
     let (hall, stand) = v.finish(|| Some((hall?, stand?)))?;
     let quota = body
         .staff_quota_override
         .unwrap_or_else(|| default_staff_quota(body.area_m2));
+    let contractor_quota = body
+        .contractor_quota_override
+        .unwrap_or_else(|| default_contractor_quota(body.area_m2));
 
     let updated = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -638,13 +650,15 @@ async fn assign_booth(
                     booth_area_m2: Some(Some(body.area_m2)),
                     staff_quota_override: Some(body.staff_quota_override),
                     staff_quota: Some(quota),
+                    contractor_quota_override: Some(body.contractor_quota_override),
+                    contractor_quota: Some(contractor_quota),
                     ..Default::default()
                 },
             )
             .await?;
             AuditEntry::new("exhibitor.booth_assigned", "exhibitor", Some(id))
                 .by(organizer.id, ip.as_string().as_deref())
-                .details(serde_json::json!({ "hall": hall, "stand": stand, "area_m2": body.area_m2, "staff_quota": quota }))
+                .details(serde_json::json!({ "hall": hall, "stand": stand, "area_m2": body.area_m2, "staff_quota": quota, "contractor_quota": contractor_quota }))
                 .record(conn)
                 .await?;
             Ok(updated)

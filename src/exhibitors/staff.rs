@@ -6,19 +6,17 @@ use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use super::access::load_managed;
-use super::{Access, Exhibitor, ExhibitorStatus};
-use crate::accreditations::Category;
+use super::lists;
+use super::{Access, BadgeList, Exhibitor};
 use crate::auth::extract::{ClientIp, CurrentUser};
 use crate::body::Body;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::events::Event;
 use crate::events::path::EventPath;
 use crate::http_method::IsHead;
 use crate::pagination::{Page, PageQuery};
 use crate::participants::identity::IdentityRules;
 use crate::participants::roster::Roster;
-use crate::participants::store::Group;
 use crate::participants::{ParticipantInput, ParticipantView};
 use crate::state::AppState;
 
@@ -37,16 +35,7 @@ async fn roster(
     id: Uuid,
     user: &CurrentUser,
 ) -> ApiResult<(Roster, Exhibitor, Access, Event)> {
-    let (event, exhibitor, access) = load_managed(conn, event, id, user).await?;
-    let roster = Roster {
-        event_id: event.id,
-        group: Group::Exhibitor(exhibitor.id),
-        category: Category::ExhibitorStaff,
-        protocol_level: None,
-        places: exhibitor.staff_quota,
-        full_code: "staff_quota_reached",
-    };
-    Ok((roster, exhibitor, access, event))
+    lists::roster(conn, event, id, user, BadgeList::Staff).await
 }
 
 /// The exhibitor's staff with their accreditation status (the exhibitor's account, organizers).
@@ -111,12 +100,7 @@ pub async fn register_staff(
     let rules = IdentityRules::new(&event, roster.category);
     let data = body.read()?.parse(Utc::now().date_naive(), &rules)?;
     event.check_registration_open(Utc::now())?;
-    if exhibitor.status() != ExhibitorStatus::Approved {
-        return Err(ApiError::Conflict {
-            code: "not_approved",
-            detail: "Staff can be registered once the application is approved.".into(),
-        });
-    }
+    lists::ensure_approved(&exhibitor)?;
     let view = roster
         .register(&mut conn, &state.documents, &user.actor(ip), &data, None)
         .await?;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{Exhibitor, PavilionView};
+use super::{BadgeList, Exhibitor, PavilionView};
 use crate::db::schema::{exhibitors, pavilions};
 use crate::db::search_key;
 use crate::pagination::{PageRequest, like_pattern};
@@ -56,6 +56,8 @@ pub struct ExhibitorChanges {
     pub booth_area_m2: Option<Option<f64>>,
     pub staff_quota_override: Option<Option<i32>>,
     pub staff_quota: Option<i32>,
+    pub contractor_quota_override: Option<Option<i32>>,
+    pub contractor_quota: Option<i32>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -190,26 +192,46 @@ pub async fn list_pavilions(
     Ok((query.load(conn).await?, total))
 }
 
-/// Takes one staff slot of an approved exhibitor, atomically: the row lock of the UPDATE makes
-/// concurrent registrations queue, and the condition (with the table's check constraint behind
-/// it) makes the quota impossible to exceed. `false` when no slot is left.
-pub async fn take_staff_slot(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+/// Takes one slot of an approved exhibitor's `list`, atomically: the row lock of the UPDATE
+/// makes concurrent registrations queue, and the condition (with the table's check constraints
+/// behind it) makes the quota impossible to exceed. `false` when no slot is left.
+pub async fn take_slot(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    list: BadgeList,
+) -> QueryResult<bool> {
+    // One statement for both lists: the other list's count moves by 0.
+    let (staff, contractors) = list.one();
     diesel::update(
         exhibitors::table
             .filter(exhibitors::id.eq(id))
             .filter(exhibitors::status.eq("approved"))
-            .filter(exhibitors::staff_count.lt(exhibitors::staff_quota)),
+            .filter((exhibitors::staff_count + staff).le(exhibitors::staff_quota))
+            .filter((exhibitors::contractor_count + contractors).le(exhibitors::contractor_quota)),
     )
-    .set(exhibitors::staff_count.eq(exhibitors::staff_count + 1))
+    .set((
+        exhibitors::staff_count.eq(exhibitors::staff_count + staff),
+        exhibitors::contractor_count.eq(exhibitors::contractor_count + contractors),
+    ))
     .execute(conn)
     .await
     .map(|updated| updated == 1)
 }
 
-pub async fn release_staff_slot(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+/// Gives a slot of `list` back (never below zero).
+pub async fn release_slot(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    list: BadgeList,
+) -> QueryResult<()> {
+    let (staff, contractors) = list.one();
     diesel::update(exhibitors::table.find(id))
-        .filter(exhibitors::staff_count.gt(0))
-        .set(exhibitors::staff_count.eq(exhibitors::staff_count - 1))
+        .filter((exhibitors::staff_count - staff).ge(0))
+        .filter((exhibitors::contractor_count - contractors).ge(0))
+        .set((
+            exhibitors::staff_count.eq(exhibitors::staff_count - staff),
+            exhibitors::contractor_count.eq(exhibitors::contractor_count - contractors),
+        ))
         .execute(conn)
         .await
         .map(drop)

@@ -1,4 +1,4 @@
-//! The places of a list: an exhibitor's staff quota, a delegation's member limit. They are
+//! The places of a list: an exhibitor's staff and contractor quotas, a delegation's member limit. They are
 //! counted in the exhibitor's and the delegation's rows, taken with a conditional `UPDATE` and
 //! given back when a person is withdrawn, rejected or revoked.
 
@@ -7,14 +7,16 @@ use diesel_async::AsyncPgConnection;
 use super::store::Group;
 use crate::delegations::store as delegations;
 use crate::error::ApiResult;
+use crate::exhibitors::BadgeList;
 use crate::exhibitors::store as exhibitors;
 
 /// Takes a place, atomically in the database; `false` when the list is full.
 pub async fn take_place(conn: &mut AsyncPgConnection, group: Group) -> ApiResult<bool> {
     Ok(match group {
-        Group::Exhibitor(id) => exhibitors::take_staff_slot(conn, id).await?,
+        Group::Exhibitor(id) => exhibitors::take_slot(conn, id, BadgeList::Staff).await?,
+        Group::Contractors(id) => exhibitors::take_slot(conn, id, BadgeList::Contractors).await?,
         Group::Delegation(id) => delegations::take_member_slot(conn, id).await?,
-        Group::Visitor(_) => true,
+        Group::Visitor(_) | Group::Office(_) => true,
     })
 }
 
@@ -22,9 +24,12 @@ pub async fn take_place(conn: &mut AsyncPgConnection, group: Group) -> ApiResult
 /// counts against the exhibitor's quota or the delegation's limit.
 pub async fn free_place(conn: &mut AsyncPgConnection, group: Group) -> ApiResult<()> {
     match group {
-        Group::Exhibitor(id) => exhibitors::release_staff_slot(conn, id).await?,
+        Group::Exhibitor(id) => exhibitors::release_slot(conn, id, BadgeList::Staff).await?,
+        Group::Contractors(id) => {
+            exhibitors::release_slot(conn, id, BadgeList::Contractors).await?
+        }
         Group::Delegation(id) => delegations::release_member_slot(conn, id).await?,
-        Group::Visitor(_) => {}
+        Group::Visitor(_) | Group::Office(_) => {}
     }
     Ok(())
 }

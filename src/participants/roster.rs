@@ -114,6 +114,7 @@ impl Roster {
                     protocol_level: self.protocol_level,
                     press: None,
                     approved: false,
+                    protocol_note: None,
                 };
                 let created = store::insert(conn, id, &registration, data, &sealed).await?;
                 if let Some(confirmation) = &confirmation {

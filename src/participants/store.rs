@@ -18,17 +18,25 @@ use crate::users::EmailAddress;
 pub enum Group {
     /// Staff of an exhibitor.
     Exhibitor(Uuid),
+    /// Contractors (stand builders) of an exhibitor, within its contractor quota.
+    Contractors(Uuid),
     /// Members of a delegation.
     Delegation(Uuid),
     /// A visitor registered by their own account.
     Visitor(Uuid),
+    /// Entered by hand by the accreditation office of the event (`Uuid`): in no one's list.
+    Office(Uuid),
 }
 
 impl Group {
-    /// The exhibitor's or delegation's list whose limited places `participant` takes one of;
-    /// `None` for a visitor, who registered themselves.
-    pub fn with_places(participant: &Participant) -> Option<Group> {
+    /// The exhibitor's or delegation's list whose limited places `participant`, accredited in
+    /// `category`, takes one of; `None` for a visitor, who registered themselves, and for
+    /// whoever the accreditation office entered.
+    pub fn with_places(participant: &Participant, category: Category) -> Option<Group> {
         match (participant.exhibitor_id, participant.delegation_id) {
+            (Some(exhibitor), _) if category == Category::Contractor => {
+                Some(Group::Contractors(exhibitor))
+            }
             (Some(exhibitor), _) => Some(Group::Exhibitor(exhibitor)),
             (None, Some(delegation)) => Some(Group::Delegation(delegation)),
             (None, None) => None,
@@ -48,6 +56,8 @@ pub struct Registration {
     pub press: Option<(String, String)>,
     /// Approved at once (public visitors of an event that allows it).
     pub approved: bool,
+    /// What the accreditation office notes for protocol (entries made by hand).
+    pub protocol_note: Option<String>,
 }
 
 /// The columns a registration or a correction writes.
@@ -103,10 +113,14 @@ pub async fn insert(
     sealed: &SealedDocument,
 ) -> QueryResult<(Participant, Accreditation)> {
     let (exhibitor_id, delegation_id, user_id) = match registration.group {
-        Group::Exhibitor(id) => (Some(id), None, None),
+        Group::Exhibitor(id) | Group::Contractors(id) => (Some(id), None, None),
         Group::Delegation(id) => (None, Some(id), None),
         Group::Visitor(id) => (None, None, Some(id)),
+        Group::Office(_) => (None, None, None),
     };
+    // The office's own entries keep who made them, for the four-eyes rule.
+    let created_by =
+        matches!(registration.group, Group::Office(_)).then_some(registration.registered_by);
     let (media_outlet, press_card_number) = registration.press.clone().unzip();
     let participant = diesel::insert_into(participants::table)
         .values((
@@ -136,6 +150,8 @@ pub async fn insert(
                 "pending"
             }),
             accreditations::decided_at.eq(registration.approved.then(Utc::now)),
+            accreditations::created_by.eq(created_by),
+            accreditations::protocol_note.eq(&registration.protocol_note),
         ))
         .returning(Accreditation::as_returning())
         .get_result(conn)
@@ -201,9 +217,26 @@ fn in_group(
     group: Group,
 ) -> Box<dyn BoxableExpression<WithAccreditation, diesel::pg::Pg, SqlType = Nullable<Bool>>> {
     match group {
-        Group::Exhibitor(id) => Box::new(participants::exhibitor_id.eq(id)),
+        Group::Exhibitor(id) => Box::new(
+            participants::exhibitor_id
+                .eq(id)
+                .and(accreditations::category.ne(Category::Contractor.as_str())),
+        ),
+        Group::Contractors(id) => Box::new(
+            participants::exhibitor_id
+                .eq(id)
+                .and(accreditations::category.eq(Category::Contractor.as_str())),
+        ),
         Group::Delegation(id) => Box::new(participants::delegation_id.eq(id)),
         Group::Visitor(id) => Box::new(participants::user_id.eq(id)),
+        Group::Office(event_id) => Box::new(
+            participants::event_id
+                .eq(event_id)
+                .and(participants::exhibitor_id.is_null())
+                .and(participants::delegation_id.is_null())
+                .and(participants::user_id.is_null())
+                .nullable(),
+        ),
     }
 }
 

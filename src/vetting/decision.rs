@@ -30,7 +30,7 @@ use uuid::Uuid;
 use super::store::{self, NewDecision};
 use crate::accreditations::badges::{self, BadgeKeys};
 use crate::accreditations::workflow::{self, forget_first_approvals};
-use crate::accreditations::{Accreditation, AccreditationStatus, VettingState};
+use crate::accreditations::{Accreditation, AccreditationStatus, Category, VettingState};
 use crate::audit::{Actor, AuditEntry};
 use crate::db::schema::accreditations;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -178,7 +178,7 @@ pub async fn decide(
         && current.status() == AccreditationStatus::Rejected
         && current.decision_reason.as_deref() == Some(NOT_GRANTED);
     if refused_by_vetting {
-        reopen(conn, &participant, accreditation_id).await?;
+        reopen(conn, &participant, current.category(), accreditation_id).await?;
     }
     let status = if refused_by_vetting {
         AccreditationStatus::Pending
@@ -189,7 +189,15 @@ pub async fn decide(
     match (to, status) {
         (VettingState::Refused, AccreditationStatus::Rejected | AccreditationStatus::Revoked) => {}
         (VettingState::Refused, _) => {
-            refuse(conn, event, officer, &participant, accreditation_id).await?;
+            refuse(
+                conn,
+                event,
+                officer,
+                &participant,
+                current.category(),
+                accreditation_id,
+            )
+            .await?;
         }
         (VettingState::Cleared, AccreditationStatus::Approved) if live_badge.is_none() => {
             let approved = reload(conn, accreditation_id).await?;
@@ -280,10 +288,11 @@ async fn refuse(
     event: &Event,
     officer: &Actor,
     participant: &Participant,
+    category: Category,
     id: Uuid,
 ) -> ApiResult<()> {
     forget_first_approvals(conn, id).await?;
-    if let Some(group) = Group::with_places(participant) {
+    if let Some(group) = Group::with_places(participant, category) {
         free_place(conn, group).await?;
     }
     let rejected = workflow::set_status(
@@ -318,9 +327,10 @@ async fn refuse(
 async fn reopen(
     conn: &mut AsyncPgConnection,
     participant: &Participant,
+    category: Category,
     id: Uuid,
 ) -> ApiResult<()> {
-    if let Some(group) = Group::with_places(participant)
+    if let Some(group) = Group::with_places(participant, category)
         && !take_place(conn, group).await?
     {
         return Err(ApiError::Conflict {

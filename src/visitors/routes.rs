@@ -206,6 +206,7 @@ async fn register_visitor(
                 protocol_level: None,
                 press: press.clone(),
                 approved,
+                protocol_note: None,
             };
             let created = participants::insert(conn, id, &registration, &data, &sealed).await?;
             // Where the event vets public visitors, the badge waits for the clearance.

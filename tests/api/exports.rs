@@ -103,7 +103,7 @@ async fn exhibitors_export_as_csv_with_the_directory_filters() {
     let (header, rows) = export(&app, &organizer, "exhibitors.csv", "exhibitors").await;
     assert_eq!(
         header.join(","),
-        "id,status,legal_name,display_name,country,city,website,sectors,pavilion,booth_hall,booth_stand,booth_area_m2,staff_quota,staff_count,contact_name,contact_email,contact_phone,created_at"
+        "id,status,legal_name,display_name,country,city,website,sectors,pavilion,booth_hall,booth_stand,booth_area_m2,staff_quota,staff_count,contact_name,contact_email,contact_phone,created_at,contractor_quota,contractor_count"
     );
     assert_eq!(rows.len(), 2);
     let sahel = rows

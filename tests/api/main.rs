@@ -21,6 +21,7 @@ mod letters;
 mod logs;
 mod metrics;
 mod mfa;
+mod office;
 mod openapi;
 mod outbox;
 mod permissions;

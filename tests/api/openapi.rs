@@ -35,6 +35,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("put", "/api/v1/events/{event}/exhibitors/{id}/booth"),
     ("get", "/api/v1/events/{event}/exhibitors/{id}/staff"),
     ("post", "/api/v1/events/{event}/exhibitors/{id}/staff"),
+    ("get", "/api/v1/events/{event}/exhibitors/{id}/contractors"),
+    ("post", "/api/v1/events/{event}/exhibitors/{id}/contractors"),
     ("get", "/api/v1/events/{event}/pavilions"),
     ("post", "/api/v1/events/{event}/pavilions"),
     ("get", "/api/v1/me/accreditations"),
@@ -47,6 +49,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/invitations/{token}/accept"),
     ("post", "/api/v1/events/{event}/visitors"),
     ("get", "/api/v1/events/{event}/accreditations"),
+    ("post", "/api/v1/events/{event}/accreditations"),
     ("get", "/api/v1/events/{event}/accreditations/{id}"),
     (
         "post",
