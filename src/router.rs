@@ -37,6 +37,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(participants::scans::routes::mount)
                 .service(accreditations::mine::my_accreditations)
                 .configure(accreditations::routes::mount)
+                .configure(accreditations::overrides::routes::mount)
                 .configure(accreditations::printing::mount)
                 .configure(letters::routes::mount)
                 .configure(gates::scans::mount)

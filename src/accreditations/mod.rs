@@ -4,6 +4,7 @@ pub mod badges;
 pub mod cards;
 pub mod emails;
 pub mod mine;
+pub mod overrides;
 pub mod pdf;
 pub mod printable;
 pub mod printing;

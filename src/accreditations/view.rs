@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::badges::BadgeView;
+use super::overrides::{self, OverrideView};
 use super::store::{self, DuplicateFlags, Row};
 use super::{AccreditationStatus, Category, VettingState};
 use crate::error::ApiResult;
@@ -46,6 +47,9 @@ pub struct AccreditationView {
     /// Approved, the badge waiting for the clearance.
     pub awaiting_clearance: bool,
     pub badge: Option<BadgeView>,
+    /// The organizers' change to the zones and days the event's badge rules give this person;
+    /// the badge already includes it.
+    pub badge_override: Option<OverrideView>,
     pub warnings: Vec<Warning>,
     pub created_at: DateTime<Utc>,
 }
@@ -75,8 +79,8 @@ fn warnings(flags: &DuplicateFlags) -> Vec<Warning> {
     found
 }
 
-/// The views of `rows`, with their first approvals and warnings loaded in two queries whatever
-/// the number of rows.
+/// The views of `rows`, with their first approvals, warnings and overrides loaded in three
+/// queries whatever the number of rows.
 pub async fn views(
     conn: &mut AsyncPgConnection,
     rows: Vec<Row>,
@@ -85,6 +89,7 @@ pub async fn views(
     let participant_ids: Vec<Uuid> = rows.iter().map(|(_, p, _)| p.id).collect();
     let mut approvals = store::first_approvals(conn, &ids).await?;
     let flags = store::duplicate_flags(conn, &participant_ids).await?;
+    let mut adjustments = overrides::store::of_accreditations(conn, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|(accreditation, participant, badge)| AccreditationView {
@@ -104,6 +109,9 @@ pub async fn views(
             awaiting_clearance: accreditation.status == AccreditationStatus::Approved
                 && badge.is_none(),
             badge: badge.map(BadgeView::from),
+            badge_override: adjustments
+                .remove(&accreditation.id)
+                .map(OverrideView::from),
             created_at: accreditation.created_at,
             participant: ParticipantSummary::from(participant),
         })
