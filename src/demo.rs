@@ -22,6 +22,7 @@ use crate::country::CountryCode;
 use crate::db::schema::{exhibitors, pavilions};
 use crate::delegations::store::{self as delegations, DelegationChanges, NewDelegation};
 use crate::events::Event;
+use crate::events::badge_rules::BadgeRules;
 use crate::events::store::{self as events, NewEvent};
 use crate::events::zones::Zone;
 use crate::exhibitors::BadgeList;
@@ -402,6 +403,15 @@ async fn demo_factor(
     Ok(totp::enrollment(&secret, email)?.otpauth_uri)
 }
 
+/// The default rules, with Bamako for the exhibition and Koulikoro for the live demonstrations.
+fn demo_badge_rules(first_demo: NaiveDate, last_demo: NaiveDate) -> BadgeRules {
+    let mut rules = BadgeRules::defaults(&BadgeRules::DEFAULT_RANGE);
+    rules
+        .zone_days
+        .insert(Zone::DemonstrationRange, vec![first_demo, last_demo]);
+    rules
+}
+
 async fn event(conn: &mut AsyncPgConnection) -> anyhow::Result<Event> {
     let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).expect("a November day");
     events::insert_if_absent(
@@ -419,10 +429,11 @@ async fn event(conn: &mut AsyncPgConnection) -> anyhow::Result<Event> {
             registration_opens_at: Some(Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()),
             registration_closes_at: None,
             sensitive_categories: None,
-            range_categories: None,
             vetting_categories: None,
-            // Bamako for the exhibition, Koulikoro for the live demonstrations.
-            zone_days: Some(serde_json::json!({ "demonstration_range": [day(26), day(27)] })),
+            // Two days to build the stands, one to take them down.
+            build_up_days: vec![day(22), day(23)],
+            tear_down_days: vec![day(28)],
+            badge_rules: serde_json::to_value(demo_badge_rules(day(26), day(27)))?,
         },
     )
     .await?;

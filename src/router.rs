@@ -39,6 +39,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .service(accreditations::mine::my_accreditations)
                 .configure(accreditations::routes::mount)
                 .configure(accreditations::office::mount)
+                .configure(accreditations::overrides::routes::mount)
                 .configure(accreditations::printing::mount)
                 .configure(reissues::routes::mount)
                 .configure(letters::routes::mount)

@@ -2,7 +2,7 @@
 //! JWS signed with Ed25519 (EdDSA) under a key named by `kid`, so that a gate without a network
 //! can check it with the public keys published at `/.well-known/jwks.json`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,12 +19,15 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Category;
+use super::overrides::{self, BadgeOverride};
 use crate::config::BadgeSettings;
 use crate::db::schema::{accreditations, badge_sequences, badges};
 use crate::db::text_enum;
+use crate::delegations::protocol::ProtocolLevel;
 use crate::error::{ApiError, ApiResult};
+use crate::events::Event;
+use crate::events::badge_rules::ZoneDays;
 use crate::events::zones::Zone;
-use crate::events::{Event, ZoneDays};
 
 const ISSUER: &str = "bamex-badges";
 
@@ -42,48 +45,47 @@ impl Category {
             Category::Contractor => "CON",
         }
     }
-
-    /// The default column of the category × zone matrix (the range comes on top, per event).
-    fn default_zones(self) -> &'static [Zone] {
-        use Zone::*;
-        match self {
-            Category::ExhibitorStaff | Category::TradeVisitor => {
-                &[ExhibitionHalls, StaticDisplay, ConferenceRooms]
-            }
-            Category::PublicVisitor | Category::Contractor => &[ExhibitionHalls, StaticDisplay],
-            Category::Media => &[ExhibitionHalls, StaticDisplay, ConferenceRooms, PressCentre],
-            Category::DelegationMember | Category::Vip => {
-                &[ExhibitionHalls, StaticDisplay, ConferenceRooms, VipLounge]
-            }
-            Category::OrganizerStaff => &[
-                ExhibitionHalls,
-                StaticDisplay,
-                ConferenceRooms,
-                VipLounge,
-                PressCentre,
-            ],
-        }
-    }
 }
 
-/// The zones and days a badge of `category` opens at `event`: the category's default zones,
-/// the demonstration range when the organizers allow the category there, and every day of the
-/// event — public days only for public visitors.
-pub fn entitlements(event: &Event, category: Category) -> (Vec<Zone>, Vec<NaiveDate>) {
-    let mut zones = category.default_zones().to_vec();
-    if event.range_categories.contains(&category) {
-        zones.push(Zone::DemonstrationRange);
+/// The zones and days a badge of `category` opens at `event`: the category's rule in the
+/// event's badge rules, the zones the holder's protocol level adds, then the organizers'
+/// override for this person (zones and days added, then those taken away). The one place that
+/// computes it: badges are issued with it, and re-issued with it after an override.
+pub fn entitlements(
+    event: &Event,
+    category: Category,
+    protocol_level: Option<ProtocolLevel>,
+    adjustment: Option<&BadgeOverride>,
+) -> ApiResult<(Vec<Zone>, Vec<NaiveDate>)> {
+    let rules = &event.badge_rules;
+    let rule = rules.rule(category).ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!(
+            "the badge rules of {} have no rule for {}",
+            event.slug,
+            category.as_str()
+        ))
+    })?;
+    let mut zones: BTreeSet<Zone> = rule.zones.iter().copied().collect();
+    if let Some(level) = protocol_level {
+        zones.extend(rules.protocol_zones(level));
     }
-    let days = if category == Category::PublicVisitor {
-        event.public_days.clone()
-    } else {
-        event
-            .starts_on
-            .iter_days()
-            .take_while(|day| *day <= event.ends_on)
-            .collect()
-    };
-    (zones, days)
+    let mut days: BTreeSet<NaiveDate> = rule
+        .days
+        .iter()
+        .flat_map(|set| event.days_of(*set))
+        .chain(rule.dates.iter().copied())
+        .collect();
+    if let Some(adjustment) = adjustment {
+        zones.extend(&adjustment.add_zones);
+        days.extend(&adjustment.add_days);
+        for zone in &adjustment.remove_zones {
+            zones.remove(zone);
+        }
+        for day in &adjustment.remove_days {
+            days.remove(day);
+        }
+    }
+    Ok((zones.into_iter().collect(), days.into_iter().collect()))
 }
 
 /// What the QR code says.
@@ -183,9 +185,10 @@ impl BadgeKeys {
         serde_json::json!({ "keys": keys })
     }
 
+    /// A while after the event's last day (its last tear-down day, if any).
     fn expiry(&self, event: &Event) -> DateTime<Utc> {
         let last_day = event
-            .ends_on
+            .last_day()
             .and_hms_opt(23, 59, 59)
             .unwrap_or_default()
             .and_utc();
@@ -373,6 +376,26 @@ async fn next_number(
     ))
 }
 
+/// The protocol level of a delegation member (their delegation's, copied onto the
+/// accreditation); a stored level the service does not know fails loudly.
+async fn protocol_level_of(
+    conn: &mut AsyncPgConnection,
+    accreditation_id: Uuid,
+) -> ApiResult<Option<ProtocolLevel>> {
+    let stored: Option<String> = accreditations::table
+        .find(accreditation_id)
+        .select(accreditations::protocol_level)
+        .first(conn)
+        .await?;
+    stored
+        .map(|raw| {
+            ProtocolLevel::from_text(&raw).ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("unknown protocol level {raw:?}"))
+            })
+        })
+        .transpose()
+}
+
 /// Issues the next badge of an accreditation: its number (see [`next_number`]), its zones and
 /// days, its signed QR; its print count starts at zero. At most one badge of an accreditation
 /// is live (a partial unique index): end the live one first ([`end_live`]) to issue another.
@@ -384,7 +407,9 @@ pub async fn issue(
     category: Category,
 ) -> ApiResult<Badge> {
     let number = next_number(conn, event, accreditation_id, category).await?;
-    let (zones, days) = entitlements(event, category);
+    let protocol_level = protocol_level_of(conn, accreditation_id).await?;
+    let adjustment = overrides::store::find(conn, accreditation_id).await?;
+    let (zones, days) = entitlements(event, category, protocol_level, adjustment.as_ref())?;
     let id = Uuid::now_v7();
     let expires_at = keys.expiry(event);
     let claims = BadgeClaims {
@@ -396,6 +421,7 @@ pub async fn issue(
         zones: zones.clone(),
         days: days.clone(),
         zone_days: event
+            .badge_rules
             .zone_days
             .iter()
             .filter(|(zone, _)| zones.contains(zone))

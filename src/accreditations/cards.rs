@@ -17,6 +17,7 @@ use crate::participants::Participant;
 type CardRow = (
     Participant,
     Category,
+    Option<String>,
     String,
     Option<String>,
     String,
@@ -47,6 +48,7 @@ pub async fn card(
         .select((
             Participant::as_select(),
             accreditations::category,
+            accreditations::protocol_level,
             badges::number,
             badges::token,
             events::name,
@@ -55,8 +57,8 @@ pub async fn card(
         .first(conn)
         .await
         .optional()?;
-    Ok(
-        row.and_then(|(participant, category, number, qr, event_name, photo)| {
+    Ok(row.and_then(
+        |(participant, category, protocol_level, number, qr, event_name, photo)| {
             // The purge takes the signed QR away: no card for a purged person.
             let qr = qr?;
             let country = CountryCode::parse(&participant.nationality)
@@ -68,12 +70,13 @@ pub async fn card(
                 organization: participant.organization,
                 country,
                 category,
+                protocol_level: protocol_level.map(|level| level.to_uppercase()),
                 number,
                 qr,
                 photo,
             })
-        }),
-    )
+        },
+    ))
 }
 
 /// Why accreditations have no card: some approved ones wait for the security services'

@@ -6,6 +6,7 @@ pub mod cards;
 pub mod emails;
 pub mod mine;
 pub mod office;
+pub mod overrides;
 pub mod pdf;
 pub mod printable;
 pub mod printing;

@@ -32,6 +32,8 @@ pub struct BadgeCard {
     pub organization: String,
     pub country: String,
     pub category: Category,
+    /// A delegation member's protocol level as printed (`VVIP`, `VIP`, `STANDARD`).
+    pub protocol_level: Option<String>,
     pub number: String,
     pub qr: String,
     /// The badge photo, a JPEG (see `participants/photos.rs`).
@@ -234,6 +236,17 @@ fn draw_badge(
         &fit(&card.country, 32),
         (40, 40, 40),
     );
+    if let Some(level) = &card.protocol_level {
+        text(
+            surface,
+            &fonts.bold,
+            9.0,
+            name_x,
+            y + 58.0,
+            &format!("Protocole : {level}"),
+            (31, 77, 43),
+        );
+    }
 
     qr(surface, &card.qr, x + 27.5, y + 74.0, 50.0)?;
     text(

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AccreditationStatus;
+use super::overrides::{self, BadgeOverride};
 use super::queue::{QueueQuery, QueueRow, Total, find, position};
 use super::store::{self, Row};
 use super::view::{AccreditationView, view, views};
@@ -379,7 +380,8 @@ struct QueueSheet {
 }
 
 impl Sheet for QueueSheet {
-    type Row = QueueRow;
+    /// A queue row and its badge override, if any.
+    type Row = (QueueRow, Option<BadgeOverride>);
     type Key = (String, Uuid);
 
     const COLUMNS: &'static [&'static str] = &[
@@ -396,6 +398,7 @@ impl Sheet for QueueSheet {
         // Last, so that sheets built on the earlier columns keep working.
         "vetting_state",
         "protocol_note",
+        "badge_override",
     ];
 
     async fn page(
@@ -403,21 +406,32 @@ impl Sheet for QueueSheet {
         conn: &mut AsyncPgConnection,
         after: Option<&(String, Uuid)>,
         limit: i64,
-    ) -> ApiResult<Vec<QueueRow>> {
+    ) -> ApiResult<Vec<Self::Row>> {
         // `find` reads one row more than its page's limit (to tell that a next page exists).
         let page = PageRequest {
             limit: limit - 1,
             after: after.cloned(),
         };
         let (rows, _) = find(conn, &self.event, &self.query, Some(&page), Total::Skipped).await?;
-        Ok(rows)
+        let ids: Vec<Uuid> = rows.iter().map(|(a, ..)| a.id).collect();
+        let mut adjustments = overrides::store::of_accreditations(conn, &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let adjustment = adjustments.remove(&row.0.id);
+                (row, adjustment)
+            })
+            .collect())
     }
 
-    fn key(&self, row: &QueueRow) -> (String, Uuid) {
+    fn key(&self, (row, _): &Self::Row) -> (String, Uuid) {
         position(self.query.sort.unwrap_or_default(), row)
     }
 
-    fn cells(&self, (accreditation, participant, badge, _): QueueRow) -> Vec<String> {
+    fn cells(
+        &self,
+        ((accreditation, participant, badge, _), adjustment): Self::Row,
+    ) -> Vec<String> {
         vec![
             accreditation.id.to_string(),
             accreditation.status.as_str().to_owned(),
@@ -437,6 +451,9 @@ impl Sheet for QueueSheet {
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
             accreditation.protocol_note.unwrap_or_default(),
+            adjustment
+                .map(|a| format!("{} ({})", a.summary(), a.reason))
+                .unwrap_or_default(),
         ]
     }
 }

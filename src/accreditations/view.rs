@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::badges::{self, BadgeRecord, BadgeView};
+use super::overrides::{self, OverrideView};
 use super::store::{self, DuplicateFlags, Row};
 use super::{AccreditationStatus, Category, VettingState};
 use crate::error::ApiResult;
@@ -60,6 +61,9 @@ pub struct AccreditationView {
     pub badge_history: Vec<BadgeRecord>,
     /// The badge was reported lost: the open request waits for a reissue.
     pub reissue_request: Option<ReissueRequest>,
+    /// The organizers' change to the zones and days the event's badge rules give this person;
+    /// the badge already includes it.
+    pub badge_override: Option<OverrideView>,
     pub warnings: Vec<Warning>,
     pub created_at: DateTime<Utc>,
 }
@@ -89,8 +93,8 @@ fn warnings(flags: &DuplicateFlags) -> Vec<Warning> {
     found
 }
 
-/// The views of `rows`, with their first approvals, warnings, badge histories and open reissue
-/// requests loaded in four queries whatever the number of rows.
+/// The views of `rows`, with their first approvals, warnings, badge histories, open reissue
+/// requests and overrides loaded in five queries whatever the number of rows.
 pub async fn views(
     conn: &mut AsyncPgConnection,
     rows: Vec<Row>,
@@ -111,6 +115,7 @@ pub async fn views(
         .into_iter()
         .map(|request| (request.accreditation_id, request))
         .collect();
+    let mut adjustments = overrides::store::of_accreditations(conn, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|(accreditation, participant, badge)| {
@@ -138,6 +143,9 @@ pub async fn views(
                 badge: badge.map(BadgeView::from),
                 badge_history: histories.remove(&accreditation.id).unwrap_or_default(),
                 reissue_request,
+                badge_override: adjustments
+                    .remove(&accreditation.id)
+                    .map(OverrideView::from),
                 created_at: accreditation.created_at,
                 participant: ParticipantSummary::from(participant),
             }

@@ -11,6 +11,8 @@ text_enum! {
     pub enum AuditAction {
         #[serde(rename = "accreditation.approved")]
         AccreditationApproved = "accreditation.approved",
+        #[serde(rename = "accreditation.badge_overridden")]
+        AccreditationBadgeOverridden = "accreditation.badge_overridden",
         #[serde(rename = "accreditation.first_approval")]
         AccreditationFirstApproval = "accreditation.first_approval",
         #[serde(rename = "accreditation.info_requested")]
@@ -31,6 +33,8 @@ text_enum! {
         DelegationInvitationResent = "delegation.invitation_resent",
         #[serde(rename = "delegation.updated")]
         DelegationUpdated = "delegation.updated",
+        #[serde(rename = "event.badge_rules_replaced")]
+        EventBadgeRulesReplaced = "event.badge_rules_replaced",
         #[serde(rename = "event.created")]
         EventCreated = "event.created",
         #[serde(rename = "event.personal_data_purged")]

@@ -60,6 +60,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    badge_overrides (accreditation_id) {
+        accreditation_id -> Uuid,
+        add_zones -> Array<Text>,
+        remove_zones -> Array<Text>,
+        add_days -> Array<Date>,
+        remove_days -> Array<Date>,
+        reason -> Text,
+        set_by -> Nullable<Uuid>,
+        set_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     badge_presence (badge_id, zone) {
         badge_id -> Uuid,
         inside -> Bool,
@@ -160,10 +173,11 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         sensitive_categories -> Array<Text>,
-        range_categories -> Array<Text>,
         personal_data_purged_at -> Nullable<Timestamptz>,
-        zone_days -> Jsonb,
         vetting_categories -> Array<Text>,
+        build_up_days -> Array<Date>,
+        tear_down_days -> Array<Date>,
+        badge_rules -> Jsonb,
     }
 }
 
@@ -552,6 +566,7 @@ diesel::table! {
 
 diesel::joinable!(accreditation_approvals -> accreditations (accreditation_id));
 diesel::joinable!(accreditations -> events (event_id));
+diesel::joinable!(badge_overrides -> accreditations (accreditation_id));
 diesel::joinable!(badge_presence -> badges (badge_id));
 diesel::joinable!(badges -> accreditations (accreditation_id));
 diesel::joinable!(scans -> badges (badge_id));
@@ -585,6 +600,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accreditation_counts,
     accreditations,
     audit_records,
+    badge_overrides,
     badge_presence,
     badge_sequences,
     badges,

@@ -5,6 +5,7 @@ pub mod access;
 pub mod emails;
 pub mod invitations;
 pub mod members;
+pub mod protocol;
 pub mod routes;
 pub mod store;
 
@@ -18,6 +19,7 @@ use crate::auth::extract::CurrentUser;
 use crate::db::schema::delegations;
 use crate::db::text_enum;
 use crate::users::EmailAddress;
+pub use protocol::ProtocolLevel;
 
 text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -28,16 +30,6 @@ text_enum! {
         Police = "police",
         DiplomaticCorps = "diplomatic_corps",
         Industry = "industry",
-    }
-}
-
-text_enum! {
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
-    pub enum ProtocolLevel {
-        Vvip = "vvip",
-        Vip = "vip",
-        Standard = "standard",
     }
 }
 

@@ -1,17 +1,14 @@
-//! Editions of the show (`bamex-2026`): dates, venue, public days, status, registration window.
+//! Editions of the show (`bamex-2026`): dates, venue, public days, build-up and tear-down days,
+//! status, registration window, badge rules.
 
+pub mod badge_rules;
 pub mod path;
 pub mod routes;
 pub mod store;
 pub mod zones;
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::deserialize::{self, FromSql};
-use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
-use diesel::sql_types::Jsonb;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -20,6 +17,8 @@ use crate::accreditations::Category;
 use crate::db::schema::events;
 use crate::db::text_enum;
 use crate::error::ApiError;
+pub use badge_rules::ZoneDays;
+use badge_rules::{BadgeRules, DaySet, StoredBadgeRules};
 use zones::Zone;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -40,36 +39,16 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sensitive_categories: Vec<Category>,
-    pub range_categories: Vec<Category>,
     /// Categories the host state's security services clear before a badge is issued.
     pub vetting_categories: Vec<Category>,
     /// When the retention purge removed the personal data of its participants.
     pub personal_data_purged_at: Option<DateTime<Utc>>,
-    /// The zones open on some days only (the demonstration range on the last days, say); a
-    /// zone left out is open every day of the event.
-    #[diesel(deserialize_as = StoredZoneDays)]
-    pub zone_days: ZoneDays,
-}
-
-/// The days some zones are open, when not every day of the event.
-pub type ZoneDays = BTreeMap<Zone, Vec<NaiveDate>>;
-
-/// `events.zone_days` as read, parsed once when the event loads. A schedule that does not parse
-/// fails the load rather than reading as "every zone open every day" at the gates.
-#[derive(diesel::deserialize::FromSqlRow)]
-pub struct StoredZoneDays(ZoneDays);
-
-impl FromSql<Jsonb, Pg> for StoredZoneDays {
-    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
-        let value = <serde_json::Value as FromSql<Jsonb, Pg>>::from_sql(bytes)?;
-        Ok(Self(serde_json::from_value(value)?))
-    }
-}
-
-impl From<StoredZoneDays> for ZoneDays {
-    fn from(stored: StoredZoneDays) -> Self {
-        stored.0
-    }
+    /// Days before `starts_on` when stands are built, sorted.
+    pub build_up_days: Vec<NaiveDate>,
+    /// Days after `ends_on` when stands are taken down, sorted.
+    pub tear_down_days: Vec<NaiveDate>,
+    #[diesel(deserialize_as = StoredBadgeRules)]
+    pub badge_rules: BadgeRules,
 }
 
 text_enum! {
@@ -114,9 +93,42 @@ impl Event {
     }
 
     pub fn zone_open_on(&self, zone: Zone, day: NaiveDate) -> bool {
-        self.zone_days
+        self.badge_rules
+            .zone_days
             .get(&zone)
             .is_none_or(|days| days.contains(&day))
+    }
+
+    /// The first day a badge of the event can be valid: the first build-up day, or `starts_on`.
+    pub fn first_day(&self) -> NaiveDate {
+        self.build_up_days
+            .first()
+            .copied()
+            .unwrap_or(self.starts_on)
+            .min(self.starts_on)
+    }
+
+    /// The last day a badge of the event can be valid: the last tear-down day, or `ends_on`.
+    pub fn last_day(&self) -> NaiveDate {
+        self.tear_down_days
+            .last()
+            .copied()
+            .unwrap_or(self.ends_on)
+            .max(self.ends_on)
+    }
+
+    /// The days of a named day set.
+    pub fn days_of(&self, set: DaySet) -> Vec<NaiveDate> {
+        match set {
+            DaySet::BuildUp => self.build_up_days.clone(),
+            DaySet::Show => self
+                .starts_on
+                .iter_days()
+                .take_while(|day| *day <= self.ends_on)
+                .collect(),
+            DaySet::Public => self.public_days.clone(),
+            DaySet::TearDown => self.tear_down_days.clone(),
+        }
     }
 
     /// The year in two digits, for badge numbers (`B26-…`).
@@ -141,6 +153,12 @@ pub struct EventView {
     pub ends_on: NaiveDate,
     /// Days open to the general public; the others are trade-only.
     pub public_days: Vec<NaiveDate>,
+    /// Days before `starts_on` when stands are built (exhibitor staff and contractors by
+    /// default).
+    pub build_up_days: Vec<NaiveDate>,
+    /// Days after `ends_on` when stands are taken down (contractors by default). Badges expire
+    /// after the last of them.
+    pub tear_down_days: Vec<NaiveDate>,
     pub status: EventStatus,
     /// Public-visitor registrations are approved at once.
     pub auto_approve_public: bool,
@@ -148,12 +166,13 @@ pub struct EventView {
     pub registration_closes_at: Option<DateTime<Utc>>,
     /// Categories whose approval needs two different organizers ("four eyes").
     pub sensitive_categories: Vec<Category>,
-    /// Categories whose badges open the demonstration range.
+    /// Categories whose badges open the demonstration range (derived from the badge rules).
     pub range_categories: Vec<Category>,
     /// Categories the host state's security services clear: their badges are issued only once
     /// the person is both approved and cleared.
     pub vetting_categories: Vec<Category>,
-    /// Zones open on some days only; the others are open every day of the event.
+    /// Zones open on some days only; the others are open every day of the event (the badge
+    /// rules' `zone_days`).
     #[schema(value_type = BTreeMap<String, Vec<NaiveDate>>, example = json!({"demonstration_range": ["2026-11-26", "2026-11-27"]}))]
     pub zone_days: ZoneDays,
     /// Set once the retention period after the event has passed and its participants' personal
@@ -165,7 +184,10 @@ impl From<Event> for EventView {
     fn from(event: Event) -> Self {
         Self {
             status: event.status(),
-            zone_days: event.zone_days,
+            range_categories: event.badge_rules.range_categories(),
+            zone_days: event.badge_rules.zone_days,
+            build_up_days: event.build_up_days,
+            tear_down_days: event.tear_down_days,
             slug: event.slug,
             name: event.name,
             venue: event.venue,
@@ -177,7 +199,6 @@ impl From<Event> for EventView {
             registration_opens_at: event.registration_opens_at,
             registration_closes_at: event.registration_closes_at,
             sensitive_categories: event.sensitive_categories,
-            range_categories: event.range_categories,
             vetting_categories: event.vetting_categories,
             personal_data_purged_at: event.personal_data_purged_at,
         }

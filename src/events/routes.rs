@@ -1,15 +1,16 @@
 //! `/api/v1/events`: anyone reads published events; admins create and change them.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::badge_rules::{BadgeRules, ZoneDays};
 use super::path::EventPath;
 use super::store::{self, EventChanges, NewEvent};
-use super::{EventStatus, EventView, Slug, ZoneDays};
+use super::{EventStatus, EventView, Slug};
 use crate::accreditations::Category;
 use crate::audit::AuditEntry;
 use crate::auth::extract::{Admin, ClientIp, MaybeUser, Require};
@@ -23,7 +24,9 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_events)
         .service(create_event)
         .service(get_event)
-        .service(patch_event);
+        .service(patch_event)
+        .service(get_badge_rules)
+        .service(put_badge_rules);
 }
 
 /// Published events (organizers also see drafts), in creation order.
@@ -90,6 +93,12 @@ pub struct CreateEventRequest {
     ends_on: NaiveDate,
     #[serde(default)]
     public_days: Vec<NaiveDate>,
+    /// Days before `starts_on` when stands are built (at most 30 days before).
+    #[serde(default)]
+    build_up_days: Vec<NaiveDate>,
+    /// Days after `ends_on` when stands are taken down (at most 30 days after).
+    #[serde(default)]
+    tear_down_days: Vec<NaiveDate>,
     #[serde(default)]
     status: Option<EventStatus>,
     #[serde(default)]
@@ -100,12 +109,13 @@ pub struct CreateEventRequest {
     /// `vip`, `media`).
     sensitive_categories: Option<Vec<Category>>,
     /// Categories whose badges open the demonstration range (default: `delegation_member`,
-    /// `vip`, `organizer_staff`).
+    /// `vip`, `organizer_staff`); a shortcut into the badge rules.
     range_categories: Option<Vec<Category>>,
     /// Categories the host state's security services clear before a badge is issued (default:
     /// every category but `public_visitor`).
     vetting_categories: Option<Vec<Category>>,
-    /// Zones open on some days only (default: every zone every day).
+    /// Zones open on some days only (default: every zone every day); the badge rules'
+    /// `zone_days`.
     #[schema(value_type = Option<BTreeMap<String, Vec<NaiveDate>>>, example = json!({"demonstration_range": ["2026-11-26", "2026-11-27"]}))]
     zone_days: Option<ZoneDays>,
 }
@@ -118,31 +128,27 @@ fn category_set(categories: &[Category]) -> Vec<String> {
     names
 }
 
-/// A zone schedule as stored, each zone's days sorted and once.
-fn zone_days_json(zone_days: &ZoneDays) -> serde_json::Value {
-    let tidy: ZoneDays = zone_days
-        .iter()
-        .map(|(zone, days)| {
-            let mut days = days.clone();
-            days.sort();
-            days.dedup();
-            (*zone, days)
-        })
-        .collect();
-    serde_json::to_value(tidy).unwrap_or_default()
+/// A set of days as stored: sorted, each once.
+fn day_set(days: &[NaiveDate]) -> Vec<NaiveDate> {
+    let mut days = days.to_vec();
+    days.sort();
+    days.dedup();
+    days
 }
 
 /// The rules an event's dates must follow, whether created or changed.
-struct Schedule {
+struct Schedule<'a> {
     starts_on: NaiveDate,
     ends_on: NaiveDate,
-    public_days: Vec<NaiveDate>,
+    public_days: &'a [NaiveDate],
+    build_up_days: &'a [NaiveDate],
+    tear_down_days: &'a [NaiveDate],
     opens: Option<DateTime<Utc>>,
     closes: Option<DateTime<Utc>>,
-    zone_days: ZoneDays,
+    badge_rules: &'a BadgeRules,
 }
 
-impl Schedule {
+impl Schedule<'_> {
     fn check(&self, errors: &mut Vec<FieldError>) {
         if self.ends_on < self.starts_on {
             errors.push(FieldError::new("ends_on", "must not be before starts_on"));
@@ -162,17 +168,36 @@ impl Schedule {
                 "must fall between starts_on and ends_on",
             ));
         }
-        let during = |d: &NaiveDate| *d >= self.starts_on && *d <= self.ends_on;
-        if self
-            .zone_days
-            .values()
-            .any(|days| days.is_empty() || !days.iter().all(during))
+        let days_before = |d: &NaiveDate| (self.starts_on - *d).num_days();
+        if !self
+            .build_up_days
+            .iter()
+            .all(|d| (1..=30).contains(&days_before(d)))
         {
             errors.push(FieldError::new(
-                "zone_days",
-                "each zone listed needs days between starts_on and ends_on (leave a zone out to open it every day)",
+                "build_up_days",
+                "must fall within the 30 days before starts_on",
             ));
         }
+        let days_after = |d: &NaiveDate| (*d - self.ends_on).num_days();
+        if !self
+            .tear_down_days
+            .iter()
+            .all(|d| (1..=30).contains(&days_after(d)))
+        {
+            errors.push(FieldError::new(
+                "tear_down_days",
+                "must fall within the 30 days after ends_on",
+            ));
+        }
+        let first = self
+            .build_up_days
+            .first()
+            .copied()
+            .unwrap_or(self.starts_on);
+        let last = self.tear_down_days.last().copied().unwrap_or(self.ends_on);
+        self.badge_rules
+            .check(first.min(self.starts_on), last.max(self.ends_on), errors);
         if let (Some(opens), Some(closes)) = (self.opens, self.closes)
             && opens >= closes
         {
@@ -182,6 +207,11 @@ impl Schedule {
             ));
         }
     }
+}
+
+fn rules_json(rules: &BadgeRules) -> ApiResult<serde_json::Value> {
+    serde_json::to_value(rules)
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("badge rules as JSON")))
 }
 
 fn check_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
@@ -217,16 +247,27 @@ async fn create_event(
     }
     check_text(&mut errors, "name", &body.name, 200);
     check_text(&mut errors, "venue", &body.venue, 300);
-    let mut public_days = body.public_days.clone();
-    public_days.sort();
-    public_days.dedup();
+    let public_days = day_set(&body.public_days);
+    let build_up_days = day_set(&body.build_up_days);
+    let tear_down_days = day_set(&body.tear_down_days);
+    let mut badge_rules = BadgeRules::defaults(
+        body.range_categories
+            .as_deref()
+            .unwrap_or(&BadgeRules::DEFAULT_RANGE),
+    );
+    if let Some(zone_days) = &body.zone_days {
+        badge_rules.zone_days = zone_days.clone();
+    }
+    let badge_rules = badge_rules.tidy();
     Schedule {
         starts_on: body.starts_on,
         ends_on: body.ends_on,
-        public_days: public_days.clone(),
+        public_days: &public_days,
+        build_up_days: &build_up_days,
+        tear_down_days: &tear_down_days,
         opens: body.registration_opens_at,
         closes: body.registration_closes_at,
-        zone_days: body.zone_days.clone().unwrap_or_default(),
+        badge_rules: &badge_rules,
     }
     .check(&mut errors);
     let (Ok(slug), true) = (slug, errors.is_empty()) else {
@@ -250,9 +291,10 @@ async fn create_event(
                     registration_opens_at: body.registration_opens_at,
                     registration_closes_at: body.registration_closes_at,
                     sensitive_categories: body.sensitive_categories.as_deref().map(category_set),
-                    range_categories: body.range_categories.as_deref().map(category_set),
                     vetting_categories: body.vetting_categories.as_deref().map(category_set),
-                    zone_days: body.zone_days.as_ref().map(zone_days_json),
+                    build_up_days,
+                    tear_down_days,
+                    badge_rules: rules_json(&badge_rules)?,
                 },
             )
             .await?;
@@ -274,6 +316,10 @@ pub struct UpdateEventRequest {
     starts_on: Option<NaiveDate>,
     ends_on: Option<NaiveDate>,
     public_days: Option<Vec<NaiveDate>>,
+    /// Replaces the build-up days; badges issued from now on follow.
+    build_up_days: Option<Vec<NaiveDate>>,
+    /// Replaces the tear-down days; badges issued from now on follow.
+    tear_down_days: Option<Vec<NaiveDate>>,
     status: Option<EventStatus>,
     auto_approve_public: Option<bool>,
     /// `null` removes the bound.
@@ -285,11 +331,12 @@ pub struct UpdateEventRequest {
     registration_closes_at: Option<Option<DateTime<Utc>>>,
     /// Applies to decisions taken from now on.
     sensitive_categories: Option<Vec<Category>>,
-    /// Applies to badges issued from now on.
+    /// Applies to badges issued from now on (a shortcut into the badge rules).
     range_categories: Option<Vec<Category>>,
     /// Applies to accreditations registered from now on.
     vetting_categories: Option<Vec<Category>>,
-    /// Replaces the whole schedule; `{}` opens every zone every day.
+    /// Replaces the whole schedule (the badge rules' `zone_days`); `{}` opens every zone every
+    /// day.
     #[schema(value_type = Option<BTreeMap<String, Vec<NaiveDate>>>)]
     zone_days: Option<ZoneDays>,
 }
@@ -319,7 +366,7 @@ async fn patch_event(
     let mut conn = state.pool.get().await?;
     let event = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let before = store::find_by_slug(conn, &slug).await?;
+            let before = store::lock_by_slug(conn, &slug).await?;
             let mut errors = Vec::new();
             if let Some(name) = &body.name {
                 check_text(&mut errors, "name", name, 200);
@@ -327,26 +374,35 @@ async fn patch_event(
             if let Some(venue) = &body.venue {
                 check_text(&mut errors, "venue", venue, 300);
             }
-            let mut public_days = body
-                .public_days
-                .clone()
-                .unwrap_or(before.public_days.clone());
-            public_days.sort();
-            public_days.dedup();
+            let public_days = day_set(body.public_days.as_ref().unwrap_or(&before.public_days));
+            let build_up_days =
+                day_set(body.build_up_days.as_ref().unwrap_or(&before.build_up_days));
+            let tear_down_days = day_set(
+                body.tear_down_days
+                    .as_ref()
+                    .unwrap_or(&before.tear_down_days),
+            );
+            let mut badge_rules = before.badge_rules.clone();
+            if let Some(categories) = &body.range_categories {
+                badge_rules.set_range_categories(categories);
+            }
+            if let Some(zone_days) = &body.zone_days {
+                badge_rules.zone_days = zone_days.clone();
+            }
+            let badge_rules = badge_rules.tidy();
             Schedule {
                 starts_on: body.starts_on.unwrap_or(before.starts_on),
                 ends_on: body.ends_on.unwrap_or(before.ends_on),
-                public_days: public_days.clone(),
+                public_days: &public_days,
+                build_up_days: &build_up_days,
+                tear_down_days: &tear_down_days,
                 opens: body
                     .registration_opens_at
                     .unwrap_or(before.registration_opens_at),
                 closes: body
                     .registration_closes_at
                     .unwrap_or(before.registration_closes_at),
-                zone_days: body
-                    .zone_days
-                    .clone()
-                    .unwrap_or_else(|| before.zone_days.clone()),
+                badge_rules: &badge_rules,
             }
             .check(&mut errors);
             if !errors.is_empty() {
@@ -366,9 +422,12 @@ async fn patch_event(
                     registration_opens_at: body.registration_opens_at,
                     registration_closes_at: body.registration_closes_at,
                     sensitive_categories: body.sensitive_categories.as_deref().map(category_set),
-                    range_categories: body.range_categories.as_deref().map(category_set),
                     vetting_categories: body.vetting_categories.as_deref().map(category_set),
-                    zone_days: body.zone_days.as_ref().map(zone_days_json),
+                    build_up_days: body.build_up_days.as_ref().map(|_| build_up_days),
+                    tear_down_days: body.tear_down_days.as_ref().map(|_| tear_down_days),
+                    badge_rules: (badge_rules != before.badge_rules)
+                        .then(|| rules_json(&badge_rules))
+                        .transpose()?,
                     updated_at: None,
                 },
             )
@@ -378,8 +437,10 @@ async fn patch_event(
                 .details(serde_json::json!({
                     "status": event.status,
                     "sensitive_categories": event.sensitive_categories,
-                    "range_categories": event.range_categories,
+                    "range_categories": event.badge_rules.range_categories(),
                     "vetting_categories": event.vetting_categories,
+                    "build_up_days": event.build_up_days,
+                    "tear_down_days": event.tear_down_days,
                 }))
                 .record(conn)
                 .await?;
@@ -387,4 +448,82 @@ async fn patch_event(
         })
         .await?;
     Ok(web::Json(event.into()))
+}
+
+/// An event's badge rules (admins): the category × zone × day matrix, the zones' opening days
+/// and the protocol levels' extra zones.
+#[utoipa::path(
+    tag = "events",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
+    responses(
+        (status = 200, description = "The event's badge rules", body = BadgeRules),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{event}/badge-rules")]
+async fn get_badge_rules(
+    state: web::Data<AppState>,
+    admin: Require<Admin>,
+    event: EventPath,
+) -> ApiResult<web::Json<BadgeRules>> {
+    let mut conn = state.pool.get().await?;
+    let event = event.load_event(&mut conn, Some(&admin)).await?;
+    Ok(web::Json(event.badge_rules))
+}
+
+/// Replace an event's badge rules (admins): every category once, known zones, dates within the
+/// event (build-up and tear-down days included). Badges issued from now on follow them; issued
+/// badges keep what they were signed with.
+#[utoipa::path(
+    tag = "events",
+    security(("bearer" = [])),
+    params(("event" = String, Path, description = "Event slug", example = "bamex-2026")),
+    request_body = BadgeRules,
+    responses(
+        (status = 200, description = "The badge rules, replaced", body = BadgeRules),
+        (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid rules (`validation_failed`): a category missing or twice, a rule without zones or days, a date outside the event", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/events/{event}/badge-rules")]
+async fn put_badge_rules(
+    state: web::Data<AppState>,
+    admin: Require<Admin>,
+    ip: ClientIp,
+    event: EventPath,
+    body: Body<BadgeRules>,
+) -> ApiResult<web::Json<BadgeRules>> {
+    let rules = body.read()?.tidy();
+    let mut conn = state.pool.get().await?;
+    let event = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let before = store::lock_by_slug(conn, event.slug()).await?;
+            let mut errors = Vec::new();
+            rules.check(before.first_day(), before.last_day(), &mut errors);
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
+            let event = store::update(
+                conn,
+                before.id,
+                EventChanges {
+                    badge_rules: Some(rules_json(&rules)?),
+                    ..EventChanges::default()
+                },
+            )
+            .await?;
+            AuditEntry::new("event.badge_rules_replaced", "event", Some(event.id))
+                .by(admin.id, ip.as_string().as_deref())
+                .details(serde_json::json!({ "before": before.badge_rules, "after": rules }))
+                .record(conn)
+                .await?;
+            Ok(event)
+        })
+        .await?;
+    Ok(web::Json(event.badge_rules))
 }

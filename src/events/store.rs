@@ -26,9 +26,11 @@ pub struct NewEvent<'a> {
     pub registration_closes_at: Option<DateTime<Utc>>,
     /// `None` keeps the database's default.
     pub sensitive_categories: Option<Vec<String>>,
-    pub range_categories: Option<Vec<String>>,
     pub vetting_categories: Option<Vec<String>>,
-    pub zone_days: Option<serde_json::Value>,
+    pub build_up_days: Vec<NaiveDate>,
+    pub tear_down_days: Vec<NaiveDate>,
+    /// `BadgeRules` as JSON.
+    pub badge_rules: serde_json::Value,
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -44,9 +46,10 @@ pub struct EventChanges {
     pub registration_opens_at: Option<Option<DateTime<Utc>>>,
     pub registration_closes_at: Option<Option<DateTime<Utc>>>,
     pub sensitive_categories: Option<Vec<String>>,
-    pub range_categories: Option<Vec<String>>,
     pub vetting_categories: Option<Vec<String>>,
-    pub zone_days: Option<serde_json::Value>,
+    pub build_up_days: Option<Vec<NaiveDate>>,
+    pub tear_down_days: Option<Vec<NaiveDate>>,
+    pub badge_rules: Option<serde_json::Value>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -92,6 +95,17 @@ pub async fn find_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResu
     events::table
         .filter(events::slug.eq(slug))
         .select(Event::as_select())
+        .first(conn)
+        .await
+}
+
+/// The event, its row locked until the transaction ends: changes that read the event's rules
+/// and write them back do not overwrite each other.
+pub async fn lock_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Event> {
+    events::table
+        .filter(events::slug.eq(slug))
+        .select(Event::as_select())
+        .for_update()
         .first(conn)
         .await
 }

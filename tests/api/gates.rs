@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::fixtures::{EVENT, approve, event_from_today, visitor};
 use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
 
-async fn scan(app: &TestApp, agent: &TestUser, qr: &str, zone: &str, direction: &str) -> Value {
+pub async fn scan(app: &TestApp, agent: &TestUser, qr: &str, zone: &str, direction: &str) -> Value {
     let response = app
         .post_as(
             &format!("{EVENT}/scans"),
@@ -139,6 +139,14 @@ claims = jwt.decode(qr, keys[kid], algorithms=["EdDSA"], issuer="bamex-badges")
 print(json.dumps(claims))
 "#;
 
+/// Runs README's offline check on a QR with PyJWT, an independent JWT library.
+pub fn verify_with_pyjwt(jwks: &str, qr: &str) -> std::process::Output {
+    std::process::Command::new("python3")
+        .args(["-c", OFFLINE_CHECK, jwks, qr])
+        .output()
+        .expect("python3 runs (scripts/ensure-test-tools installs PyJWT)")
+}
+
 #[tokio::test]
 async fn a_gate_offline_verifies_badges_with_pyjwt_as_the_readme_shows() {
     let app = spawn_app().await;
@@ -152,12 +160,7 @@ async fn a_gate_offline_verifies_badges_with_pyjwt_as_the_readme_shows() {
         .text()
         .await
         .unwrap();
-    let check = |qr: String| {
-        std::process::Command::new("python3")
-            .args(["-c", OFFLINE_CHECK, &jwks, &qr])
-            .output()
-            .expect("python3 runs (scripts/ensure-test-tools installs PyJWT)")
-    };
+    let check = |qr: String| verify_with_pyjwt(&jwks, &qr);
     let verified = check(badge["qr"].as_str().unwrap().to_owned());
     assert!(
         verified.status.success(),

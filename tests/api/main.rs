@@ -6,6 +6,7 @@ mod helpers;
 mod accreditations;
 mod audit_log;
 mod auth;
+mod badge_rules;
 mod cli;
 mod compose;
 mod delegations;

@@ -494,6 +494,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
     use bamex::audit::actions::AuditAction;
     use bamex::delegations::{DelegationKind, DelegationStatus, ProtocolLevel};
     use bamex::events::EventStatus;
+    use bamex::events::badge_rules::DaySet;
     use bamex::events::zones::Zone;
     use bamex::exhibitors::{ExhibitorStatus, Sector};
     use bamex::gates::{DenialReason, Direction, Verdict};
@@ -515,6 +516,7 @@ fn stored_enum_names_are_the_names_the_api_speaks() {
         DelegationStatus,
         ProtocolLevel,
         EventStatus,
+        DaySet,
         Zone,
         ExhibitorStatus,
         Sector,
