@@ -712,7 +712,8 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 };
                 let id = Uuid::now_v7();
                 let sealed = vault.seal(id, &data.id_document_number)?;
-                participants::insert(conn, id, &registration, &data, &sealed).await?;
+                let (_, accreditation) = participants::insert(conn, id, &registration, &data, &sealed).await?;
+                visitors.push((user, accreditation.id));
             }
             let organizer = organizer.context("the demo organizer")?;
             for (n, (first, last, function, organization, category, note)) in OFFICE.iter().enumerate() {
@@ -729,8 +730,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 };
                 let id = Uuid::now_v7();
                 let sealed = vault.seal(id, &data.id_document_number)?;
-                let (_, accreditation) = participants::insert(conn, id, &registration, &data, &sealed).await?;
-                visitors.push((user, accreditation.id));
+                participants::insert(conn, id, &registration, &data, &sealed).await?;
             }
             // Two gate devices: one enrolled at the halls, one waiting for its enrollment at the
             // range. Their code and token are random and thrown away (nothing secret printed):
@@ -748,7 +748,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                         name,
                         gates: &[gate.to_owned()],
                         zones: &[zone],
-                        created_by: organizer,
+                        created_by: Some(organizer),
                         enrollment_code_digest: code.hash(),
                         enrollment_expires_at: Utc::now()
                             + chrono::Duration::hours(settings.gates.enrollment_code_ttl_hours.into()),
@@ -765,7 +765,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
             // Lost badges: the visitors are approved; the trade visitor, cleared, had their badge
             // reissued (now `…-2`); the public visitor reported hers lost and waits in the
             // organizers' reissue queue (the journalist still awaits the services' clearance).
-            let organizer = Actor { id: organizer.context("the demo organizer")?, ip: None };
+            let organizer = Actor { id: organizer, ip: None };
             let approve = Ruling { decision: Decision::Approve, reason: None, version: None };
             for (_, id) in &visitors {
                 workflow::decide(conn, &keys, &event, &organizer, *id, approve).await?;
