@@ -23,6 +23,7 @@ mod mfa;
 mod openapi;
 mod outbox;
 mod permissions;
+mod printing;
 mod retention;
 mod system;
 mod users;
