@@ -15,7 +15,6 @@ use image::{ImageFormat, ImageReader, Limits};
 use krilla::Data;
 use krilla::image::Image;
 
-use super::pdf::BadgeCard;
 use crate::error::{ApiError, ApiResult};
 use crate::participants::image_budget::{PHOTO_HEIGHT, PHOTO_WIDTH};
 
@@ -62,18 +61,21 @@ fn unreadable(numbers: &[&str]) -> ApiError {
     }
 }
 
-/// Every card's photo, decoded (`None`: the person has none), or the refusal naming each badge
-/// whose photo does not decode. CPU-bound: call it off the executor.
-pub fn decode_all(cards: &[BadgeCard]) -> ApiResult<Vec<Option<Image>>> {
-    let mut images = Vec::with_capacity(cards.len());
+/// Every badge's photo, decoded (`None`: the person has none), from (badge number, stored
+/// photo) pairs, or the refusal naming each badge whose photo does not decode. CPU-bound: call
+/// it off the executor.
+pub fn decode_all<'a>(
+    photos: impl IntoIterator<Item = (&'a str, Option<&'a Data>)>,
+) -> ApiResult<Vec<Option<Image>>> {
+    let mut images = Vec::new();
     let mut broken = Vec::new();
-    for card in cards {
-        match card.photo.as_ref().map(decode) {
+    for (number, photo) in photos {
+        match photo.map(decode) {
             None => images.push(None),
             Some(Ok(image)) => images.push(Some(image)),
             Some(Err(cause)) => {
-                tracing::warn!(badge = %card.number, %cause, "stored badge photo does not decode");
-                broken.push(card.number.as_str());
+                tracing::warn!(badge = %number, %cause, "stored badge photo does not decode");
+                broken.push(number);
             }
         }
     }
@@ -87,19 +89,17 @@ pub fn decode_all(cards: &[BadgeCard]) -> ApiResult<Vec<Option<Image>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accreditations::Category;
 
-    fn card(number: &str, photo: Option<Vec<u8>>) -> BadgeCard {
-        BadgeCard {
-            event_name: "BAMEX".into(),
-            holder_name: "Awa TRAORE".into(),
-            organization: "Sahel Optics".into(),
-            country: "Mali".into(),
-            category: Category::TradeVisitor,
-            number: number.into(),
-            qr: "token".into(),
-            photo: photo.map(Data::from),
-        }
+    fn decode_cards(cards: &[(&str, Option<Vec<u8>>)]) -> ApiResult<Vec<Option<Image>>> {
+        let stored: Vec<(&str, Option<Data>)> = cards
+            .iter()
+            .map(|(number, photo)| (*number, photo.clone().map(Data::from)))
+            .collect();
+        decode_all(
+            stored
+                .iter()
+                .map(|(number, photo)| (*number, photo.as_ref())),
+        )
     }
 
     fn stored_photo() -> Vec<u8> {
@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn a_stored_photo_decodes_and_no_photo_is_no_image() {
-        let images = decode_all(&[card("A", Some(stored_photo())), card("B", None)]).unwrap();
+        let images = decode_cards(&[("A", Some(stored_photo())), ("B", None)]).unwrap();
         assert!(images[0].is_some());
         assert!(images[1].is_none());
     }
@@ -127,11 +127,11 @@ mod tests {
         let mut truncated = stored_photo();
         truncated.truncate(truncated.len() / 3);
         let cards = [
-            card("B26-TRV-000001", Some(stored_photo())),
-            card("B26-TRV-000002", Some(header)),
-            card("B26-TRV-000003", Some(truncated)),
+            ("B26-TRV-000001", Some(stored_photo())),
+            ("B26-TRV-000002", Some(header)),
+            ("B26-TRV-000003", Some(truncated)),
         ];
-        match decode_all(&cards) {
+        match decode_cards(&cards) {
             Err(ApiError::Conflict { code, detail }) => {
                 assert_eq!(code, "photo_unreadable");
                 assert!(!detail.contains("000001"), "{detail}");
@@ -149,6 +149,6 @@ mod tests {
         image
             .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
             .unwrap();
-        assert!(decode_all(&[card("A", Some(jpeg))]).is_err());
+        assert!(decode_cards(&[("A", Some(jpeg))]).is_err());
     }
 }

@@ -265,6 +265,15 @@ fn finish(document: Document) -> ApiResult<Vec<u8>> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("PDF generation failed: {e:?}")))
 }
 
+/// The cards' photos, every one decoded before anything is drawn (`badge_photo.rs`).
+fn photos_of(cards: &[BadgeCard]) -> ApiResult<Vec<Option<Image>>> {
+    badge_photo::decode_all(
+        cards
+            .iter()
+            .map(|card| (card.number.as_str(), card.photo.as_ref())),
+    )
+}
+
 fn page_settings((width, height): (f32, f32)) -> ApiResult<PageSettings> {
     PageSettings::from_wh(width * MM, height * MM)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("page size")))
@@ -273,7 +282,7 @@ fn page_settings((width, height): (f32, f32)) -> ApiResult<PageSettings> {
 /// One A6 page per badge. Every photo is decoded first: one that does not is the error
 /// (`photo_unreadable`), before anything is drawn.
 pub fn badges_a6(cards: &[BadgeCard]) -> ApiResult<Vec<u8>> {
-    let photos = badge_photo::decode_all(cards)?;
+    let photos = photos_of(cards)?;
     let fonts = fonts()?;
     let settings = page_settings(A6)?;
     let mut document = Document::new();
@@ -290,7 +299,7 @@ pub fn badges_a6(cards: &[BadgeCard]) -> ApiResult<Vec<u8>> {
 /// A4 sheets of four badges, two by two, for batch printing and cutting; photos are checked
 /// first, as for [`badges_a6`].
 pub fn badges_a4(cards: &[BadgeCard]) -> ApiResult<Vec<u8>> {
-    let photos = badge_photo::decode_all(cards)?;
+    let photos = photos_of(cards)?;
     let fonts = fonts()?;
     let settings = page_settings(A4)?;
     let mut document = Document::new();

@@ -17,6 +17,15 @@ use crate::events::path::EventPath;
 use crate::http_method::IsHead;
 use crate::state::AppState;
 
+/// Batches loaded and rendered at once in the whole process; more answer 503. krilla finishes a
+/// document in memory, so each costs memory in proportion to its badges (BENCHMARKS.md).
+const BATCHES_AT_ONCE: usize = 2;
+
+fn batches() -> &'static tokio::sync::Semaphore {
+    static BATCHES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(BATCHES_AT_ONCE);
+    &BATCHES
+}
+
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(badge_pdf).service(badges_pdf);
 }
@@ -73,6 +82,8 @@ pub async fn badge_pdf(
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No approved accreditation matches (`no_badge`), or those approved await the security services' clearance (`awaiting_clearance`), or stored photos do not decode (`photo_unreadable`, naming the badges; nothing is printed)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than 500 accreditations match (`validation_failed`): narrow the filters", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Two batches are being printed already (`service_unavailable`), see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/events/{event}/badges.pdf")]
@@ -89,13 +100,23 @@ pub async fn badges_pdf(
         return Err(ApiError::purged());
     }
     let ids = queue::matching_ids(&mut conn, &event, &query).await?;
+    let rendering = batches().try_acquire().map_err(|_| {
+        ApiError::Unavailable(anyhow::anyhow!(
+            "{BATCHES_AT_ONCE} badge batches are being printed already"
+        ))
+    })?;
     let (printed, cards): (Vec<Uuid>, Vec<BadgeCard>) =
         cards(&mut conn, &ids).await?.into_iter().unzip();
     if cards.is_empty() {
         return Err(no_card(&mut conn, &ids).await?);
     }
     drop(conn);
-    let bytes = render(move || pdf::badges_a4(&cards)).await?;
+    // The permit goes with the work: a client that leaves does not free it while it runs.
+    let bytes = render(move || {
+        let _held = rendering;
+        pdf::badges_a4(&cards)
+    })
+    .await?;
     if head.shown() {
         store::count_prints(&mut *state.pool.get().await?, &printed).await?;
     }
