@@ -1,8 +1,11 @@
 //! Badge cards: what an approved accreditation prints, loaded once for the PDF routes and for the
 //! badge attached to an approval email, and rendered off the executor.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use krilla::Data;
 use uuid::Uuid;
 
 use super::badges::live_badge_on;
@@ -15,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::participants::Participant;
 
 type CardRow = (
+    Uuid,
     Participant,
     Category,
     Option<String>,
@@ -39,13 +43,26 @@ pub async fn card(
     conn: &mut AsyncPgConnection,
     accreditation_id: Uuid,
 ) -> ApiResult<Option<BadgeCard>> {
-    let row: Option<CardRow> = accreditations::table
+    Ok(cards(conn, &[accreditation_id])
+        .await?
+        .pop()
+        .map(|(_, card)| card))
+}
+
+/// The printable cards of those of `ids` that have one (see [`card`]), in the order of `ids`,
+/// with their accreditation ids: one query, photos included, whatever the number.
+pub async fn cards(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> ApiResult<Vec<(Uuid, BadgeCard)>> {
+    let rows: Vec<CardRow> = accreditations::table
         .inner_join(participants::table.left_join(participant_photos::table))
         .inner_join(badges::table.on(live_badge_on()))
         .inner_join(events::table)
-        .filter(accreditations::id.eq(accreditation_id))
+        .filter(accreditations::id.eq_any(ids))
         .filter(accreditations::status.eq(AccreditationStatus::Approved.as_str()))
         .select((
+            accreditations::id,
             Participant::as_select(),
             accreditations::category,
             accreditations::protocol_level,
@@ -54,29 +71,37 @@ pub async fn card(
             events::name,
             participant_photos::jpeg.nullable(),
         ))
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(row.and_then(
-        |(participant, category, protocol_level, number, qr, event_name, photo)| {
-            // The purge takes the signed QR away: no card for a purged person.
-            let qr = qr?;
-            let country = CountryCode::parse(&participant.nationality)
-                .map(|c| c.name().to_owned())
-                .unwrap_or(participant.nationality.clone());
-            Some(BadgeCard {
-                event_name,
-                holder_name: holder_name(&participant),
-                organization: participant.organization,
-                country,
-                category,
-                protocol_level: protocol_level.map(|level| level.to_uppercase()),
-                number,
-                qr,
-                photo,
-            })
-        },
-    ))
+        .load(conn)
+        .await?;
+    let position: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+    let mut cards: Vec<(Uuid, BadgeCard)> = rows
+        .into_iter()
+        .filter_map(
+            |(id, participant, category, protocol_level, number, qr, event_name, photo)| {
+                // The purge takes the signed QR away: no card for a purged person.
+                let qr = qr?;
+                let country = CountryCode::parse(&participant.nationality)
+                    .map(|c| c.name().to_owned())
+                    .unwrap_or(participant.nationality.clone());
+                Some((
+                    id,
+                    BadgeCard {
+                        event_name,
+                        holder_name: holder_name(&participant),
+                        organization: participant.organization,
+                        country,
+                        category,
+                        protocol_level: protocol_level.map(|level| level.to_uppercase()),
+                        number,
+                        qr,
+                        photo: photo.map(Data::from),
+                    },
+                ))
+            },
+        )
+        .collect();
+    cards.sort_by_key(|(id, _)| position.get(id).copied());
+    Ok(cards)
 }
 
 /// Why accreditations have no card: some approved ones wait for the security services'
@@ -108,7 +133,8 @@ pub async fn issued_card(
     }
 }
 
-/// Renders off the executor: fonts are subset and QR codes drawn, which takes CPU.
+/// Renders off the executor: photos are decoded, fonts subset and QR codes drawn, which takes
+/// CPU.
 pub async fn render(
     job: impl FnOnce() -> ApiResult<Vec<u8>> + Send + 'static,
 ) -> ApiResult<Vec<u8>> {

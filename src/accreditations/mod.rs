@@ -1,5 +1,6 @@
 //! Accreditations: one participant's badge application for one event.
 
+pub mod badge_photo;
 pub mod badges;
 pub mod by_hand;
 pub mod cards;

@@ -1,8 +1,15 @@
 //! Printable documents: the A6 badge, A4 sheets of four badges, and the invitation letters a
 //! foreign participant shows for a visa. Drawn with krilla; the DejaVu fonts are compiled in and
 //! subset into each file, so Turkish, French and Polish names print the same everywhere.
+//!
+//! The fonts are parsed (and hashed, which krilla does over their 1.4 MB) once per process, not
+//! once per document: a badge attached to an email costs its drawing and its font subset only.
+//! krilla finishes a document in memory (`Document::finish` returns the whole file; fonts are
+//! subset once every glyph is known), so a batch costs memory in proportion to its badges; the
+//! batch route bounds it with its cap (BENCHMARKS.md, "Batch badge PDFs").
 
-use krilla::Document;
+use std::sync::LazyLock;
+
 use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
 use krilla::image::Image;
@@ -11,9 +18,11 @@ use krilla::page::PageSettings;
 use krilla::paint::{Fill, FillRule};
 use krilla::surface::Surface;
 use krilla::text::{Font, TextDirection};
+use krilla::{Data, Document};
 use qrcode::{Color, QrCode};
 
 use super::Category;
+use super::badge_photo;
 use crate::error::{ApiError, ApiResult};
 use crate::letters::LetterLanguage;
 
@@ -36,8 +45,9 @@ pub struct BadgeCard {
     pub protocol_level: Option<String>,
     pub number: String,
     pub qr: String,
-    /// The badge photo, a JPEG (see `participants/photos.rs`).
-    pub photo: Option<Vec<u8>>,
+    /// The badge photo as stored, a JPEG (see `participants/photos.rs`); checked to decode
+    /// before anything is drawn (`badge_photo.rs`).
+    pub photo: Option<Data>,
 }
 
 struct Fonts {
@@ -45,17 +55,19 @@ struct Fonts {
     bold: Font,
 }
 
-impl Fonts {
-    fn load() -> ApiResult<Self> {
-        let font = |bytes: &'static [u8]| {
-            Font::new(bytes.into(), 0)
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("embedded font unreadable")))
-        };
-        Ok(Self {
-            regular: font(REGULAR)?,
-            bold: font(BOLD)?,
-        })
-    }
+/// The embedded fonts, parsed on first use; `None` if they do not parse (a unit test makes sure
+/// they do).
+static FONTS: LazyLock<Option<Fonts>> = LazyLock::new(|| {
+    Some(Fonts {
+        regular: Font::new(REGULAR.into(), 0)?,
+        bold: Font::new(BOLD.into(), 0)?,
+    })
+});
+
+fn fonts() -> ApiResult<&'static Fonts> {
+    FONTS
+        .as_ref()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("embedded font unreadable")))
 }
 
 fn fill(surface: &mut Surface, (r, g, b): (u8, u8, u8)) {
@@ -156,6 +168,7 @@ fn draw_badge(
     surface: &mut Surface,
     fonts: &Fonts,
     card: &BadgeCard,
+    photo: Option<&Image>,
     x: f32,
     y: f32,
 ) -> ApiResult<()> {
@@ -182,27 +195,24 @@ fn draw_badge(
         (31, 77, 43),
     );
 
-    let photo = (x + 6.0, y + 30.0, 30.0, 37.5);
-    match card
-        .photo
-        .as_ref()
-        .map(|jpeg| Image::from_jpeg(jpeg.clone().into(), true))
-    {
-        Some(Ok(image)) => {
-            surface.push_transform(&Transform::from_translate(photo.0 * MM, photo.1 * MM));
-            if let Some(size) = Size::from_wh(photo.2 * MM, photo.3 * MM) {
-                surface.draw_image(image, size);
+    let frame = (x + 6.0, y + 30.0, 30.0, 37.5);
+    match photo {
+        Some(image) => {
+            surface.push_transform(&Transform::from_translate(frame.0 * MM, frame.1 * MM));
+            if let Some(size) = Size::from_wh(frame.2 * MM, frame.3 * MM) {
+                surface.draw_image(image.clone(), size);
             }
             surface.pop();
         }
-        _ => {
-            rect(surface, photo.0, photo.1, photo.2, photo.3, (225, 225, 225));
+        // No photo on file (an unreadable one never gets here, see `badge_photo.rs`).
+        None => {
+            rect(surface, frame.0, frame.1, frame.2, frame.3, (225, 225, 225));
             text(
                 surface,
                 &fonts.regular,
                 8.0,
-                photo.0 + 9.0,
-                photo.1 + 20.0,
+                frame.0 + 9.0,
+                frame.1 + 20.0,
                 "PHOTO",
                 (120, 120, 120),
             );
@@ -268,34 +278,57 @@ fn finish(document: Document) -> ApiResult<Vec<u8>> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("PDF generation failed: {e:?}")))
 }
 
-/// One A6 page per badge.
+/// The cards' photos, every one decoded before anything is drawn (`badge_photo.rs`).
+fn photos_of(cards: &[BadgeCard]) -> ApiResult<Vec<Option<Image>>> {
+    badge_photo::decode_all(
+        cards
+            .iter()
+            .map(|card| (card.number.as_str(), card.photo.as_ref())),
+    )
+}
+
+fn page_settings((width, height): (f32, f32)) -> ApiResult<PageSettings> {
+    PageSettings::from_wh(width * MM, height * MM)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("page size")))
+}
+
+/// One A6 page per badge. Every photo is decoded first: one that does not is the error
+/// (`photo_unreadable`), before anything is drawn.
 pub fn badges_a6(cards: &[BadgeCard]) -> ApiResult<Vec<u8>> {
-    let fonts = Fonts::load()?;
+    let photos = photos_of(cards)?;
+    let fonts = fonts()?;
+    let settings = page_settings(A6)?;
     let mut document = Document::new();
-    for card in cards {
-        let settings = PageSettings::from_wh(A6.0 * MM, A6.1 * MM)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("page size")))?;
-        let mut page = document.start_page_with(settings);
+    for (card, photo) in cards.iter().zip(&photos) {
+        let mut page = document.start_page_with(settings.clone());
         let mut surface = page.surface();
-        draw_badge(&mut surface, &fonts, card, 0.0, 0.0)?;
+        draw_badge(&mut surface, fonts, card, photo.as_ref(), 0.0, 0.0)?;
         surface.finish();
         page.finish();
     }
     finish(document)
 }
 
-/// A4 sheets of four badges, two by two, for batch printing and cutting.
+/// A4 sheets of four badges, two by two, for batch printing and cutting; photos are checked
+/// first, as for [`badges_a6`].
 pub fn badges_a4(cards: &[BadgeCard]) -> ApiResult<Vec<u8>> {
-    let fonts = Fonts::load()?;
+    let photos = photos_of(cards)?;
+    let fonts = fonts()?;
+    let settings = page_settings(A4)?;
     let mut document = Document::new();
-    for sheet in cards.chunks(4) {
-        let settings = PageSettings::from_wh(A4.0 * MM, A4.1 * MM)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("page size")))?;
-        let mut page = document.start_page_with(settings);
+    for (sheet, sheet_photos) in cards.chunks(4).zip(photos.chunks(4)) {
+        let mut page = document.start_page_with(settings.clone());
         let mut surface = page.surface();
-        for (i, card) in sheet.iter().enumerate() {
+        for (i, (card, photo)) in sheet.iter().zip(sheet_photos).enumerate() {
             let (col, row) = ((i % 2) as f32, (i / 2) as f32);
-            draw_badge(&mut surface, &fonts, card, col * A6.0, row * A6.1)?;
+            draw_badge(
+                &mut surface,
+                fonts,
+                card,
+                photo.as_ref(),
+                col * A6.0,
+                row * A6.1,
+            )?;
         }
         surface.finish();
         page.finish();
@@ -389,14 +422,13 @@ impl Invitation {
 /// Invitation letters, one A4 page each, for visa applications: the letter, then its
 /// verification code and a QR of its public verification link.
 pub fn invitation_letters(letters: &[Invitation]) -> ApiResult<Vec<u8>> {
-    let fonts = Fonts::load()?;
+    let fonts = fonts()?;
+    let settings = page_settings(A4)?;
     let mut document = Document::new();
     for letter in letters {
-        let settings = PageSettings::from_wh(A4.0 * MM, A4.1 * MM)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("page size")))?;
-        let mut page = document.start_page_with(settings);
+        let mut page = document.start_page_with(settings.clone());
         let mut surface = page.surface();
-        draw_letter(&mut surface, &fonts, letter)?;
+        draw_letter(&mut surface, fonts, letter)?;
         surface.finish();
         page.finish();
     }
@@ -494,4 +526,16 @@ fn draw_letter(surface: &mut Surface, fonts: &Fonts, letter: &Invitation) -> Api
         (40, 40, 40),
     );
     qr(surface, &letter.verification_url, 150.0, 225.0, 40.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_fonts_parse_once_and_are_shared() {
+        let first = fonts().unwrap() as *const Fonts;
+        let again = fonts().unwrap() as *const Fonts;
+        assert_eq!(first, again);
+    }
 }

@@ -1,11 +1,13 @@
-//! The badge PDFs: one badge, a batch of badges. Each badge printed counts as a (re)print. (The
-//! visa invitation letters are in `letters/`.)
+//! The badge PDFs: one badge, a batch of badges. Each badge printed counts as a (re)print, once
+//! its PDF exists. A batch is loaded in one query and every photo in it decoded before anything
+//! is drawn or sent, so a photo that does not decode refuses the batch (`photo_unreadable`)
+//! rather than printing a blank. (The visa invitation letters are in `letters/`.)
 
 use actix_web::{HttpResponse, get, web};
 use uuid::Uuid;
 
-use super::cards::{card, issued_card, no_card, render};
-use super::pdf;
+use super::cards::{cards, issued_card, no_card, render};
+use super::pdf::{self, BadgeCard};
 use super::printable::{pdf_response, printable};
 use super::queue::{self, QueueQuery};
 use super::store;
@@ -14,6 +16,15 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::path::EventPath;
 use crate::http_method::IsHead;
 use crate::state::AppState;
+
+/// Batches loaded and rendered at once in the whole process; more answer 503. krilla finishes a
+/// document in memory, so each costs memory in proportion to its badges (BENCHMARKS.md).
+const BATCHES_AT_ONCE: usize = 2;
+
+fn batches() -> &'static tokio::sync::Semaphore {
+    static BATCHES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(BATCHES_AT_ONCE);
+    &BATCHES
+}
 
 pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(badge_pdf).service(badges_pdf);
@@ -31,7 +42,7 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         (status = 200, description = "One A6 page", content_type = "application/pdf"),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such accreditation of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not approved (`no_badge`), or approved and awaiting the security services' clearance (`awaiting_clearance`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not approved (`no_badge`), or approved and awaiting the security services' clearance (`awaiting_clearance`), or the stored photo does not decode (`photo_unreadable`, naming the badge: upload it again)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -49,11 +60,12 @@ pub async fn badge_pdf(
     printable(&mut conn, &event, id, &user).await?;
     let card = issued_card(&mut conn, id).await?;
     let filename = format!("{}.pdf", card.number);
-    if head.shown() {
-        store::count_prints(&mut conn, &[id]).await?;
-    }
+    // No connection is held while rendering; a print counts once the PDF exists.
     drop(conn);
     let bytes = render(move || pdf::badges_a6(&[card])).await?;
+    if head.shown() {
+        store::count_prints(&mut *state.pool.get().await?, &[id]).await?;
+    }
     Ok(pdf_response(bytes, &filename))
 }
 
@@ -68,8 +80,10 @@ pub async fn badge_pdf(
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No approved accreditation matches (`no_badge`), or those approved await the security services' clearance (`awaiting_clearance`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No approved accreditation matches (`no_badge`), or those approved await the security services' clearance (`awaiting_clearance`), or stored photos do not decode (`photo_unreadable`, naming the badges; nothing is printed)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than 500 accreditations match (`validation_failed`): narrow the filters", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Two batches are being printed already (`service_unavailable`), see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/events/{event}/badges.pdf")]
@@ -86,21 +100,25 @@ pub async fn badges_pdf(
         return Err(ApiError::purged());
     }
     let ids = queue::matching_ids(&mut conn, &event, &query).await?;
-    let mut cards = Vec::new();
-    let mut printed = Vec::new();
-    for &id in &ids {
-        if let Some(card) = card(&mut conn, id).await? {
-            cards.push(card);
-            printed.push(id);
-        }
-    }
+    let rendering = batches().try_acquire().map_err(|_| {
+        ApiError::Unavailable(anyhow::anyhow!(
+            "{BATCHES_AT_ONCE} badge batches are being printed already"
+        ))
+    })?;
+    let (printed, cards): (Vec<Uuid>, Vec<BadgeCard>) =
+        cards(&mut conn, &ids).await?.into_iter().unzip();
     if cards.is_empty() {
         return Err(no_card(&mut conn, &ids).await?);
     }
-    if head.shown() {
-        store::count_prints(&mut conn, &printed).await?;
-    }
     drop(conn);
-    let bytes = render(move || pdf::badges_a4(&cards)).await?;
+    // The permit goes with the work: a client that leaves does not free it while it runs.
+    let bytes = render(move || {
+        let _held = rendering;
+        pdf::badges_a4(&cards)
+    })
+    .await?;
+    if head.shown() {
+        store::count_prints(&mut *state.pool.get().await?, &printed).await?;
+    }
     Ok(pdf_response(bytes, &format!("{}-badges.pdf", event.slug)))
 }

@@ -9,6 +9,9 @@ use crate::error::{ApiError, ApiResult};
 pub const MAX_PIXELS: u64 = 24_000_000;
 /// The longest side accepted, whatever the area.
 pub const MAX_SIDE: u32 = 12_000;
+/// The size every badge photo is stored at, whatever was uploaded: 4:5, like passport photos.
+pub const PHOTO_WIDTH: u32 = 400;
+pub const PHOTO_HEIGHT: u32 = 500;
 
 /// 422 `image_too_large`, naming the declared size.
 pub fn too_large(width: u32, height: u32) -> ApiError {

@@ -26,7 +26,7 @@ use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits, imageops
 use uuid::Uuid;
 
 use super::access::may_edit;
-use super::image_budget;
+use super::image_budget::{self, PHOTO_HEIGHT as HEIGHT, PHOTO_WIDTH as WIDTH};
 use super::roster::change_allowed;
 use super::store;
 use crate::accreditations::workflow;
@@ -43,9 +43,6 @@ pub fn mount(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
-/// Badge photos are 4:5, like passport photos.
-const WIDTH: u32 = 400;
-const HEIGHT: u32 = 500;
 const MIN_SIDE: u32 = 120;
 /// What one decode may allocate: 24 megapixels of 8-bit RGBA and some room.
 pub const MAX_DECODE_BYTES: u64 = 100 * 1024 * 1024;

@@ -26,6 +26,7 @@ mod office;
 mod openapi;
 mod outbox;
 mod permissions;
+mod printing;
 mod reissue;
 mod retention;
 mod system;

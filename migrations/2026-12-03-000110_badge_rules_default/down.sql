@@ -1,0 +1,1 @@
+ALTER TABLE events ALTER COLUMN badge_rules DROP DEFAULT;
