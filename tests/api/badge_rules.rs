@@ -261,6 +261,34 @@ async fn exhibitor_staff_are_let_in_on_a_build_up_day_and_visitors_are_not() {
         reason(&scan(&app, &agent, &trade_qr, "exhibition_halls", "in").await),
         "not_valid_today"
     );
+
+    // A stand builder, entered by the accreditation office: build-up and tear-down days only.
+    let office = app.user_with_roles(&[Role::Organizer]).await;
+    let entered = app
+        .post_as(
+            &format!("{EVENT}/accreditations"),
+            &office.access_token,
+            &json!({"participant": person("Yapı", "C7000001"), "category": "contractor"}),
+        )
+        .await;
+    assert_eq!(entered.status(), 201, "{}", entered.text().await.unwrap());
+    let contractor: Value = entered.json().await.unwrap();
+    let badge =
+        approve(&app, &organizer, contractor["id"].as_str().unwrap()).await["badge"].clone();
+    assert_eq!(badge["valid_days"], json!([day(0), day(3)]));
+    assert_eq!(
+        reason(
+            &scan(
+                &app,
+                &agent,
+                badge["qr"].as_str().unwrap(),
+                "exhibition_halls",
+                "in"
+            )
+            .await
+        ),
+        "allowed"
+    );
 }
 
 #[tokio::test]
@@ -435,7 +463,7 @@ async fn an_override_re_signs_the_badge_and_the_old_qr_is_denied() {
     );
     assert_eq!(
         reason(&scan(&app, &agent, &old_qr, "conference_rooms", "in").await),
-        "revoked"
+        "superseded"
     );
     assert_eq!(
         reason(&scan(&app, &agent, new_qr, "vip_lounge", "in").await),
