@@ -1,6 +1,8 @@
 //! `GET /api/v1/me/accreditations`: the caller's own accreditations across events — those
 //! they registered for themselves, and those registered for them under their email address.
 
+use std::collections::HashSet;
+
 use actix_web::{get, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -13,6 +15,7 @@ use super::{AccreditationStatus, Category};
 use crate::auth::extract::CurrentUser;
 use crate::error::{ApiResult, Problem};
 use crate::pagination::{Page, PageQuery};
+use crate::reissues::store as reissues;
 use crate::state::AppState;
 use crate::users::store as users;
 
@@ -39,6 +42,8 @@ pub struct MyAccreditation {
     pub badge: Option<BadgeView>,
     /// Approved, the badge waiting for the security services' clearance.
     pub awaiting_clearance: bool,
+    /// The badge was reported lost: it opens no gate, and a reissue waits for the organizers.
+    pub reported_lost: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -65,6 +70,12 @@ pub async fn my_accreditations(
     // Registered by someone else under my address: only once I proved the address is mine.
     let verified_email = me.email_verified_at.is_some().then_some(&me.email);
     let (rows, total) = store::own(&mut conn, me.id, verified_email, &page).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|((id, ..), ..)| *id).collect();
+    let reported_lost: HashSet<Uuid> = reissues::open_among(&mut conn, &ids)
+        .await?
+        .into_iter()
+        .map(|request| request.accreditation_id)
+        .collect();
     Ok(web::Json(Page::from_rows(
         rows,
         total,
@@ -88,7 +99,10 @@ pub async fn my_accreditations(
             first_name,
             last_name,
             organization,
-            awaiting_clearance: status == AccreditationStatus::Approved && badge.is_none(),
+            awaiting_clearance: status == AccreditationStatus::Approved
+                && badge.is_none()
+                && !reported_lost.contains(&id),
+            reported_lost: reported_lost.contains(&id),
             // A revoked badge is no badge.
             badge: badge
                 .filter(|_| status == AccreditationStatus::Approved)

@@ -212,6 +212,16 @@ async fn a_lost_badge_report_blocks_it_at_once_and_queues_a_reissue() {
     let denied = scan(&app, &agent, &lost_qr).await;
     assert_eq!(denied["verdict"], "denied");
     assert_eq!(denied["reason"], "reported_lost");
+    // The holder sees the loss, not a clearance that would never come.
+    let mine: Value = app
+        .get_as("/api/v1/me/accreditations", &holder.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"][0]["reported_lost"], true);
+    assert_eq!(mine["items"][0]["awaiting_clearance"], false);
+    assert!(mine["items"][0]["badge"].is_null());
 
     // Twice: the same open request, no second one.
     let again = report_lost(&app, &holder, &id).await;
