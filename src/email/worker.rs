@@ -210,7 +210,7 @@ impl OutboxWorker {
     }
 }
 
-/// The badge PDF to attach, rendered now (off the executor); `None` when there is none to attach
+/// The badge PDF to attach, rendered now on the shared render path (off the executor); `None` when there is none to attach
 /// or the badge was revoked since the email was queued.
 async fn badge_attachment(
     conn: &mut AsyncPgConnection,
@@ -223,7 +223,9 @@ async fn badge_attachment(
         return Ok(None);
     };
     let filename = format!("{}.pdf", card.number);
-    let pdf = tokio::task::spawn_blocking(move || crate::accreditations::pdf::badges_a6(&[card]))
-        .await??;
+    let pdf = crate::accreditations::cards::render(move || {
+        crate::accreditations::pdf::badges_a6(&[card])
+    })
+    .await?;
     Ok(Some((filename, pdf)))
 }
