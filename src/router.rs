@@ -45,6 +45,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(letters::routes::mount)
                 .configure(gates::scans::mount)
                 .configure(gates::devices::routes::mount)
+                .configure(gates::sync::routes::mount)
                 .configure(gates::export::mount)
                 .configure(gates::stats::mount)
                 .configure(vetting::exchange::mount)

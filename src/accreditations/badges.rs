@@ -420,13 +420,7 @@ pub async fn issue(
         cat: category,
         zones: zones.clone(),
         days: days.clone(),
-        zone_days: event
-            .badge_rules
-            .zone_days
-            .iter()
-            .filter(|(zone, _)| zones.contains(zone))
-            .map(|(zone, days)| (*zone, days.clone()))
-            .collect(),
+        zone_days: event.zone_days_of(&zones),
         iat: Utc::now().timestamp(),
         exp: expires_at.timestamp(),
     };

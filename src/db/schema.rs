@@ -242,6 +242,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    gate_sync_changes (event_id, xact, seq) {
+        seq -> Int8,
+        xact -> Int8,
+        event_id -> Uuid,
+        badge_id -> Uuid,
+    }
+}
+
+diesel::table! {
     idempotency_keys (principal, key) {
         principal -> Text,
         key -> Text,
@@ -343,6 +352,7 @@ diesel::table! {
         width -> Int4,
         height -> Int4,
         updated_at -> Timestamptz,
+        sha256 -> Nullable<Bytea>,
     }
 }
 
@@ -570,6 +580,7 @@ diesel::joinable!(badge_overrides -> accreditations (accreditation_id));
 diesel::joinable!(badge_presence -> badges (badge_id));
 diesel::joinable!(badges -> accreditations (accreditation_id));
 diesel::joinable!(scans -> badges (badge_id));
+diesel::joinable!(gate_sync_changes -> badges (badge_id));
 diesel::joinable!(scans -> gate_devices (device_id));
 diesel::joinable!(gate_devices -> events (event_id));
 diesel::joinable!(accreditations -> participants (participant_id));
@@ -610,6 +621,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     exhibitors,
     gate_devices,
+    gate_sync_changes,
     idempotency_keys,
     login_failures,
     mfa_challenges,

@@ -99,6 +99,17 @@ impl Event {
             .is_none_or(|days| days.contains(&day))
     }
 
+    /// The days each of `zones` is open, for those open on some days only: what a badge opening
+    /// `zones` carries in its QR (`zone_days`), and what the gates' sync feed sends with it.
+    pub fn zone_days_of(&self, zones: &[Zone]) -> badge_rules::ZoneDays {
+        self.badge_rules
+            .zone_days
+            .iter()
+            .filter(|(zone, _)| zones.contains(zone))
+            .map(|(zone, days)| (*zone, days.clone()))
+            .collect()
+    }
+
     /// The first day a badge of the event can be valid: the first build-up day, or `starts_on`.
     pub fn first_day(&self) -> NaiveDate {
         self.build_up_days

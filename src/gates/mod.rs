@@ -9,6 +9,7 @@ pub mod scanner;
 pub mod scans;
 pub mod stats;
 pub mod store;
+pub mod sync;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -1,6 +1,7 @@
 //! `GateDevice`: the enrolled gate device whose token is the request's bearer token. Looked up
 //! on every request (one indexed read), so that a revocation holds from the next request on.
-//! A device belongs to one event: on a route about another event it is refused (403).
+//! A device belongs to one event: on a route about another event it is refused (403); any other
+//! bearer token is refused too (403 `gate_device_required`).
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -80,7 +81,13 @@ impl FromRequest for GateDevice {
             if device_tokens::is_device_token(token) {
                 Ok(device_tokens::digest(token))
             } else {
-                Err(unknown())
+                // A person's access token, on a route for devices only.
+                Err(ApiError::Forbidden {
+                    code: "gate_device_required",
+                    detail:
+                        "This route answers enrolled gate devices only, with their device token."
+                            .into(),
+                })
             }
         });
         let route_event = req.match_info().get("event").map(str::to_owned);

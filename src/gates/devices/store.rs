@@ -188,3 +188,12 @@ pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
         .await?;
     Ok(())
 }
+
+/// Records that the device synced now (`GET …/gate-sync`), for organizers watching the gates.
+pub async fn synced(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(gate_devices::table.find(id))
+        .set(gate_devices::last_sync_at.eq(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,10 @@
+DROP TRIGGER gate_sync_accreditation_changed ON accreditations;
+DROP TRIGGER gate_sync_participant_changed ON participants;
+DROP TRIGGER gate_sync_photo_changed ON participant_photos;
+DROP FUNCTION gate_sync_live_badges_changed();
+DROP TRIGGER gate_sync_badge_updated ON badges;
+DROP TRIGGER gate_sync_badge_issued ON badges;
+DROP FUNCTION gate_sync_badge_changed();
+ALTER TABLE participant_photos DROP COLUMN sha256;
+DROP INDEX badges_live_by_event_idx;
+DROP TABLE gate_sync_changes;
