@@ -15,6 +15,7 @@ mod errors;
 mod exhibitors;
 mod exports;
 mod gate_devices;
+mod gate_sync;
 mod gates;
 mod head;
 mod idempotency;
