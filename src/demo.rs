@@ -29,6 +29,7 @@ use crate::exhibitors::BadgeList;
 use crate::exhibitors::quota::{default_contractor_quota, default_staff_quota};
 use crate::exhibitors::store::{self as exhibitor_store, ExhibitorChanges, NewExhibitor};
 use crate::gates::devices::store::{self as store_devices, NewDevice};
+use crate::gates::sync::feed;
 use crate::letters::code::VerificationCode;
 use crate::participants::documents::{DocumentNumber, DocumentVault};
 use crate::participants::identity::IdentityDetails;
@@ -735,12 +736,13 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
             // Two gate devices: one enrolled at the halls, one waiting for its enrollment at the
             // range. Their code and token are random and thrown away (nothing secret printed):
             // register a device to get a code of your own.
+            let mut halls_scanner = None;
             for (name, gate, zone, enrolled) in [
                 ("Hall A entrance, scanner 1", "north-1", Zone::ExhibitionHalls, true),
                 ("Koulikoro range gate", "range-1", Zone::DemonstrationRange, false),
             ] {
                 let code = VerificationCode::generate();
-                store_devices::insert(
+                let device = store_devices::insert(
                     conn,
                     &NewDevice {
                         id: Uuid::now_v7(),
@@ -760,6 +762,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                     store_devices::enroll(conn, &code.hash(), &token_digest)
                         .await?
                         .map_err(|refused| anyhow::anyhow!("enrolling a demo device: {refused:?}"))?;
+                    halls_scanner = Some(device);
                 }
             }
             // Lost badges: the visitors are approved; the trade visitor, cleared, had their badge
@@ -784,13 +787,28 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
             reissue::reissue(conn, &keys, &event, &organizer, *trade, "Demo: badge damaged").await?;
             let public = Actor { id: *public, ip: None };
             lost::report_lost(conn, &event, &public, *reported).await?;
+            // The halls scanner's first sync, as the device makes it (`gates/sync/feed.rs`): its
+            // `last_sync_at` is set. Later syncs from its cursor list the reissue's and the lost
+            // badge's ends, which this transaction's own changes log rows hold.
+            let halls_scanner = halls_scanner.context("the demo enrolls the halls scanner")?;
+            let mut cursor = None;
+            let mut synced_badges = 0;
+            loop {
+                let page = feed::page(conn, &event, &halls_scanner.zones, cursor, 2000).await?;
+                synced_badges += page.badges.len();
+                cursor = Some(page.next);
+                if !page.more {
+                    break;
+                }
+            }
+            store_devices::synced(conn, halls_scanner.id).await?;
             let count: i64 = exhibitors::table
                 .filter(exhibitors::event_id.eq(event.id))
                 .count()
                 .get_result(conn)
                 .await?;
             println!(
-                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} contractors, {} delegations with members, {} visitors, {} entered by the office, 2 gate devices",
+                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} contractors, {} delegations with members, {} visitors, {} entered by the office, 2 gate devices (the halls scanner synced {synced_badges} badges)",
                 CONTRACTORS.len(),
                 DELEGATIONS.len(),
                 VISITORS.len(),

@@ -175,6 +175,11 @@ async fn seed_demo_fills_bamex_2026_once() {
         stdout.contains("totp otpauth://totp/BAMEX:admin"),
         "{stdout}"
     );
+    // The enrolled halls scanner made its first sync of the approved visitors' badges.
+    assert!(
+        stdout.contains("the halls scanner synced ") && !stdout.contains("synced 0 badges"),
+        "{stdout}"
+    );
 
     let pavilions: serde_json::Value = app
         .get("/api/v1/events/bamex-2026/pavilions")

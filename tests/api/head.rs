@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
-use crate::fixtures::{EVENT, audit_actions};
+use crate::fixtures::{EVENT, audit_actions, enrolled_device};
 use crate::helpers::{TestApp, manifest_dir, spawn_app};
 use crate::permissions::someone_elses_records;
 
@@ -73,30 +73,55 @@ async fn head_answers_every_get_route_as_get_would_without_a_body_or_side_effect
     let admin = app.user_with_roles(&[Role::Admin]).await;
     // Vetting is the officers' alone (admins excluded on purpose).
     let officer = app.user_with_roles(&[Role::VettingOfficer]).await;
+    // The sync feed answers gate devices only; its photo route a badge the feed lists.
+    let device = enrolled_device(&app, &admin, "bamex-2026", "Scanner", &["exhibition_halls"])
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let feed: serde_json::Value = app
+        .get_as(&format!("{EVENT}/gate-sync"), &device)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let photo_url = feed["badges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|badge| badge["photo_url"].as_str())
+        .expect("the visitor's badge has a photo")
+        .to_owned();
     let routes = get_routes();
     assert!(routes.len() > 20, "{routes:?}");
 
     let mut mismatches = Vec::new();
     let mut failed_gets = Vec::new();
     for route in &routes {
-        let path = theirs.path(route);
-        let caller = if route.contains("/vetting") {
-            &officer
+        let path = if route.ends_with("/gate-sync/photos/{badge_id}") {
+            photo_url.clone()
         } else {
-            &admin
+            theirs.path(route)
+        };
+        let caller = if route.contains("/gate-sync") {
+            &device
+        } else if route.contains("/vetting") {
+            &officer.access_token
+        } else {
+            &admin.access_token
         };
         // HEAD first: a GET of a badge counts a print, which HEAD must not see either way.
         let head = app
             .client
             .head(app.url(&path))
-            .bearer_auth(&caller.access_token)
+            .bearer_auth(caller)
             .send()
             .await
             .unwrap();
         let get = app
             .client
             .get(app.url(&path))
-            .bearer_auth(&caller.access_token)
+            .bearer_auth(caller)
             .send()
             .await
             .unwrap();

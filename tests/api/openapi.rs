@@ -60,6 +60,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/events/{event}/accreditations.csv"),
     ("post", "/api/v1/events/{event}/scans"),
     ("get", "/api/v1/events/{event}/stats"),
+    ("get", "/api/v1/events/{event}/gate-sync"),
+    ("get", "/api/v1/events/{event}/gate-sync/photos/{badge_id}"),
     ("get", "/api/v1/events/{event}/vetting/export.csv"),
     ("get", "/api/v1/events/{event}/vetting/export.json"),
     ("post", "/api/v1/events/{event}/vetting/results"),
