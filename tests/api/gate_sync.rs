@@ -398,3 +398,86 @@ async fn a_device_gets_only_its_zones_badges_and_their_photos_with_an_etag() {
         .await;
     assert_problem(refused, 401, "device_revoked").await;
 }
+
+#[tokio::test]
+async fn a_vetting_refusal_ends_the_badge_as_vetting_refused_and_a_new_photo_resends_it() {
+    let app = spawn_app().await;
+    let admin = event_from_today(&app).await;
+    let patched = app
+        .patch_as(
+            EVENT,
+            &admin.access_token,
+            &json!({"vetting_categories": ["trade_visitor"]}),
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let officer = app.user_with_roles(&[Role::VettingOfficer]).await;
+    let rule = async |id: &str, body: Value| {
+        let detail: Value = app
+            .get_as(&format!("{EVENT}/vetting/{id}"), &officer.access_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let mut body = body;
+        body["version"] = detail["accreditation"]["version"].clone();
+        let ruled = app
+            .post_as(
+                &format!("{EVENT}/vetting/{id}/decision"),
+                &officer.access_token,
+                &body,
+            )
+            .await;
+        assert_eq!(ruled.status(), 200, "{}", ruled.text().await.unwrap());
+    };
+    let (_, refused) = visitor(&app, "trade_visitor", "Traoré", "V0000001").await;
+    let (_, kept) = visitor(&app, "trade_visitor", "Sow", "V0000002").await;
+    for id in [&refused, &kept] {
+        rule(id, json!({"state": "cleared"})).await;
+    }
+    let refused_number = approve(&app, &organizer, &refused).await["badge"]["number"].clone();
+    approve(&app, &organizer, &kept).await;
+    let device = token(
+        &enrolled_device(
+            &app,
+            &organizer,
+            "bamex-2026",
+            "Halls",
+            &["exhibition_halls"],
+        )
+        .await,
+    );
+    let mut copy = DeviceCopy::default();
+    copy.sync(&app, &device, 100).await;
+    assert_eq!(copy.badges.len(), 2);
+
+    rule(
+        &refused,
+        json!({"state": "refused", "note": "Hit on a watch list"}),
+    )
+    .await;
+    // The organizers replace the other holder's photo: the badge comes again, with its digest.
+    let participant = get(&app, &organizer, &kept).await["participant"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uploaded = app
+        .client
+        .put(app.url(&format!("{EVENT}/participants/{participant}/photo")))
+        .bearer_auth(&organizer.access_token)
+        .header("content-type", "image/png")
+        .body(png(400, 500))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 204);
+    let page = sync_page(&app, &device, copy.cursor.as_deref(), 100).await;
+    let ends = page["ends"].as_array().unwrap();
+    assert_eq!(ends.len(), 1);
+    assert_eq!(ends[0]["number"], refused_number);
+    assert_eq!(ends[0]["reason"], "vetting_refused");
+    let badges = page["badges"].as_array().unwrap();
+    assert_eq!(badges.len(), 1);
+    assert_eq!(badges[0]["photo_digest"].as_str().unwrap().len(), 64);
+}
