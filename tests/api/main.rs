@@ -23,6 +23,7 @@ mod logs;
 mod metrics;
 mod mfa;
 mod office;
+mod offline_scans;
 mod openapi;
 mod outbox;
 mod permissions;

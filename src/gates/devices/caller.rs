@@ -4,6 +4,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
+use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
@@ -23,6 +24,8 @@ pub struct GateDevice {
     pub event_slug: String,
     pub gates: Vec<String>,
     pub zones: Vec<Zone>,
+    /// When it exchanged its enrollment code: it cannot have scanned before.
+    pub enrolled_at: DateTime<Utc>,
 }
 
 impl GateDevice {
@@ -60,6 +63,16 @@ impl GateDevice {
     }
 }
 
+/// A token that is no device's: on a route only devices use, a person's access token is
+/// refused as such.
+fn not_a_device() -> ApiError {
+    ApiError::Forbidden {
+        code: "gate_device_required",
+        detail: "This route takes a gate device's token (bxdev_…), not a person's access token."
+            .into(),
+    }
+}
+
 fn unknown() -> ApiError {
     ApiError::Unauthorized {
         code: "invalid_device_token",
@@ -80,7 +93,7 @@ impl FromRequest for GateDevice {
             if device_tokens::is_device_token(token) {
                 Ok(device_tokens::digest(token))
             } else {
-                Err(unknown())
+                Err(not_a_device())
             }
         });
         let route_event = req.match_info().get("event").map(str::to_owned);
@@ -110,6 +123,7 @@ impl FromRequest for GateDevice {
                 event_slug: slug,
                 gates: device.gates,
                 zones: device.zones,
+                enrolled_at: device.enrolled_at.ok_or_else(unknown)?,
             })
         })
     }
