@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::store::{self, NewOfflineScan, RecordedScan, Written};
+use super::store::{self, RecordedScan, Written};
 use super::upload::{BadgeSource, Badges, MAX_SCANS, Refusal, UploadedScan};
 use crate::accreditations::badges::BadgeClaims;
 use crate::body::{parse_json, read_json};
@@ -331,19 +331,7 @@ async fn decide(
                 Some(earlier) if scan.is_recorded_as(earlier, device) => Plan::Earlier(earlier),
                 Some(_) => Plan::Refused(reused()),
                 None => {
-                    let (badge_id, reason) = scan.judge(event, &badges);
-                    rows.push(NewOfflineScan {
-                        id: scan.id,
-                        badge_id,
-                        reason,
-                        qr_digest: scan.qr_digest(),
-                        entered_number: scan.entered_number(),
-                        gate: &scan.gate,
-                        zone: scan.zone,
-                        direction: scan.direction,
-                        scanned_at: scan.scanned_at,
-                        offline_verdict: scan.offline_verdict,
-                    });
+                    rows.push(scan.to_record(event, &badges));
                     Plan::New
                 }
             }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::store::{RecordedScan, UploadBadge};
+use super::store::{NewOfflineScan, RecordedScan, UploadBadge};
 use crate::accreditations::badges::BadgeClaims;
 use crate::events::Event;
 use crate::events::zones::Zone;
@@ -137,10 +137,27 @@ impl UploadedScan {
             && self.offline_verdict == other.offline_verdict
     }
 
+    /// The scan judged (see [`Self::judge`]), as the upload records it.
+    pub fn to_record(&self, event: &Event, badges: &Badges) -> NewOfflineScan<'_> {
+        let (badge_id, reason) = self.judge(event, badges);
+        NewOfflineScan {
+            id: self.id,
+            badge_id,
+            reason,
+            qr_digest: self.qr_digest(),
+            entered_number: self.entered_number(),
+            gate: &self.gate,
+            zone: self.zone,
+            direction: self.direction,
+            scanned_at: self.scanned_at,
+            offline_verdict: self.offline_verdict,
+        }
+    }
+
     /// The badge the scan names, and the verdict at `scanned_at` as far as it can be told
     /// without presence (`None`: a passage, which presence decides). A QR is judged by the
     /// days and zones it signs, a typed number by its badge's.
-    pub fn judge(&self, event: &Event, badges: &Badges) -> (Option<Uuid>, Option<DenialReason>) {
+    fn judge(&self, event: &Event, badges: &Badges) -> (Option<Uuid>, Option<DenialReason>) {
         let (badge, zones, days) = match &self.source {
             BadgeSource::Qr { claims: None, .. } => {
                 return (None, Some(DenialReason::InvalidSignature));
