@@ -27,11 +27,20 @@ async fn badge(app: &TestApp, organizer: &TestUser, name: &str, document: &str) 
     }
 }
 
-/// An event open today, its organizer, and a device for the exhibition halls and the VIP
+/// An event open today with a `scan.denied` webhook, its organizer, and a device for the exhibition halls and the VIP
 /// lounge at `north-1`, enrolled two hours ago (so that it can upload scans of the last hours).
 async fn gate() -> (TestApp, TestUser, String) {
     let app = spawn_app().await;
-    event_from_today(&app).await;
+    let admin = event_from_today(&app).await;
+    // Denied scans are announced to the event's webhooks, offline ones too.
+    let webhook = app
+        .post_as(
+            &format!("{EVENT}/webhooks"),
+            &admin.access_token,
+            &json!({"url": "https://crm.example.org/hooks/bamex", "kinds": ["scan.denied"]}),
+        )
+        .await;
+    assert_eq!(webhook.status(), 201);
     let organizer = app.user_with_roles(&[Role::Organizer]).await;
     let device = enrolled_device(
         &app,
@@ -103,6 +112,18 @@ fn outcomes(answer: &Value) -> Vec<(String, String, bool)> {
 
 fn outcome(outcome: &str, judged: &str, flagged: bool) -> (String, String, bool) {
     (outcome.to_owned(), judged.to_owned(), flagged)
+}
+
+async fn denied_webhooks(app: &TestApp) -> i64 {
+    use bamex::db::schema::webhook_deliveries::dsl;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    dsl::webhook_deliveries
+        .filter(dsl::kind.eq("scan.denied"))
+        .count()
+        .get_result(&mut app.conn().await)
+        .await
+        .unwrap()
 }
 
 async fn stats(app: &TestApp, organizer: &TestUser) -> Value {
@@ -213,6 +234,8 @@ async fn an_upload_judges_each_scan_at_its_time_and_flags_what_was_let_in_wrongl
         (&json!(8), &json!(1), &json!(4), &json!(2))
     );
 
+    assert_eq!(denied_webhooks(&app).await, 4);
+
     // A re-upload changes nothing and gets the same answers.
     let again = upload_ok(&app, &token, &scans).await;
     let expected: Vec<_> = outcomes(&answer)
@@ -224,6 +247,7 @@ async fn an_upload_judges_each_scan_at_its_time_and_flags_what_was_let_in_wrongl
         .collect();
     assert_eq!(outcomes(&again), expected);
     assert_eq!(again["recorded"], 0);
+    assert_eq!(denied_webhooks(&app).await, 4);
     // The same id for another scan is refused, the others still count.
     let mut reused = scans[0].clone();
     reused["direction"] = json!("out");
