@@ -265,6 +265,25 @@ async fn an_upload_judges_each_scan_at_its_time_and_flags_what_was_let_in_wrongl
     assert_eq!(stats["gate_alerts"], 2);
     assert_eq!(stats["entries_per_day"][0]["count"], 3);
 
+    let port = app
+        .metrics_port
+        .expect("the tests' config turns metrics on");
+    let metrics = app
+        .client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "bamex_offline_scans_total 8",
+        "bamex_offline_scans_flagged_total 2",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+
     // The alerts, the latest first, with their badge and device.
     let alerts = app
         .get_as(
