@@ -61,22 +61,34 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             .settings
             .application
             .json_body_limit;
-        let is_json = matches!(req.mime_type(), Ok(Some(mime))
-            if mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON));
-        let mut body = Decompress::from_headers(payload.take(), req.headers());
+        let bytes = read_json(req, payload.take(), limit);
         Box::pin(async move {
-            let bytes = if is_json {
-                read_limited(&mut body, limit).await
-            } else {
-                Err(ApiError::UnsupportedMediaType {
-                    expected: "application/json",
-                })
-            };
             Ok(Body {
-                bytes,
+                bytes: bytes.await,
                 parsed: std::marker::PhantomData,
             })
         })
+    }
+}
+
+/// The bytes of a JSON body of at most `limit` bytes (415 for another content type, 413 beyond),
+/// to be judged with [`parse_json`]: for a route whose body has a limit of its own.
+pub fn read_json(
+    req: &HttpRequest,
+    payload: Payload,
+    limit: usize,
+) -> impl Future<Output = ApiResult<Bytes>> + 'static {
+    let is_json = matches!(req.mime_type(), Ok(Some(mime))
+        if mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON));
+    let mut body = Decompress::from_headers(payload, req.headers());
+    async move {
+        if is_json {
+            read_limited(&mut body, limit).await
+        } else {
+            Err(ApiError::UnsupportedMediaType {
+                expected: "application/json",
+            })
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use base64::Engine;
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, SubsecRound, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::RngCore;
@@ -12,14 +12,14 @@ use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::accreditations::badges::BadgeKeys;
+use crate::accreditations::badges::{BadgeEnd, BadgeKeys};
 use crate::accreditations::workflow::{self, Decision, Ruling};
 use crate::accreditations::{Category, VettingState};
 use crate::audit::Actor;
 use crate::auth::{device_tokens, mfa_store, password, totp};
 use crate::config::Settings;
 use crate::country::CountryCode;
-use crate::db::schema::{exhibitors, pavilions};
+use crate::db::schema::{badges, exhibitors, pavilions};
 use crate::delegations::store::{self as delegations, DelegationChanges, NewDelegation};
 use crate::events::Event;
 use crate::events::badge_rules::BadgeRules;
@@ -29,7 +29,10 @@ use crate::exhibitors::BadgeList;
 use crate::exhibitors::quota::{default_contractor_quota, default_staff_quota};
 use crate::exhibitors::store::{self as exhibitor_store, ExhibitorChanges, NewExhibitor};
 use crate::gates::devices::store::{self as store_devices, NewDevice};
+use crate::gates::offline::store as offline;
+use crate::gates::offline::upload::{BadgeSource, Badges, UploadedScan};
 use crate::gates::sync::feed;
+use crate::gates::{Direction, Verdict};
 use crate::letters::code::VerificationCode;
 use crate::participants::documents::{DocumentNumber, DocumentVault};
 use crate::participants::identity::IdentityDetails;
@@ -784,7 +787,7 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 version: None,
             };
             decision::decide(conn, &keys, &event, &officer, *trade, clear).await?;
-            reissue::reissue(conn, &keys, &event, &organizer, *trade, "Demo: badge damaged").await?;
+            let reissued = reissue::reissue(conn, &keys, &event, &organizer, *trade, "Demo: badge damaged").await?;
             let public = Actor { id: *public, ip: None };
             lost::report_lost(conn, &event, &public, *reported).await?;
             // The halls scanner's first sync, as the device makes it (`gates/sync/feed.rs`): its
@@ -802,13 +805,36 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
                 }
             }
             store_devices::synced(conn, halls_scanner.id).await?;
+            // The halls scanner's offline upload: the guard typed the reissued badge's number,
+            // and the lost one's, letting both in; the lost one is an alert (`…/gate-alerts`), and
+            // so is any scan made on a day its badge is not valid.
+            let lost_number: String = badges::table
+                .filter(badges::accreditation_id.eq(*reported))
+                .filter(badges::end_reason.eq(BadgeEnd::ReportedLost.as_str()))
+                .select(badges::number)
+                .first(conn)
+                .await?;
+            let typed = [reissued.number, lost_number].map(|number| UploadedScan {
+                id: Uuid::now_v7(),
+                source: BadgeSource::Number(number),
+                gate: "north-1".to_owned(),
+                zone: Zone::ExhibitionHalls,
+                direction: Direction::In,
+                scanned_at: Utc::now().trunc_subsecs(6),
+                offline_verdict: Verdict::Allowed,
+            });
+            let numbers = typed.iter().filter_map(|scan| scan.entered_number().map(str::to_owned)).collect();
+            let found = Badges::new(offline::badges_named(conn, event.id, Vec::new(), numbers).await?);
+            let rows: Vec<_> = typed.iter().map(|scan| scan.to_record(&event, &found)).collect();
+            offline::record(conn, event.id, halls_scanner.id, None, &rows).await?;
+            offline::mark_upload(conn, halls_scanner.id).await?;
             let count: i64 = exhibitors::table
                 .filter(exhibitors::event_id.eq(event.id))
                 .count()
                 .get_result(conn)
                 .await?;
             println!(
-                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} contractors, {} delegations with members, {} visitors, {} entered by the office, 2 gate devices (the halls scanner synced {synced_badges} badges)",
+                "seeded bamex-2026: {count} exhibitors, The Peak Defense pavilion, booths and staff, {} contractors, {} delegations with members, {} visitors, {} entered by the office, 2 gate devices (the halls scanner synced {synced_badges} badges) and an offline upload with one alert",
                 CONTRACTORS.len(),
                 DELEGATIONS.len(),
                 VISITORS.len(),

@@ -44,6 +44,8 @@ pub fn mount(cfg: &mut ServiceConfig) {
                 .configure(reissues::routes::mount)
                 .configure(letters::routes::mount)
                 .configure(gates::scans::mount)
+                .configure(gates::offline::routes::mount)
+                .configure(gates::offline::alerts::mount)
                 .configure(gates::devices::routes::mount)
                 .configure(gates::sync::routes::mount)
                 .configure(gates::export::mount)

@@ -410,6 +410,10 @@ diesel::table! {
         scanned_at -> Timestamptz,
         qr_digest -> Nullable<Bytea>,
         device_id -> Nullable<Uuid>,
+        received_at -> Timestamptz,
+        entered_number -> Nullable<Text>,
+        offline_verdict -> Nullable<Text>,
+        flagged -> Bool,
     }
 }
 

@@ -1,8 +1,10 @@
 //! Gates: badge scans with their verdict, the gate devices that make them, the public
 //! badge-verification keys, and attendance.
 
+pub mod admission;
 pub mod devices;
 pub mod export;
+pub mod offline;
 pub mod recorder;
 pub mod routes;
 pub mod scanner;

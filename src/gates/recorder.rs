@@ -13,12 +13,13 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use super::admission::{self, Standing};
 use super::{DenialReason, Direction, Holder, ScanResult, Verdict};
 use crate::accreditations::badges::{BadgeClaims, BadgeEnd};
 use crate::accreditations::{AccreditationStatus, Category};
@@ -321,6 +322,7 @@ struct FoundBadge {
     /// Set when the badge ended (revoked, superseded by a reissue, reported lost); the
     /// accreditation may hold a newer badge.
     end_reason: Option<BadgeEnd>,
+    ended_at: Option<DateTime<Utc>>,
     status: AccreditationStatus,
     category: Category,
     first_name: String,
@@ -348,33 +350,22 @@ impl FoundBadge {
         }
     }
 
-    /// The verdict for this badge, as far as it can be told without presence: `Err` is a
-    /// denial, `Ok` a badge that may pass here today if it is not inside already.
+    /// The verdict for this badge now, as far as it can be told without presence: `Err` is a
+    /// denial, `Ok` a badge that may pass here if it is not inside already.
     fn judge(&self, event: &Event, zone: Zone) -> Result<(), DenialReason> {
-        if let Some(end) = self.end_reason {
-            return Err(match end {
-                BadgeEnd::Revoked => DenialReason::Revoked,
-                BadgeEnd::Superseded => DenialReason::Superseded,
-                BadgeEnd::ReportedLost => DenialReason::ReportedLost,
-            });
-        }
-        match self.status {
-            AccreditationStatus::Approved => {}
-            AccreditationStatus::Revoked => return Err(DenialReason::Revoked),
-            _ => return Err(DenialReason::UnknownBadge),
-        }
-        // Africa/Bamako is UTC all year: the UTC date is the local one.
-        let today = Utc::now().date_naive();
-        if !self.valid_days.contains(&today) {
-            return Err(DenialReason::NotValidToday);
-        }
-        if !self.zones.contains(&zone) {
-            return Err(DenialReason::ZoneNotAllowed);
-        }
-        if !event.zone_open_on(zone, today) {
-            return Err(DenialReason::NotValidToday);
-        }
-        Ok(())
+        let standing = Standing {
+            end_reason: self.end_reason,
+            ended_at: self.ended_at,
+            status: self.status,
+        };
+        admission::judge(
+            &standing,
+            &self.zones,
+            &self.valid_days,
+            event,
+            zone,
+            Utc::now(),
+        )
     }
 }
 
@@ -398,6 +389,7 @@ async fn badges_by_id(
             badges::valid_days,
             badges::number,
             badges::end_reason,
+            badges::revoked_at,
             accreditations::status,
             accreditations::category,
             participants::first_name,

@@ -14,10 +14,15 @@ use crate::error::ApiError;
 
 pub enum Scanner {
     Agent(Require<GateAgent>),
-    Device {
-        device: GateDevice,
-        agent: Option<Require<GateAgent>>,
-    },
+    Device(DeviceScanner),
+}
+
+/// An enrolled gate device, with the gate agent signed in on it if any: the only scanner of
+/// routes that take a device token alone (the offline upload). A person's access token is
+/// refused (403 `gate_device_required`).
+pub struct DeviceScanner {
+    pub device: GateDevice,
+    pub agent: Option<Require<GateAgent>>,
 }
 
 impl Scanner {
@@ -25,14 +30,14 @@ impl Scanner {
     pub fn agent_id(&self) -> Option<Uuid> {
         match self {
             Scanner::Agent(agent) => Some(agent.id),
-            Scanner::Device { agent, .. } => agent.as_ref().map(|agent| agent.id),
+            Scanner::Device(scanner) => scanner.agent.as_ref().map(|agent| agent.id),
         }
     }
 
     pub fn device(&self) -> Option<&GateDevice> {
         match self {
             Scanner::Agent(_) => None,
-            Scanner::Device { device, .. } => Some(device),
+            Scanner::Device(scanner) => Some(&scanner.device),
         }
     }
 
@@ -41,7 +46,7 @@ impl Scanner {
     pub fn sees_drafts(&self) -> bool {
         match self {
             Scanner::Agent(agent) => agent.is_organizer(),
-            Scanner::Device { .. } => true,
+            Scanner::Device(_) => true,
         }
     }
 }
@@ -56,6 +61,16 @@ impl FromRequest for Scanner {
             let agent = Require::<GateAgent>::from_request(req, payload);
             return Box::pin(async move { Ok(Scanner::Agent(agent.await?)) });
         }
+        let device = DeviceScanner::from_request(req, payload);
+        Box::pin(async move { Ok(Scanner::Device(device.await?)) })
+    }
+}
+
+impl FromRequest for DeviceScanner {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let device = GateDevice::from_request(req, payload);
         let agent = gate_agent_on_device(req);
         Box::pin(async move {
@@ -65,7 +80,7 @@ impl FromRequest for Scanner {
                 Some(agent) => Some(agent.await?),
                 None => None,
             };
-            Ok(Scanner::Device { device, agent })
+            Ok(DeviceScanner { device, agent })
         })
     }
 }

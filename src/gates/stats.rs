@@ -52,11 +52,17 @@ pub struct EventStats {
     pub accreditations_by_country: Vec<Count>,
     pub exhibitors_by_status: Vec<Count>,
     pub delegations_by_status: Vec<Count>,
-    /// Allowed entries per day (UTC, which is Bamako time).
+    /// Allowed entries per day (UTC, which is Bamako time), offline ones on the day they were
+    /// made.
     pub entries_per_day: Vec<DayCount>,
     pub entries_per_gate: Vec<Count>,
     /// Badges whose last allowed scan was an entry.
     pub inside_now: i64,
+    /// Scans gate devices made offline and uploaded.
+    pub offline_scans: i64,
+    /// Offline scans let in by the device that the server refuses at their time
+    /// (`GET …/gate-alerts`).
+    pub gate_alerts: i64,
 }
 
 fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
@@ -94,6 +100,7 @@ pub async fn stats(
     let per_day = store::entries_per_day(conn, event.id).await?;
     let per_gate = store::entries_per_gate(conn, event.id).await?;
     let inside_now = store::inside_now(conn, event.id).await?;
+    let (offline_scans, gate_alerts) = store::offline_scans_and_alerts(conn, event.id).await?;
     Ok(web::Json(EventStats {
         accreditations: accreditations_by
             .into_iter()
@@ -120,5 +127,7 @@ pub async fn stats(
             .collect(),
         entries_per_gate: counts(per_gate),
         inside_now,
+        offline_scans,
+        gate_alerts,
     }))
 }

@@ -104,7 +104,8 @@ struct DayRow {
     count: i64,
 }
 
-/// How many allowed entries the event had on each day (UTC) that had any, in day order.
+/// How many allowed entries the event had on each day (UTC) that had any, in day order; an
+/// offline scan counts on the day it was made (`scanned_at`), not the day it was uploaded.
 pub async fn entries_per_day(
     conn: &mut AsyncPgConnection,
     event_id: Uuid,
@@ -148,6 +149,27 @@ pub async fn inside_now(conn: &mut AsyncPgConnection, event_id: Uuid) -> QueryRe
         .select(diesel::dsl::count(badge_presence::badge_id).aggregate_distinct())
         .get_result(conn)
         .await
+}
+
+/// How many scans of the event gate devices made offline and uploaded later, and how many of
+/// them are alerts (let in offline, refused by the server at their time).
+pub async fn offline_scans_and_alerts(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> QueryResult<(i64, i64)> {
+    let offline: i64 = scans::table
+        .filter(scans::event_id.eq(event_id))
+        .filter(scans::offline_verdict.is_not_null())
+        .select(count_star())
+        .get_result(conn)
+        .await?;
+    let alerts: i64 = scans::table
+        .filter(scans::event_id.eq(event_id))
+        .filter(scans::flagged)
+        .select(count_star())
+        .get_result(conn)
+        .await?;
+    Ok((offline, alerts))
 }
 
 /// The scans the CSV export keeps; every field narrows, `from` inclusive and `to` exclusive.

@@ -2,7 +2,7 @@
 //! on the public port. Two kinds:
 //!
 //! - counted as things happen, in the [`Metrics`] registry: requests by route pattern, method
-//!   and status with their latency ([`http`]), scan batches by size and time ([`scans`]);
+//!   and status with their latency ([`http`]), scan batches by size and time, offline scans uploaded and flagged ([`scans`]);
 //! - sampled at each scrape ([`scrape`]): the pool, the outbox backlog (one short query, left
 //!   out when the database does not answer), the password-hashing queue and process memory.
 //!
@@ -17,7 +17,7 @@ pub mod server;
 use prometheus_client::registry::Registry;
 
 use self::http::RequestMetrics;
-use self::scans::ScanBatchMetrics;
+use self::scans::{OfflineScanMetrics, ScanBatchMetrics};
 
 /// Every metric prefix of ours; process metrics keep their conventional `process_` names.
 const PREFIX: &str = "bamex";
@@ -28,6 +28,7 @@ pub struct Metrics {
     registry: Registry,
     pub requests: RequestMetrics,
     pub scan_batches: ScanBatchMetrics,
+    pub offline_scans: OfflineScanMetrics,
 }
 
 impl Metrics {
@@ -36,10 +37,12 @@ impl Metrics {
         let ours = registry.sub_registry_with_prefix(PREFIX);
         let requests = RequestMetrics::register(ours);
         let scan_batches = ScanBatchMetrics::register(ours);
+        let offline_scans = OfflineScanMetrics::register(ours);
         Self {
             registry,
             requests,
             scan_batches,
+            offline_scans,
         }
     }
 }

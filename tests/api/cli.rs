@@ -205,6 +205,29 @@ async fn seed_demo_fills_bamex_2026_once() {
         .await
         .unwrap();
     assert!(all["total"].as_i64().unwrap() > 30);
+    // The hall scanner's offline upload: two scans, the lost badge's an alert (so is the other
+    // on a day its badge is not valid: the demo's dates are fixed, the scans made now).
+    let (offline, flagged): (i64, i64) = {
+        use bamex::db::schema::scans::dsl;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let mut conn = app.conn().await;
+        let offline = dsl::scans
+            .filter(dsl::offline_verdict.is_not_null())
+            .count()
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        let flagged = dsl::scans
+            .filter(dsl::flagged)
+            .filter(dsl::reason.eq("reported_lost"))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        (offline, flagged)
+    };
+    assert_eq!((offline, flagged), (2, 1));
 
     let second = run_bamex(&["seed-demo"], &[("DATABASE_URL", &url)], None);
     let stdout = String::from_utf8_lossy(&second.stdout);

@@ -5,6 +5,7 @@
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
+use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
@@ -24,6 +25,8 @@ pub struct GateDevice {
     pub event_slug: String,
     pub gates: Vec<String>,
     pub zones: Vec<Zone>,
+    /// When it exchanged its enrollment code: it cannot have scanned before.
+    pub enrolled_at: DateTime<Utc>,
 }
 
 impl GateDevice {
@@ -61,6 +64,16 @@ impl GateDevice {
     }
 }
 
+/// A token that is no device's: on a route only devices use, a person's access token is
+/// refused as such.
+fn not_a_device() -> ApiError {
+    ApiError::Forbidden {
+        code: "gate_device_required",
+        detail: "This route takes a gate device's token (bxdev_…), not a person's access token."
+            .into(),
+    }
+}
+
 fn unknown() -> ApiError {
     ApiError::Unauthorized {
         code: "invalid_device_token",
@@ -81,13 +94,7 @@ impl FromRequest for GateDevice {
             if device_tokens::is_device_token(token) {
                 Ok(device_tokens::digest(token))
             } else {
-                // A person's access token, on a route for devices only.
-                Err(ApiError::Forbidden {
-                    code: "gate_device_required",
-                    detail:
-                        "This route answers enrolled gate devices only, with their device token."
-                            .into(),
-                })
+                Err(not_a_device())
             }
         });
         let route_event = req.match_info().get("event").map(str::to_owned);
@@ -117,6 +124,7 @@ impl FromRequest for GateDevice {
                 event_slug: slug,
                 gates: device.gates,
                 zones: device.zones,
+                enrolled_at: device.enrolled_at.ok_or_else(unknown)?,
             })
         })
     }
