@@ -492,3 +492,34 @@ async fn only_the_events_devices_upload_and_bodies_are_bounded() {
     let answer = upload_ok(&app, &token, &one).await;
     assert_eq!(answer["recorded"], 1);
 }
+
+#[tokio::test]
+async fn the_same_upload_sent_twice_at_once_counts_once() {
+    let (app, organizer, token) = gate().await;
+    let ada = badge(&app, &organizer, "Coulibaly", "O4000001").await;
+    let start = Utc::now() - Duration::minutes(20);
+    let scans: Vec<Value> = (0..6)
+        .map(|k| {
+            let direction = ["in", "out"][k % 2];
+            let at = start + Duration::minutes(k as i64);
+            scan(&ada.qr, "exhibition_halls", direction, at, "allowed")
+        })
+        .collect();
+    let (first, second) = futures_util::join!(
+        upload_ok(&app, &token, &scans),
+        upload_ok(&app, &token, &scans)
+    );
+    let recorded = [&first, &second].map(|answer| answer["recorded"].as_i64().unwrap());
+    assert_eq!(recorded.iter().sum::<i64>(), 6, "{first} {second}");
+    for answer in [&first, &second] {
+        assert!(
+            answer["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["verdict"] == "allowed"),
+            "{answer}"
+        );
+    }
+    assert_eq!(stats(&app, &organizer).await["offline_scans"], 6);
+}

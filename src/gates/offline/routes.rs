@@ -161,11 +161,11 @@ pub async fn upload_scans(
         ))
     })?;
     let bytes = read_json(&request, payload.into_inner(), MAX_UPLOAD_BYTES).await?;
-    let keys = state.clone();
+    let verifier = state.clone();
     // The permit goes with the work: a client that leaves does not free it while it runs.
     let (scans, permit) = tokio::task::spawn_blocking(move || {
         let scans = parse_json::<UploadRequest>(&bytes)
-            .and_then(|body| checked(body, |qr| keys.badge_keys.verify(qr)));
+            .and_then(|body| checked(body, |qr| verifier.badge_keys.verify(qr)));
         (scans, permit)
     })
     .await
