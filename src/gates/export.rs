@@ -41,6 +41,9 @@ pub struct ScansExportQuery {
 /// `holder` is empty for a badge the service does not know and for a person whose personal
 /// data was purged. `device` is the gate device that recorded the scan and `agent` the email
 /// of the gate agent who scanned (on their own or signed in on the device), when known.
+/// `received_at` is when the service got the scan (later for a device's offline upload),
+/// `offline_verdict` what the device decided offline, and `flagged` a gate alert: let in
+/// offline although the service refuses it at `scanned_at`.
 #[utoipa::path(
     tag = "gates",
     security(("bearer" = [])),
@@ -104,6 +107,9 @@ impl Sheet for ScanSheet {
         "holder",
         "device",
         "agent",
+        "received_at",
+        "offline_verdict",
+        "flagged",
     ];
 
     async fn page(
@@ -140,6 +146,11 @@ impl Sheet for ScanSheet {
             scan.agent_email
                 .map(|email| email.as_str().to_owned())
                 .unwrap_or_default(),
+            scan.received_at.to_rfc3339(),
+            scan.offline_verdict
+                .map(|verdict| verdict.as_str().to_owned())
+                .unwrap_or_default(),
+            scan.flagged.to_string(),
         ]
     }
 }

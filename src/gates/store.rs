@@ -202,6 +202,12 @@ pub struct ExportedScan {
     pub device_name: Option<String>,
     /// The gate agent who scanned, or was signed in on the device.
     pub agent_email: Option<crate::users::EmailAddress>,
+    /// When the service got the scan: later than `scanned_at` for an offline upload.
+    pub received_at: DateTime<Utc>,
+    /// What the device decided offline (`None`: decided online).
+    pub offline_verdict: Option<Verdict>,
+    /// Let in offline although the service refuses it at its time: a gate alert.
+    pub flagged: bool,
 }
 
 /// Up to `limit` scans of the event matching `filter` in time order (ties broken by id), after
@@ -235,6 +241,9 @@ pub async fn scans_export_page(
             participants::anonymized_at.nullable(),
             gate_devices::name.nullable(),
             users::email.nullable(),
+            scans::received_at,
+            scans::offline_verdict,
+            scans::flagged,
         ))
         .order((scans::scanned_at, scans::id))
         .limit(limit)

@@ -331,7 +331,7 @@ async fn scans_export_as_csv_in_time_order_with_filters() {
     let (header, rows) = export(&app, &organizer, "scans.csv", "scans").await;
     assert_eq!(
         header.join(","),
-        "scan_id,scanned_at,gate,zone,direction,verdict,reason,badge_number,holder,device,agent"
+        "scan_id,scanned_at,gate,zone,direction,verdict,reason,badge_number,holder,device,agent,received_at,offline_verdict,flagged"
     );
     assert_eq!(rows.len(), 2);
     let first = &rows[0];
@@ -343,8 +343,10 @@ async fn scans_export_as_csv_in_time_order_with_filters() {
     assert_eq!(first[8], "Ayşe Konaté");
     assert_eq!(first[9], "", "scanned without a device");
     assert_eq!(first[10], agent.email);
+    assert_eq!(first[11], first[1], "an online scan is received when it is made");
+    assert_eq!(&first[12..], ["", "false"]);
     assert_eq!(
-        &rows[1][5..],
+        &rows[1][5..11],
         ["denied", "invalid_signature", "", "", "", &agent.email]
     );
 

@@ -204,4 +204,20 @@ async fn the_readme_gate_procedure_enrolls_syncs_decides_offline_and_uploads() {
         .unwrap();
     assert_eq!(alerts["total"], 1, "{alerts}");
     assert_eq!(alerts["items"][0]["scan_id"], results[4]["scan_id"]);
+
+    // The export shows each scan with the device's own verdict; the alert is flagged there.
+    let csv = app
+        .get_as(&format!("{EVENT}/scans.csv"), &organizer.access_token)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let offline: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(offline.len(), 7);
+    let flagged: Vec<&&str> = offline
+        .iter()
+        .filter(|row| row.ends_with(",allowed,true"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{csv}");
+    assert!(flagged[0].starts_with(results[4]["scan_id"].as_str().unwrap()));
 }
