@@ -48,7 +48,8 @@ impl BadgeState {
         if self.status == AccreditationStatus::Approved && cleared {
             return Standing::Opens;
         }
-        // Not ended yet in the same transaction as its decision (never for long).
+        // A live badge of an accreditation no longer approved (or cleared) opens nothing
+        // either: the decision's time stands for the end's.
         let reason = if refused {
             EndReason::VettingRefused
         } else {
