@@ -343,7 +343,10 @@ async fn scans_export_as_csv_in_time_order_with_filters() {
     assert_eq!(first[8], "Ayşe Konaté");
     assert_eq!(first[9], "", "scanned without a device");
     assert_eq!(first[10], agent.email);
-    assert_eq!(first[11], first[1], "an online scan is received when it is made");
+    assert_eq!(
+        first[11], first[1],
+        "an online scan is received when it is made"
+    );
     assert_eq!(&first[12..], ["", "false"]);
     assert_eq!(
         &rows[1][5..11],

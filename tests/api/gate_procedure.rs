@@ -4,9 +4,9 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
+use bamex::users::Role;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use bamex::users::Role;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -110,7 +110,10 @@ async fn trade_visitor(app: &TestApp, organizer: &TestUser, name: &str, doc: &st
 async fn revoke(app: &TestApp, organizer: &TestUser, accreditation: &Value) {
     let response = app
         .post_as(
-            &format!("{EVENT}/accreditations/{}/revoke", accreditation["id"].as_str().unwrap()),
+            &format!(
+                "{EVENT}/accreditations/{}/revoke",
+                accreditation["id"].as_str().unwrap()
+            ),
             &organizer.access_token,
             &json!({"reason": "Credentials withdrawn"}),
         )
@@ -150,7 +153,10 @@ async fn the_readme_gate_procedure_enrolls_syncs_decides_offline_and_uploads() {
     assert_eq!(decision["reason"], Value::Null, "{decision}");
     assert_eq!(decision["number"], diarra["badge"]["number"]);
     assert_eq!(decision["name"], "Ayşe Diarra");
-    assert_eq!(gate.scan("in", qr(&traore)).await["reason"], "unknown_badge");
+    assert_eq!(
+        gate.scan("in", qr(&traore)).await["reason"],
+        "unknown_badge"
+    );
     assert_eq!(gate.scan("in", qr(&sangare)).await["reason"], Value::Null);
     assert_eq!(gate.scan("out", qr(&sangare)).await["reason"], Value::Null);
 
@@ -167,7 +173,10 @@ async fn the_readme_gate_procedure_enrolls_syncs_decides_offline_and_uploads() {
     claims["zones"] = json!(["exhibition_halls", "vip_lounge"]);
     parts[1] = B64.encode(claims.to_string());
     let forged = parts.join(".");
-    assert_eq!(gate.scan("in", &forged).await["reason"], "invalid_signature");
+    assert_eq!(
+        gate.scan("in", &forged).await["reason"],
+        "invalid_signature"
+    );
 
     let answer = gate.upload().await;
     assert_eq!(answer["recorded"], 7, "{answer}");
