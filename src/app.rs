@@ -135,7 +135,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             tokens: AccessTokens::new(&settings.auth),
-            limits: AbuseLimits::new(&settings.rate_limits),
+            limits: AbuseLimits::new(&settings.rate_limits, pool.clone()),
             sessions: Sessions::default(),
             documents: DocumentVault::new(&settings.documents),
             badge_keys: BadgeKeys::new(&settings.badges)?,
@@ -149,7 +149,7 @@ impl Application {
             metrics,
             settings: Arc::new(settings),
         });
-        tokio::spawn(forget_idle_limits(state.clone(), shutdown.clone()));
+        tokio::spawn(sweep_rate_limits(state.clone(), shutdown.clone()));
         tokio::spawn(accreditations::totals::run_count_folding(
             pool.clone(),
             shutdown.clone(),
@@ -216,10 +216,8 @@ impl Application {
     }
 }
 
-/// Keeps the rate limiters' memory bounded.
-async fn forget_idle_limits(state: web::Data<AppState>, shutdown: CancellationToken) {
-    let minute = std::time::Duration::from_secs(60);
-    crate::periodic::every(minute, shutdown, || async { state.limits.forget_idle() }).await;
+async fn sweep_rate_limits(state: web::Data<AppState>, shutdown: CancellationToken) {
+    state.limits.run_sweeper(shutdown).await;
 }
 
 fn build_server(

@@ -112,7 +112,7 @@ async fn register(
     ip: ClientIp,
     body: Body<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.limits.check_ip(Action::Register, ip.0)?;
+    state.limits.check_ip(Action::Register, ip.0).await?;
     let body = body.read()?;
     let mut v = Validator::default();
     let email = v.check("email", EmailAddress::parse(&body.email));
@@ -170,13 +170,17 @@ async fn warn_owner(
     owner: &User,
     ip: &ClientIp,
 ) -> ApiResult<()> {
-    if owner.disabled_at.is_some()
-        || state
-            .limits
-            .check_account(Action::Register, &owner.email)
-            .is_err()
-    {
+    if owner.disabled_at.is_some() {
         return Ok(());
+    }
+    match state
+        .limits
+        .check_account(Action::Register, &owner.email)
+        .await
+    {
+        // Over the budget: the owner was told often enough.
+        Err(ApiError::RateLimited { .. }) => return Ok(()),
+        checked => checked?,
     }
     let app = &state.settings.application;
     let sign_in_link = app.frontend_link("login", None);
@@ -329,12 +333,16 @@ async fn resend_verification(
     ip: ClientIp,
     body: Body<EmailRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.limits.check_ip(Action::ResendVerification, ip.0)?;
+    state
+        .limits
+        .check_ip(Action::ResendVerification, ip.0)
+        .await?;
     let body = body.read()?;
     let email = body.parse()?;
     state
         .limits
-        .check_account(Action::ResendVerification, &email)?;
+        .check_account(Action::ResendVerification, &email)
+        .await?;
     in_background("resend-verification", async move {
         let mut conn = state.pool.get().await?;
         conn.transaction::<_, ApiError, _>(async |conn| {
@@ -428,10 +436,10 @@ async fn login(
     ip: ClientIp,
     body: Body<LoginRequest>,
 ) -> ApiResult<web::Json<LoginAnswer>> {
-    state.limits.check_ip(Action::Login, ip.0)?;
+    state.limits.check_ip(Action::Login, ip.0).await?;
     let body = body.read()?;
     let email = EmailAddress::parse(&body.email).map_err(|_| invalid_credentials())?;
-    state.limits.check_account(Action::Login, &email)?;
+    state.limits.check_account(Action::Login, &email).await?;
     let presented = SecretString::from(body.password.as_str());
 
     // No pooled connection is held while hashing: a login burst must not starve other routes.
@@ -533,7 +541,7 @@ async fn login_mfa(
     ip: ClientIp,
     body: Body<LoginMfaRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
-    state.limits.check_ip(Action::Login, ip.0)?;
+    state.limits.check_ip(Action::Login, ip.0).await?;
     let body = body.read()?;
     let user = {
         let mut conn = state.pool.get().await?;
@@ -543,7 +551,10 @@ async fn login_mfa(
         }
     };
     // The same per-account budget as the password step.
-    state.limits.check_account(Action::Login, &user.email)?;
+    state
+        .limits
+        .check_account(Action::Login, &user.email)
+        .await?;
     if user.disabled_at.is_some() || user.is_locked() {
         return Err(second_factor::wrong_code());
     }
@@ -737,10 +748,13 @@ async fn forgot_password(
     ip: ClientIp,
     body: Body<EmailRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.limits.check_ip(Action::ForgotPassword, ip.0)?;
+    state.limits.check_ip(Action::ForgotPassword, ip.0).await?;
     let body = body.read()?;
     let email = body.parse()?;
-    state.limits.check_account(Action::ForgotPassword, &email)?;
+    state
+        .limits
+        .check_account(Action::ForgotPassword, &email)
+        .await?;
     in_background("forgot-password", async move {
         let mut conn = state.pool.get().await?;
         conn.transaction::<_, ApiError, _>(async |conn| send_reset_link(conn, &state, &email).await)

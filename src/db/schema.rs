@@ -120,6 +120,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_limits (key_digest) {
+        key_digest -> Bytea,
+        tat -> Timestamptz,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Citext;
 
@@ -638,6 +645,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     participant_photos,
     participants,
     pavilions,
+    rate_limits,
     refresh_tokens,
     reissue_requests,
     scans,

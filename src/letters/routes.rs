@@ -436,7 +436,7 @@ pub async fn verify_letter(
     ip: ClientIp,
     code: web::Path<String>,
 ) -> ApiResult<web::Json<LetterVerification>> {
-    state.limits.check_ip(Action::VerifyLetter, ip.0)?;
+    state.limits.check_ip(Action::VerifyLetter, ip.0).await?;
     let hash = VerificationCode::lookup_hash(&code);
     let mut conn = state.pool.get().await?;
     let found = store::find_by_hash(&mut conn, &hash).await?;

@@ -652,6 +652,44 @@ async fn repeated_failures_lock_the_account_and_tell_its_owner() {
 }
 
 #[tokio::test]
+async fn rate_limits_hold_across_instances_behind_a_load_balancer() {
+    let app = spawn_app_with(|s| {
+        s.rate_limits.per_ip_burst = 4;
+        s.rate_limits.per_ip_per_minute = 1;
+        s.rate_limits.login_per_account_burst = 2;
+    })
+    .await;
+    let instances = [
+        app.address.clone(),
+        app.another_instance().await,
+        app.another_instance().await,
+    ];
+    let login = async |instance: &str, email: &str| {
+        app.client
+            .post(format!("{instance}/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": "Wrong-password-123"}))
+            .send()
+            .await
+            .unwrap()
+    };
+    // Per account: two attempts in all, whichever instances they reach.
+    assert_eq!(login(&instances[0], "c@example.org").await.status(), 401);
+    assert_eq!(login(&instances[1], "c@example.org").await.status(), 401);
+    assert_problem(
+        login(&instances[2], "C@example.org").await,
+        429,
+        "rate_limited",
+    )
+    .await;
+    // Per IP: four attempts in all (the three above and this one), then none on any instance.
+    assert_eq!(login(&instances[2], "d@example.org").await.status(), 401);
+    for instance in &instances {
+        let limited = login(instance, "e@example.org").await;
+        assert_problem(limited, 429, "rate_limited").await;
+    }
+}
+
+#[tokio::test]
 async fn rate_limits_answer_429_with_retry_after() {
     let app = spawn_app_with(|s| {
         s.rate_limits.per_ip_burst = 3;

@@ -491,6 +491,19 @@ pub async fn spawn_app_on(
     }
 }
 
+impl TestApp {
+    /// Another instance of the service on this one's database, with its own port, pool and
+    /// process state, as behind a load balancer: its base URL.
+    pub async fn another_instance(&self) -> String {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("the application starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+}
+
 /// The password of every account the tests create directly.
 pub const PASSWORD: &str = "Niger-river-banks-2026";
 

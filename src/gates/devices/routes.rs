@@ -329,7 +329,7 @@ async fn enroll_device(
     ip: ClientIp,
     body: Body<EnrollRequest>,
 ) -> ApiResult<web::Json<EnrolledDevice>> {
-    state.limits.check_ip(Action::EnrollDevice, ip.0)?;
+    state.limits.check_ip(Action::EnrollDevice, ip.0).await?;
     let body = body.read()?;
     let code = text::required(&body.code, 100).map_err(|e| ApiError::validation("code", e))?;
     let code_digest = VerificationCode::lookup_hash(&code);
