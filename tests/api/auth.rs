@@ -339,22 +339,29 @@ async fn sign_in_failures_all_look_the_same() {
     app.create_user("known@example.org", &[Role::Visitor]).await;
     register(&app, "unverified@example.org", None).await;
 
+    // Each case's fastest of three attempts: a cold start or a loaded machine slows single
+    // attempts, never all three.
     let mut timings = Vec::new();
     for (email, password) in [
         ("known@example.org", "Wrong-password-123"),
         ("nobody@example.org", PASSWORD),
         ("unverified@example.org", "Koulikoro-range-2026"),
     ] {
-        let started = Instant::now();
-        let response = app.login(email, password).await;
-        timings.push(started.elapsed());
-        let problem = assert_problem(response, 401, "invalid_credentials").await;
-        assert_eq!(
-            problem["detail"],
-            "Email or password is wrong, or the account cannot sign in yet."
-        );
+        let mut fastest = std::time::Duration::MAX;
+        for _ in 0..3 {
+            let started = Instant::now();
+            let response = app.login(email, password).await;
+            fastest = fastest.min(started.elapsed());
+            let problem = assert_problem(response, 401, "invalid_credentials").await;
+            assert_eq!(
+                problem["detail"],
+                "Email or password is wrong, or the account cannot sign in yet."
+            );
+        }
+        timings.push(fastest);
     }
-    // An unknown address costs a password hash too (no fast path that tells it apart).
+    // An unknown address costs a password hash too (no fast path that tells it apart: that
+    // would answer in about a millisecond, a hash takes tens).
     let slowest = *timings.iter().max().unwrap();
     assert!(timings[1] * 4 >= slowest, "{timings:?}");
 
