@@ -30,6 +30,7 @@ use crate::error::{self, ApiError};
 use crate::exhibitors::cache::{self, DirectoryCache};
 use crate::gates::recorder::ScanRecorder;
 use crate::idempotency::{self, Idempotency};
+use crate::invalidation::{self, Invalidations};
 use crate::metrics::{self, Metrics};
 use crate::openapi::{self, RouteTable};
 use crate::participants::documents::DocumentVault;
@@ -132,6 +133,12 @@ impl Application {
             shutdown.clone(),
         ));
 
+        let invalidations = Arc::new(Invalidations::default());
+        tokio::spawn(
+            invalidations
+                .clone()
+                .run_sender(pool.clone(), shutdown.clone()),
+        );
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             tokens: AccessTokens::new(&settings.auth),
@@ -147,8 +154,15 @@ impl Application {
             ),
             queue_totals: QueueTotals::new(pool.clone()),
             metrics,
+            invalidations,
             settings: Arc::new(settings),
         });
+        let told = state.clone();
+        tokio::spawn(invalidation::run_listener(
+            move |cache| told.forget_here(cache),
+            state.settings.database.url.clone(),
+            shutdown.clone(),
+        ));
         tokio::spawn(sweep_rate_limits(state.clone(), shutdown.clone()));
         tokio::spawn(accreditations::totals::run_count_folding(
             pool.clone(),

@@ -21,6 +21,7 @@ pub mod exhibitors;
 pub mod gates;
 pub mod http_method;
 pub mod idempotency;
+pub mod invalidation;
 pub mod letters;
 pub mod metrics;
 pub mod openapi;

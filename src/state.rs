@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::exhibitors::cache::DirectoryCache;
 use crate::gates::recorder::ScanRecorder;
+use crate::invalidation::{Cache, Invalidations};
 use crate::metrics::Metrics;
 use crate::participants::documents::DocumentVault;
 
@@ -28,6 +29,29 @@ pub struct AppState {
     pub scan_recorder: ScanRecorder,
     pub queue_totals: QueueTotals,
     pub metrics: Arc<Metrics>,
+    pub invalidations: Arc<Invalidations>,
+}
+
+impl AppState {
+    /// After a change the anonymous directory shows: its pages are dropped on every instance.
+    pub fn directory_changed(&self) {
+        self.forget_here(Cache::Directory);
+        self.invalidations.publish(Cache::Directory);
+    }
+
+    /// Drops `cache`'s entries in this instance (told by another, or by itself).
+    pub fn forget_here(&self, cache: Cache) {
+        match cache {
+            Cache::Directory => self.directory_cache.invalidate_all(),
+            Cache::Sessions => self.sessions.forget_here(),
+        }
+    }
+
+    /// After a change that ends sessions or alters roles: every instance checks them again.
+    pub fn sessions_changed(&self) {
+        self.forget_here(Cache::Sessions);
+        self.invalidations.publish(Cache::Sessions);
+    }
 }
 
 /// The serialized OpenAPI document, built once at start.

@@ -168,7 +168,7 @@ async fn confirm(
         Ok(())
     })
     .await?;
-    state.sessions.forget_all();
+    state.sessions_changed();
     Ok(web::Json(MfaRecoveryCodes {
         recovery_codes: codes,
     }))
@@ -245,7 +245,7 @@ async fn remove(
         Ok(())
     })
     .await?;
-    state.sessions.forget_all();
+    state.sessions_changed();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -304,6 +304,6 @@ async fn reset(
         Ok(())
     })
     .await?;
-    state.sessions.forget_all();
+    state.sessions_changed();
     Ok(HttpResponse::NoContent().finish())
 }

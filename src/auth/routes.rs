@@ -704,7 +704,7 @@ async fn refresh(
     match rotation {
         Rotation::Rotated(pair) => Ok(web::Json(pair)),
         Rotation::Refused => {
-            state.sessions.forget_all();
+            state.sessions_changed();
             Err(invalid_refresh_token())
         }
     }
@@ -728,7 +728,7 @@ async fn logout(state: web::Data<AppState>, body: Body<RefreshRequest>) -> ApiRe
         Ok(())
     })
     .await?;
-    state.sessions.forget_all();
+    state.sessions_changed();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -867,6 +867,6 @@ async fn reset_password(
         Ok(())
     })
     .await?;
-    state.sessions.forget_all();
+    state.sessions_changed();
     Ok(HttpResponse::NoContent().finish())
 }

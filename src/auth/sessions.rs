@@ -83,8 +83,9 @@ impl Sessions {
         Ok(session)
     }
 
-    /// Drops what this instance remembers, after a change that ends sessions or alters roles.
-    pub fn forget_all(&self) {
+    /// Drops what this instance remembers; after a change that ends sessions or alters roles,
+    /// `AppState::sessions_changed` does it on every instance.
+    pub fn forget_here(&self) {
         self.cache.invalidate_all();
     }
 }

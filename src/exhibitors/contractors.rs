@@ -91,6 +91,6 @@ pub async fn register_contractor(
         .register(&mut conn, &state.documents, &user.actor(ip), &data, None)
         .await?;
     // The directory shows the counts.
-    state.directory_cache.invalidate_all();
+    state.directory_changed();
     Ok(HttpResponse::Created().json(view))
 }

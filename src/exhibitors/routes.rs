@@ -193,7 +193,7 @@ async fn apply(
             Ok(exhibitor)
         })
         .await?;
-    state.directory_cache.invalidate_all();
+    state.directory_changed();
     Ok(HttpResponse::Created().json(ExhibitorView::new(exhibitor, Access::Owner)))
 }
 
@@ -400,7 +400,7 @@ async fn patch_exhibitor(
             Ok(updated)
         })
         .await?;
-    state.directory_cache.invalidate_all();
+    state.directory_changed();
     Ok(web::Json(ExhibitorView::new(updated, access)))
 }
 
@@ -548,7 +548,7 @@ async fn review(
             Ok(updated)
         })
         .await?;
-    state.directory_cache.invalidate_all();
+    state.directory_changed();
     Ok(web::Json(ExhibitorView::new(updated, Access::Office)))
 }
 
@@ -664,6 +664,6 @@ async fn assign_booth(
             Ok(updated)
         })
         .await?;
-    state.directory_cache.invalidate_all();
+    state.directory_changed();
     Ok(web::Json(ExhibitorView::new(updated, Access::Office)))
 }

@@ -104,7 +104,7 @@ pub async fn register_staff(
     let view = roster
         .register(&mut conn, &state.documents, &user.actor(ip), &data, None)
         .await?;
-    state.directory_cache.invalidate_all();
+    state.directory_changed();
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -228,6 +228,6 @@ pub async fn withdraw_staff(
     roster
         .withdraw(&mut conn, &user.actor(ip), staff_id)
         .await?;
-    state.directory_cache.invalidate_all();
+    state.directory_changed();
     Ok(HttpResponse::NoContent().finish())
 }

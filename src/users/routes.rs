@@ -159,7 +159,7 @@ async fn change_password(
         Ok(())
     })
     .await?;
-    state.sessions.forget_all();
+    state.sessions_changed();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -429,6 +429,6 @@ async fn patch_user(
             Ok(after)
         })
         .await?;
-    state.sessions.forget_all();
+    state.sessions_changed();
     Ok(web::Json(user.into()))
 }

@@ -20,6 +20,7 @@ mod gate_sync;
 mod gates;
 mod head;
 mod idempotency;
+mod instances;
 mod letters;
 mod logs;
 mod metrics;

@@ -1,0 +1,138 @@
+//! Several instances of the service on one database, as behind a load balancer: what one
+//! instance changes, the others' caches forget at once (PostgreSQL `LISTEN`/`NOTIFY`), not when
+//! their entries expire.
+
+use std::time::Duration;
+
+use bamex::users::Role;
+use serde_json::{Value, json};
+
+use crate::fixtures::{EVENT, apply, approve_exhibitor, company, open_event};
+use crate::helpers::{TestApp, spawn_app};
+
+/// Two more instances beside `app`.
+async fn three_instances(app: &TestApp) -> [String; 3] {
+    [
+        app.address.clone(),
+        app.another_instance().await,
+        app.another_instance().await,
+    ]
+}
+
+/// Asks `probe` every 50 ms until it answers true, for at most `within`: well below the cache
+/// lifetimes (5 s for directory pages, 10 s for sessions), so only an invalidation passes.
+async fn becomes_true(within: Duration, mut probe: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if probe().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_account_is_refused_at_once_by_every_instance() {
+    let app = spawn_app().await;
+    let instances = three_instances(&app).await;
+    let admin = app.user_with_roles(&[Role::Admin]).await;
+    let visitor = app.user_with_roles(&[Role::Visitor]).await;
+    let me = async |instance: &str| {
+        app.client
+            .get(format!("{instance}/api/v1/me"))
+            .bearer_auth(&visitor.access_token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    // Each instance checks the session once and remembers it.
+    for instance in &instances {
+        assert_eq!(me(instance).await, 200);
+    }
+    let disabled = app
+        .client
+        .patch(format!("{}/api/v1/users/{}", instances[1], visitor.id))
+        .bearer_auth(&admin.access_token)
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    for instance in &instances {
+        assert!(
+            becomes_true(Duration::from_secs(2), async || me(instance).await == 401).await,
+            "{instance} still lets the disabled account in"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_exhibitor_approved_on_one_instance_is_listed_at_once_by_the_others() {
+    let app = spawn_app().await;
+    let instances = three_instances(&app).await;
+    open_event(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let directory = async |instance: &str| -> Value {
+        app.client
+            .get(format!("{instance}{EVENT}/exhibitors"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    // The listening connections drop (PostgreSQL restarting, say): each instance listens again
+    // and, having maybe missed notifications, starts from empty caches.
+    let listeners = async || -> i64 {
+        use diesel::sql_types::BigInt;
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            count: i64,
+        }
+        diesel::sql_query(
+            "SELECT count(*) AS count FROM pg_stat_activity \
+             WHERE datname = current_database() AND query = 'LISTEN bamex_caches'",
+        )
+        .get_result::<Count>(&mut app.conn().await)
+        .await
+        .unwrap()
+        .count
+    };
+    assert!(becomes_true(Duration::from_secs(5), async || listeners().await == 3).await);
+    {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query = 'LISTEN bamex_caches'",
+        )
+        .execute(&mut app.conn().await)
+        .await
+        .unwrap();
+    }
+    assert!(
+        becomes_true(Duration::from_secs(10), async || listeners().await == 3).await,
+        "every instance listens again"
+    );
+    // Each instance caches the empty directory.
+    for instance in &instances {
+        assert_eq!(directory(instance).await["total"], 0);
+    }
+    let (_, id) = apply(&app, &company("Aselsan", "TR")).await;
+    approve_exhibitor(&app, &organizer, &id).await;
+    for instance in &instances {
+        assert!(
+            becomes_true(Duration::from_secs(2), async || {
+                directory(instance).await["total"] == 1
+            })
+            .await,
+            "{instance} still shows the directory without the approved exhibitor"
+        );
+    }
+}
