@@ -20,6 +20,9 @@ export BAMEX_ENV=test BAMEX_CONFIG_DIR=$PWD/config
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
 export BAMEX__LOG__LEVEL=error BAMEX__APPLICATION__HOST=127.0.0.1 PORT
 export BAMEX__APPLICATION__WORKERS=2 BAMEX__DATABASE__MAX_CONNECTIONS=32
+# The bench account is an admin and organizer without a second factor: require one of a role it
+# does not have only.
+export BAMEX__AUTH__MFA_REQUIRED_ROLES=vetting_officer
 OUTBOX=$(mktemp -d)
 export BAMEX__EMAIL__OUTBOX_DIR=$OUTBOX
 PSQL="psql -q -X -h 127.0.0.1 -U postgres"
@@ -33,8 +36,9 @@ $PSQL -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" postgres
 echo 'Bench-password-Bamako-1' | "$BIN" create-admin --email bench@bamex.ml --name Bench >/dev/null
 $PSQL "$DB" <<'SQL'
 UPDATE users SET roles = '{admin,gate_agent,organizer}';
-INSERT INTO events (id, slug, name, venue, starts_on, ends_on, status, public_days)
-VALUES (gen_random_uuid(), 'bench', 'Bench', 'Bamako', current_date, current_date + 2, 'open', '{}');
+-- No category vetted: approval issues the badge at once.
+INSERT INTO events (id, slug, name, venue, starts_on, ends_on, status, public_days, vetting_categories)
+VALUES (gen_random_uuid(), 'bench', 'Bench', 'Bamako', current_date, current_date + 2, 'open', '{}', '{}');
 INSERT INTO participants (id, event_id, registered_by, first_name, last_name, organization, nationality,
                           date_of_birth, id_document_type, id_document_ciphertext, id_document_nonce,
                           id_document_key_id, id_document_hash)

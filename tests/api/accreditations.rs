@@ -2,7 +2,7 @@ use bamex::users::Role;
 use serde_json::{Value, json};
 
 use crate::fixtures::{
-    EVENT, approve, audit_actions, decide, event_from_today, get, person, visitor,
+    EVENT, approve, audit_actions, decide, event_from_today, get, person, put_photo, visitor,
 };
 use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
 
@@ -140,15 +140,13 @@ async fn decisions_follow_the_workflow_and_approval_issues_a_badge() {
         .as_str()
         .unwrap()
         .to_owned();
-    let uploaded = app
-        .client
-        .put(app.url(&format!("{EVENT}/participants/{participant}/photo")))
-        .bearer_auth(&second_applicant.access_token)
-        .header("content-type", "image/png")
-        .body(crate::fixtures::png(400, 500))
-        .send()
-        .await
-        .unwrap();
+    let uploaded = put_photo(
+        &app,
+        &second_applicant.access_token,
+        &participant,
+        (400, 500),
+    )
+    .await;
     assert_eq!(uploaded.status(), 204);
     let answered = get(&app, &organizer, &second).await;
     assert_eq!(

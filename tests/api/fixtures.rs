@@ -276,6 +276,23 @@ pub async fn audit_actions(app: &TestApp, action: &str) -> i64 {
         .unwrap()
 }
 
+/// Uploads a `png(width, height)` as participant `participant`'s photo, as `token`'s holder.
+pub async fn put_photo(
+    app: &TestApp,
+    token: &str,
+    participant: &str,
+    (width, height): (u32, u32),
+) -> reqwest::Response {
+    app.client
+        .put(app.url(&format!("{EVENT}/participants/{participant}/photo")))
+        .bearer_auth(token)
+        .header("content-type", "image/png")
+        .body(png(width, height))
+        .send()
+        .await
+        .unwrap()
+}
+
 pub fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])

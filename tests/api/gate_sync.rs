@@ -8,7 +8,8 @@ use bamex::users::Role;
 use serde_json::{Value, json};
 
 use crate::fixtures::{
-    EVENT, approve, enrolled_device, event_from_today, event_from_today_named, get, png, visitor,
+    EVENT, approve, enrolled_device, event_from_today, event_from_today_named, get, put_photo,
+    visitor,
 };
 use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
 
@@ -260,15 +261,7 @@ async fn a_device_gets_only_its_zones_badges_and_their_photos_with_an_etag() {
         .as_str()
         .unwrap()
         .to_owned();
-    let uploaded = app
-        .client
-        .put(app.url(&format!("{EVENT}/participants/{participant}/photo")))
-        .bearer_auth(&holder.access_token)
-        .header("content-type", "image/png")
-        .body(png(400, 500))
-        .send()
-        .await
-        .unwrap();
+    let uploaded = put_photo(&app, &holder.access_token, &participant, (400, 500)).await;
     assert_eq!(uploaded.status(), 204);
     approve(&app, &organizer, &trade).await;
     let (_, journalist) = visitor(&app, "media", "Dembélé", "P0000002").await;
@@ -462,15 +455,7 @@ async fn a_vetting_refusal_ends_the_badge_as_vetting_refused_and_a_new_photo_res
         .as_str()
         .unwrap()
         .to_owned();
-    let uploaded = app
-        .client
-        .put(app.url(&format!("{EVENT}/participants/{participant}/photo")))
-        .bearer_auth(&organizer.access_token)
-        .header("content-type", "image/png")
-        .body(png(400, 500))
-        .send()
-        .await
-        .unwrap();
+    let uploaded = put_photo(&app, &organizer.access_token, &participant, (400, 500)).await;
     assert_eq!(uploaded.status(), 204);
     let page = sync_page(&app, &device, copy.cursor.as_deref(), 100).await;
     let ends = page["ends"].as_array().unwrap();

@@ -4,7 +4,8 @@ use bamex::users::Role;
 use serde_json::{Value, json};
 
 use crate::fixtures::{
-    EVENT, active_delegation, apply, approve, booth, company, get, open_event, person, png, visitor,
+    EVENT, active_delegation, apply, approve, booth, company, get, open_event, person, png,
+    put_photo, visitor,
 };
 use crate::fixtures::{approve_exhibitor, enrolled_device, event_from_today_named};
 use crate::helpers::{TestApp, manifest_dir, spawn_app};
@@ -340,15 +341,7 @@ pub async fn someone_elses_records(app: &TestApp) -> SomeoneElses {
         .as_str()
         .unwrap()
         .to_owned();
-    let photo = app
-        .client
-        .put(app.url(&format!("{EVENT}/participants/{visitor}/photo")))
-        .bearer_auth(&visitor_user.access_token)
-        .header("content-type", "image/png")
-        .body(png(300, 300))
-        .send()
-        .await
-        .unwrap();
+    let photo = put_photo(&app, &visitor_user.access_token, &visitor, (300, 300)).await;
     assert_eq!(photo.status(), 204);
     let passport = app
         .client
