@@ -341,7 +341,7 @@ pub async fn someone_elses_records(app: &TestApp) -> SomeoneElses {
         .as_str()
         .unwrap()
         .to_owned();
-    let photo = put_photo(&app, &visitor_user.access_token, &visitor, (300, 300)).await;
+    let photo = put_photo(app, &visitor_user.access_token, &visitor, (300, 300)).await;
     assert_eq!(photo.status(), 204);
     let passport = app
         .client
