@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::fixtures::{EVENT, apply, company, open_event, visitor};
-use crate::helpers::{SmtpSink, TestDb, TestUser, manifest_dir, spawn_app_on};
+use crate::helpers::{SmtpSink, TestApp, TestDb, TestUser, manifest_dir, spawn_app_on};
 use crate::metrics::{metrics_url, scrape_at, value};
 
 struct Pair {
@@ -23,22 +23,28 @@ struct Pair {
     standby: String,
 }
 
-/// The pair's URLs, the script run once a test run.
+/// Runs `scripts/replica-pair` with `args`: its output.
+async fn replica_pair(args: &'static [&'static str]) -> String {
+    let script = manifest_dir().join("scripts/replica-pair");
+    let output =
+        tokio::task::spawn_blocking(move || std::process::Command::new(script).args(args).output())
+            .await
+            .unwrap()
+            .expect("scripts/replica-pair runs");
+    assert!(
+        output.status.success(),
+        "scripts/replica-pair failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The pair's URLs, the script run once a test run (a test that stops the standby runs it
+/// again to start it).
 async fn pair() -> &'static Pair {
     static PAIR: OnceCell<Pair> = OnceCell::const_new();
     PAIR.get_or_init(|| async {
-        let script = manifest_dir().join("scripts/replica-pair");
-        let output =
-            tokio::task::spawn_blocking(move || std::process::Command::new(script).output())
-                .await
-                .unwrap()
-                .expect("scripts/replica-pair runs");
-        assert!(
-            output.status.success(),
-            "scripts/replica-pair failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stdout = replica_pair(&[]).await;
         let mut urls = stdout.lines();
         Pair {
             primary: urls.next().expect("the primary's URL").to_owned(),
@@ -53,6 +59,19 @@ static STANDBY_IN_USE: Mutex<()> = Mutex::const_new(());
 
 async fn standby(pair: &Pair) -> AsyncPgConnection {
     AsyncPgConnection::establish(&pair.standby).await.unwrap()
+}
+
+/// The app on a database of the pair's primary, reading from the standby within `max_lag_ms`.
+async fn spawn_app_on_pair(pair: &Pair, max_lag_ms: u64) -> TestApp {
+    let db = TestDb::from_template_on(&pair.primary).await;
+    let replica_url = DatabaseUrl::parse(&pair.standby)
+        .unwrap()
+        .with_name(&db.name);
+    spawn_app_on(db, SmtpSink::up(), |settings| {
+        settings.database.replica_url = SecretString::from(replica_url);
+        settings.database.replica_max_lag_ms = max_lag_ms;
+    })
+    .await
 }
 
 /// Resumes the standby's replay when the test ends, passed or failed.
@@ -189,15 +208,7 @@ async fn shown(
 async fn reads_that_may_lag_come_from_the_replica_and_from_the_primary_while_it_lags_too_far() {
     let pair = pair().await;
     let _turn = STANDBY_IN_USE.lock().await;
-    let db = TestDb::from_template_on(&pair.primary).await;
-    let replica_url = DatabaseUrl::parse(&pair.standby)
-        .unwrap()
-        .with_name(&db.name);
-    let app = spawn_app_on(db, SmtpSink::up(), |settings| {
-        settings.database.replica_url = SecretString::from(replica_url);
-        settings.database.replica_max_lag_ms = 1000;
-    })
-    .await;
+    let app = spawn_app_on_pair(pair, 1000).await;
     let _resumed = ReplayResumed(pair.standby.clone());
     let client = &app.client;
     let strict = metrics_url(&app);
@@ -302,4 +313,46 @@ async fn a_replica_that_does_not_answer_leaves_every_read_on_the_primary() {
         (vec![accreditation], vec![exhibitor], 1)
     );
     assert_eq!(replica_metrics(&app.client, &metrics).await, (0.0, None));
+}
+
+/// Starts the standby again when the test ends, passed or failed.
+struct StandbyRestarted;
+
+impl Drop for StandbyRestarted {
+    fn drop(&mut self) {
+        let script = manifest_dir().join("scripts/replica-pair");
+        let _ = std::process::Command::new(script).output();
+    }
+}
+
+#[tokio::test]
+async fn reads_leave_a_replica_that_stops_without_failing_and_return_when_it_is_back() {
+    let pair = pair().await;
+    let _turn = STANDBY_IN_USE.lock().await;
+    let app = spawn_app_on_pair(pair, 1000).await;
+    let client = &app.client;
+    let metrics = metrics_url(&app);
+    open_event(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let (_, accreditation) = visitor(&app, "trade_visitor", "Traoré", "ML-0001").await;
+    let (_, exhibitor) = apply(&app, &company("Aselsan", "TR")).await;
+    wait_for_reads_on_replica(client, &metrics, true).await;
+    let expected = (vec![accreditation], vec![exhibitor], 1);
+    eventually("the replica to show the writes", || async {
+        shown(client, &app.address, &organizer).await == expected
+    })
+    .await;
+
+    let _restarted = StandbyRestarted;
+    replica_pair(&["stop-standby"]).await;
+    // At once: whether the probe or a request found the replica gone first (its pooled
+    // connections are dead and no new one opens), the reads go to the primary.
+    assert_eq!(shown(client, &app.address, &organizer).await, expected);
+    let lag = wait_for_reads_on_replica(client, &metrics, false).await;
+    assert_eq!(lag, None, "no lag is measured while the replica is down");
+    assert_eq!(shown(client, &app.address, &organizer).await, expected);
+
+    replica_pair(&[]).await;
+    wait_for_reads_on_replica(client, &metrics, true).await;
+    assert_eq!(shown(client, &app.address, &organizer).await, expected);
 }
