@@ -116,8 +116,7 @@ pub async fn run_lag_probe(reads: ReadPools, max_lag: Duration, shutdown: Cancel
         replica,
         max_lag,
         connection: None,
-        ahead: VecDeque::new(),
-        caught_up_at: Instant::now(),
+        positions: Positions::new(Instant::now()),
         reported: None,
     });
     crate::periodic::every(PROBE_EVERY, shutdown, || async {
@@ -133,12 +132,7 @@ struct LagProbe {
     /// A connection of the probe's own: one abandoned mid-query at the timeout is dropped, never
     /// handed to a request.
     connection: Option<AsyncPgConnection>,
-    /// Positions the primary had written that the replica has not replayed yet, oldest first,
-    /// each with when it was read.
-    ahead: VecDeque<(Instant, i64)>,
-    /// When the primary was last at a position the replica has replayed (the probe's start
-    /// until then).
-    caught_up_at: Instant,
+    positions: Positions,
     /// Whether the log last said reads go to the replica.
     reported: Option<bool>,
 }
@@ -175,7 +169,7 @@ impl LagProbe {
         // Read before the primary answers: whatever was committed by then is at or before it.
         let at = Instant::now();
         let written = written_position(&self.primary).await?;
-        self.remember(at, written);
+        self.positions.remember(at, written);
         let replayed = match tokio::time::timeout(PROBE_TIMEOUT, self.replayed_position()).await {
             Ok(Ok(position)) => position,
             Ok(Err(e)) => {
@@ -187,27 +181,7 @@ impl LagProbe {
                 anyhow::bail!("the replica did not answer within {PROBE_TIMEOUT:?}");
             }
         };
-        while let Some(&(at, position)) = self.ahead.front()
-            && position <= replayed
-        {
-            self.caught_up_at = at;
-            self.ahead.pop_front();
-        }
-        Ok(if self.ahead.is_empty() {
-            Duration::ZERO
-        } else {
-            self.caught_up_at.elapsed()
-        })
-    }
-
-    fn remember(&mut self, at: Instant, position: i64) {
-        let full = self.ahead.len() >= MAX_POSITIONS;
-        match self.ahead.back_mut() {
-            // The primary was still there at `at`, or memory is full: moving the newest
-            // forward keeps what the remembered positions tell.
-            Some(newest) if newest.1 == position || full => *newest = (at, position),
-            _ => self.ahead.push_back((at, position)),
-        }
+        Ok(self.positions.lag(replayed, Instant::now()))
     }
 
     async fn replayed_position(&mut self) -> anyhow::Result<i64> {
@@ -228,6 +202,52 @@ impl LagProbe {
     }
 }
 
+/// The positions the primary had written, each with when it was read, against the one the
+/// replica has replayed.
+struct Positions {
+    /// Those the replica has not replayed yet, oldest first.
+    ahead: VecDeque<(Instant, i64)>,
+    /// When the primary was last at a position the replica has replayed (until one is, the
+    /// probe's start).
+    caught_up_at: Instant,
+}
+
+impl Positions {
+    fn new(start: Instant) -> Self {
+        Self {
+            ahead: VecDeque::new(),
+            caught_up_at: start,
+        }
+    }
+
+    /// The primary was at `position` at `at` (or later).
+    fn remember(&mut self, at: Instant, position: i64) {
+        let full = self.ahead.len() >= MAX_POSITIONS;
+        match self.ahead.back_mut() {
+            // The primary was still there at `at`, or memory is full: moving the newest
+            // forward keeps what the remembered positions tell.
+            Some(newest) if newest.1 == position || full => *newest = (at, position),
+            _ => self.ahead.push_back((at, position)),
+        }
+    }
+
+    /// The lag at `now` of a replica that has replayed up to `replayed`: zero when it has
+    /// everything remembered, else the time since the primary was where it is.
+    fn lag(&mut self, replayed: i64, now: Instant) -> Duration {
+        while let Some(&(at, position)) = self.ahead.front()
+            && position <= replayed
+        {
+            self.caught_up_at = at;
+            self.ahead.pop_front();
+        }
+        if self.ahead.is_empty() {
+            Duration::ZERO
+        } else {
+            now.saturating_duration_since(self.caught_up_at)
+        }
+    }
+}
+
 /// Where the primary has written its WAL to, as a byte offset.
 async fn written_position(primary: &DbPool) -> anyhow::Result<i64> {
     use diesel_async::RunQueryDsl;
@@ -237,4 +257,68 @@ async fn written_position(primary: &DbPool) -> anyhow::Result<i64> {
     ))
     .get_result(&mut conn)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_replica_that_replayed_everything_has_no_lag_even_after_a_quiet_hour() {
+        let start = Instant::now();
+        let mut positions = Positions::new(start);
+        positions.remember(start, 100);
+        assert_eq!(positions.lag(100, start), Duration::ZERO);
+        // Nothing written for an hour, then one write, replayed at once.
+        positions.remember(start + ms(3_600_000), 200);
+        assert_eq!(positions.lag(200, start + ms(3_600_001)), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_lag_is_the_age_of_the_last_position_replayed_and_grows_while_replay_stands_still() {
+        let start = Instant::now();
+        let mut positions = Positions::new(start);
+        positions.remember(start, 100);
+        positions.remember(start + ms(250), 150);
+        positions.remember(start + ms(500), 200);
+        // Replayed past the first position but not the second: the primary was there 0 ms in.
+        assert_eq!(positions.lag(120, start + ms(600)), ms(600));
+        assert_eq!(positions.lag(150, start + ms(800)), ms(550));
+        // Paused at 150 while the primary writes on: the lag keeps growing.
+        positions.remember(start + ms(1_000), 300);
+        assert_eq!(positions.lag(150, start + ms(2_000)), ms(1_750));
+        assert_eq!(positions.lag(300, start + ms(2_100)), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_replica_never_measured_lags_since_the_start() {
+        let start = Instant::now();
+        let mut positions = Positions::new(start);
+        positions.remember(start + ms(10), 100);
+        assert_eq!(positions.lag(50, start + ms(5_000)), ms(5_000));
+    }
+
+    #[test]
+    fn full_memory_can_only_overstate_the_lag() {
+        let start = Instant::now();
+        let mut positions = Positions::new(start);
+        for n in 0..(MAX_POSITIONS as u64 + 100) {
+            positions.remember(start + ms(n * 250), 100 + n as i64);
+        }
+        assert_eq!(positions.ahead.len(), MAX_POSITIONS);
+        let now = start + ms(100_000);
+        // Replayed up to where the primary was at 62.5 s, which memory no longer holds on its
+        // own: the lag is counted from an earlier position, never a later one.
+        let replayed = 100 + MAX_POSITIONS as i64 + 10;
+        let lag = positions.lag(replayed, now);
+        assert!(
+            lag >= now - (start + ms((MAX_POSITIONS as u64 + 10) * 250)),
+            "{lag:?}"
+        );
+        assert!(lag <= ms(100_000));
+    }
 }
