@@ -252,24 +252,29 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
         let server = self.server.clone();
-        // Drop runs outside async code: a short-lived runtime on its own thread does the work.
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let mut conn = maintenance(&server).await;
-                    let _ = conn
-                        .batch_execute(&format!(
-                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                            quote_ident(&name)
-                        ))
-                        .await;
-                })
-        })
-        .join();
+        block_on_a_thread_of_its_own(async move {
+            let mut conn = maintenance(&server).await;
+            let _ = conn
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&name)
+                ))
+                .await;
+        });
     }
+}
+
+/// Runs `work` to its end from code that is not async, such as `Drop`: a short-lived runtime
+/// on a thread of its own does it.
+pub fn block_on_a_thread_of_its_own(work: impl Future<Output = ()> + Send + 'static) {
+    let _ = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work)
+    })
+    .join();
 }
 
 /// One email as the SMTP server received it.

@@ -15,7 +15,9 @@ use serde_json::Value;
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::fixtures::{EVENT, apply, company, open_event, visitor};
-use crate::helpers::{SmtpSink, TestApp, TestDb, TestUser, manifest_dir, spawn_app_on};
+use crate::helpers::{
+    SmtpSink, TestApp, TestDb, TestUser, block_on_a_thread_of_its_own, manifest_dir, spawn_app_on,
+};
 use crate::metrics::{metrics_url, scrape_at, value};
 
 struct Pair {
@@ -80,20 +82,12 @@ struct ReplayResumed(String);
 impl Drop for ReplayResumed {
     fn drop(&mut self) {
         let url = self.0.clone();
-        // Drop runs outside async code, as for TestDb.
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
-                    conn.batch_execute("SELECT pg_wal_replay_resume()")
-                        .await
-                        .unwrap();
-                })
-        })
-        .join();
+        block_on_a_thread_of_its_own(async move {
+            let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+            conn.batch_execute("SELECT pg_wal_replay_resume()")
+                .await
+                .unwrap();
+        });
     }
 }
 
