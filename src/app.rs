@@ -128,6 +128,7 @@ impl Application {
         let shutdown = CancellationToken::new();
         tokio::spawn(replica::run_lag_probe(
             reads.clone(),
+            settings.database.url.clone(),
             settings.database.replica_max_lag(),
             shutdown.clone(),
         ));

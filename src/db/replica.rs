@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use diesel::sql_types::{BigInt, Nullable};
 use diesel_async::pooled_connection::deadpool::PoolError;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -26,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::{DbConn, DbPool};
 
 const PROBE_EVERY: Duration = Duration::from_millis(250);
-/// A replica that takes longer to answer the probe counts as lagging.
+/// A server that takes longer to answer the probe leaves the reads on the primary.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Primary positions remembered while the replica is behind (a minute at the probe's pace).
 /// When full, the newest is moved forward instead, which can only overstate the lag.
@@ -107,15 +108,20 @@ impl ReadPools {
 
 /// Measures the replica's lag every 250 ms until `shutdown` and sends reads where it allows;
 /// logs when reads move between the replica and the primary. Returns at once without a replica.
-pub async fn run_lag_probe(reads: ReadPools, max_lag: Duration, shutdown: CancellationToken) {
+pub async fn run_lag_probe(
+    reads: ReadPools,
+    primary_url: SecretString,
+    max_lag: Duration,
+    shutdown: CancellationToken,
+) {
     let Some(replica) = reads.replica else {
         return;
     };
     let probe = tokio::sync::Mutex::new(LagProbe {
-        primary: reads.primary,
+        primary: ProbeConnection::new(primary_url),
+        standby: ProbeConnection::new(replica.url.clone()),
         replica,
         max_lag,
-        connection: None,
         positions: Positions::new(Instant::now()),
         reported: None,
     });
@@ -126,12 +132,10 @@ pub async fn run_lag_probe(reads: ReadPools, max_lag: Duration, shutdown: Cancel
 }
 
 struct LagProbe {
-    primary: DbPool,
+    primary: ProbeConnection,
+    standby: ProbeConnection,
     replica: Arc<Replica>,
     max_lag: Duration,
-    /// A connection of the probe's own: one abandoned mid-query at the timeout is dropped, never
-    /// handed to a request.
-    connection: Option<AsyncPgConnection>,
     positions: Positions,
     /// Whether the log last said reads go to the replica.
     reported: Option<bool>,
@@ -168,37 +172,70 @@ impl LagProbe {
     async fn measure(&mut self) -> anyhow::Result<Duration> {
         // Read before the primary answers: whatever was committed by then is at or before it.
         let at = Instant::now();
-        let written = written_position(&self.primary).await?;
+        let written = self
+            .primary
+            .position("pg_current_wal_lsn()")
+            .await
+            .context("the primary")?
+            .context("the primary has no WAL position")?;
         self.positions.remember(at, written);
-        let replayed = match tokio::time::timeout(PROBE_TIMEOUT, self.replayed_position()).await {
-            Ok(Ok(position)) => position,
+        let replayed = self
+            .standby
+            .position("pg_last_wal_replay_lsn()")
+            .await
+            .context("the replica")?
+            .context("the replica is not a standby (it replays no WAL)")?;
+        Ok(self.positions.lag(replayed, Instant::now()))
+    }
+}
+
+/// A connection of the probe's own, to the primary or the replica: a request's pooled one would
+/// wait behind busy requests, and one abandoned mid-query at the timeout must not be handed on.
+struct ProbeConnection {
+    url: SecretString,
+    connection: Option<AsyncPgConnection>,
+}
+
+impl ProbeConnection {
+    fn new(url: SecretString) -> Self {
+        Self {
+            url,
+            connection: None,
+        }
+    }
+
+    /// The WAL position `lsn_function` answers, as a byte offset (`None` when it answers null),
+    /// within [`PROBE_TIMEOUT`]; after a failure the next call connects again.
+    async fn position(&mut self, lsn_function: &str) -> anyhow::Result<Option<i64>> {
+        match tokio::time::timeout(PROBE_TIMEOUT, self.query(lsn_function)).await {
+            Ok(Ok(position)) => Ok(position),
             Ok(Err(e)) => {
                 self.connection = None;
-                return Err(e);
+                Err(e)
             }
             Err(_) => {
                 self.connection = None;
-                anyhow::bail!("the replica did not answer within {PROBE_TIMEOUT:?}");
+                anyhow::bail!("no answer within {PROBE_TIMEOUT:?}")
             }
-        };
-        Ok(self.positions.lag(replayed, Instant::now()))
+        }
     }
 
-    async fn replayed_position(&mut self) -> anyhow::Result<i64> {
+    async fn query(&mut self, lsn_function: &str) -> anyhow::Result<Option<i64>> {
         // In scope here only: its `load` would shadow the atomics' elsewhere in this file.
         use diesel_async::RunQueryDsl;
         let connection = match &mut self.connection {
             Some(connection) => connection,
             None => self
                 .connection
-                .insert(AsyncPgConnection::establish(self.replica.url.expose_secret()).await?),
+                .insert(AsyncPgConnection::establish(self.url.expose_secret()).await?),
         };
-        diesel::select(diesel::dsl::sql::<Nullable<BigInt>>(
-            "(pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint",
-        ))
-        .get_result::<Option<i64>>(connection)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the replica is not a standby (it replays no WAL)"))
+        Ok(
+            diesel::select(diesel::dsl::sql::<Nullable<BigInt>>(&format!(
+                "({lsn_function} - '0/0'::pg_lsn)::bigint"
+            )))
+            .get_result(connection)
+            .await?,
+        )
     }
 }
 
@@ -246,17 +283,6 @@ impl Positions {
             now.saturating_duration_since(self.caught_up_at)
         }
     }
-}
-
-/// Where the primary has written its WAL to, as a byte offset.
-async fn written_position(primary: &DbPool) -> anyhow::Result<i64> {
-    use diesel_async::RunQueryDsl;
-    let mut conn = primary.get().await?;
-    Ok(diesel::select(diesel::dsl::sql::<BigInt>(
-        "(pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint",
-    ))
-    .get_result(&mut conn)
-    .await?)
 }
 
 #[cfg(test)]
