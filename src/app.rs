@@ -24,6 +24,7 @@ use crate::auth::limits::AbuseLimits;
 use crate::auth::sessions::Sessions;
 use crate::auth::tokens::AccessTokens;
 use crate::config::Settings;
+use crate::db::replica::{self, ReadPools};
 use crate::db::{self, DbPool};
 use crate::email::worker::OutboxWorker;
 use crate::error::{self, ApiError};
@@ -97,6 +98,11 @@ impl Application {
         db::ensure_database(&settings.database).await?;
         db::run_migrations(settings.database.url.expose_secret()).await?;
         let pool = db::build_pool(&settings.database)?;
+        let replica = db::build_replica_pool(&settings.database)?;
+        let reads = ReadPools::new(
+            pool.clone(),
+            replica.zip(settings.database.replica_url().cloned()),
+        );
 
         let address = (
             settings.application.host.as_str(),
@@ -112,13 +118,20 @@ impl Application {
                 let listener = TcpListener::bind(address)
                     .with_context(|| format!("could not listen on {address} for metrics"))?;
                 let port = listener.local_addr()?.port();
-                let server = metrics::server::build(listener, metrics.clone(), pool.clone())?;
+                let server =
+                    metrics::server::build(listener, metrics.clone(), pool.clone(), reads.clone())?;
                 (Some(port), Some(server))
             }
             None => (None, None),
         };
 
         let shutdown = CancellationToken::new();
+        tokio::spawn(replica::run_lag_probe(
+            reads.clone(),
+            settings.database.url.clone(),
+            settings.database.replica_max_lag(),
+            shutdown.clone(),
+        ));
         let worker = OutboxWorker::new(pool.clone(), &settings.email)?;
         let worker = tokio::spawn(worker.run(shutdown.clone()));
         let webhooks = DeliveryWorker::new(
@@ -152,7 +165,8 @@ impl Application {
                 settings.gates.recorder_lanes,
                 metrics.scan_batches.clone(),
             ),
-            queue_totals: QueueTotals::new(pool.clone()),
+            queue_totals: QueueTotals::new(reads.clone()),
+            reads,
             metrics,
             invalidations,
             settings: Arc::new(settings),

@@ -115,11 +115,24 @@ pub struct DatabaseSettings {
     pub acquire_timeout_ms: u64,
     pub statement_timeout_ms: u64,
     pub startup_retry_seconds: u64,
+    /// A streaming replica for the reads that may be a moment behind (see `db/replica.rs`);
+    /// empty: every read goes to `url`. Secret like `url`.
+    pub replica_url: SecretString,
+    /// Most connections the replica's pool opens.
+    pub replica_max_connections: usize,
+    /// While the replica is further behind the primary than this, its reads go to the primary.
+    pub replica_max_lag_ms: u64,
 }
 
 impl DatabaseSettings {
     pub fn acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.acquire_timeout_ms)
+    }
+    pub fn replica_url(&self) -> Option<&SecretString> {
+        Some(&self.replica_url).filter(|url| !url.expose_secret().is_empty())
+    }
+    pub fn replica_max_lag(&self) -> Duration {
+        Duration::from_millis(self.replica_max_lag_ms)
     }
     pub fn startup_retry(&self) -> Duration {
         Duration::from_secs(self.startup_retry_seconds)
@@ -327,16 +340,26 @@ impl Settings {
 
     /// Checks what types alone cannot: URLs, ranges, and no development secret in production.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        let database_url = url::Url::parse(self.database.url.expose_secret())
-            .map_err(|e| invalid("database.url", format!("is not a URL: {e}")))?;
-        if !matches!(database_url.scheme(), "postgres" | "postgresql") {
-            return Err(invalid("database.url", "must start with postgres://"));
-        }
-        if database_url.path().trim_start_matches('/').is_empty() {
-            return Err(invalid("database.url", "must name a database"));
-        }
+        postgres_url("database.url", &self.database.url)?;
         if self.database.max_connections < 2 {
             return Err(invalid("database.max_connections", "must be at least 2"));
+        }
+        if let Some(replica) = self.database.replica_url() {
+            postgres_url("database.replica_url", replica)?;
+            if self.database.replica_max_connections < 2 {
+                return Err(invalid(
+                    "database.replica_max_connections",
+                    "must be at least 2",
+                ));
+            }
+        }
+        // The probe measures every 250 ms: a smaller bound would send reads to the primary
+        // whenever a write was under way.
+        if !(250..=3_600_000).contains(&self.database.replica_max_lag_ms) {
+            return Err(invalid(
+                "database.replica_max_lag_ms",
+                "must be 250 to 3600000 (one hour)",
+            ));
         }
         if let Some(smtp) = self.email.smtp_url() {
             let parsed = url::Url::parse(smtp)
@@ -518,6 +541,19 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// A `postgres://` URL naming a database.
+fn postgres_url(key: &'static str, raw: &SecretString) -> Result<(), SettingsError> {
+    let parsed = url::Url::parse(raw.expose_secret())
+        .map_err(|e| invalid(key, format!("is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return Err(invalid(key, "must start with postgres://"));
+    }
+    if parsed.path().trim_start_matches('/').is_empty() {
+        return Err(invalid(key, "must name a database"));
+    }
+    Ok(())
 }
 
 fn config_dir() -> Result<PathBuf, SettingsError> {

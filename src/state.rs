@@ -10,6 +10,7 @@ use crate::auth::sessions::Sessions;
 use crate::auth::tokens::AccessTokens;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::db::replica::ReadPools;
 use crate::exhibitors::cache::DirectoryCache;
 use crate::gates::recorder::ScanRecorder;
 use crate::invalidation::{Cache, Invalidations};
@@ -19,6 +20,9 @@ use crate::participants::documents::DocumentVault;
 /// What every handler can reach.
 pub struct AppState {
     pub pool: DbPool,
+    /// For reads that may lag a moment behind the writes (`reads.conn()`): the read replica
+    /// while it keeps up, else `pool`.
+    pub reads: ReadPools,
     pub settings: Arc<Settings>,
     pub tokens: AccessTokens,
     pub limits: AbuseLimits,

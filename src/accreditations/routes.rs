@@ -57,7 +57,7 @@ async fn review_queue(
     page: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<AccreditationView>>> {
     let page = page.parse::<(String, Uuid)>()?;
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.reads.conn().await?;
     let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let (rows, total) = find(
         &mut conn,

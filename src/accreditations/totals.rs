@@ -13,6 +13,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tokio_util::sync::CancellationToken;
 
 use crate::db::DbPool;
+use crate::db::replica::ReadPools;
 use crate::error::{ApiError, ApiResult};
 
 /// How long a total answers before it is counted again.
@@ -26,11 +27,12 @@ struct Counted {
 
 pub struct QueueTotals {
     recent: moka::future::Cache<String, Counted>,
-    pool: DbPool,
+    /// Counting again in the background: a total is a moment old anyway.
+    reads: ReadPools,
 }
 
 impl QueueTotals {
-    pub fn new(pool: DbPool) -> Self {
+    pub fn new(reads: ReadPools) -> Self {
         Self {
             // Keys hold the search text as typed: bounded by their size, not their number.
             recent: moka::future::Cache::builder()
@@ -40,7 +42,7 @@ impl QueueTotals {
                 .max_capacity(8 * 1024 * 1024)
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
-            pool,
+            reads,
         }
     }
 
@@ -87,10 +89,10 @@ impl QueueTotals {
         };
         self.recent.insert(key.clone(), pending).await;
         let recent = self.recent.clone();
-        let pool = self.pool.clone();
+        let reads = self.reads.clone();
         tokio::spawn(async move {
             let counted = async {
-                let mut conn = pool.get().await?;
+                let mut conn = reads.conn().await?;
                 Ok::<_, ApiError>(count.get_result::<i64>(&mut conn).await?)
             };
             match counted.await {

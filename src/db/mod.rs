@@ -1,5 +1,6 @@
 //! PostgreSQL: the connection pool, creating the database, and the embedded migrations.
 
+pub mod replica;
 pub mod schema;
 mod text_enum;
 
@@ -157,13 +158,43 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<()> {
 /// The request pool. Every connection gets a statement timeout so a runaway query cannot hold
 /// a connection forever; waiting for a connection is bounded too (the caller answers 503).
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
+    pool_on(
+        settings.url.expose_secret(),
+        settings.max_connections,
+        settings,
+        "",
+    )
+}
+
+/// The pool of `database.replica_url`, when there is one: as the request pool, and read-only,
+/// so that a write sent there by mistake fails on any server, not only on a hot standby.
+pub fn build_replica_pool(settings: &DatabaseSettings) -> anyhow::Result<Option<DbPool>> {
+    settings
+        .replica_url()
+        .map(|url| {
+            pool_on(
+                url.expose_secret(),
+                settings.replica_max_connections,
+                settings,
+                "; SET default_transaction_read_only = on",
+            )
+        })
+        .transpose()
+}
+
+fn pool_on(
+    url: &str,
+    max_connections: usize,
+    settings: &DatabaseSettings,
+    extra_setup: &'static str,
+) -> anyhow::Result<DbPool> {
     let statement_timeout = settings.statement_timeout_ms;
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(move |url| {
         async move {
             let mut conn = AsyncPgConnection::establish(url).await?;
             conn.batch_execute(&format!(
-                "SET statement_timeout = {statement_timeout}; SET TIME ZONE 'UTC'"
+                "SET statement_timeout = {statement_timeout}; SET TIME ZONE 'UTC'{extra_setup}"
             ))
             .await
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
@@ -171,12 +202,9 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
         }
         .boxed()
     });
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
-        settings.url.expose_secret(),
-        config,
-    );
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Pool::builder(manager)
-        .max_size(settings.max_connections)
+        .max_size(max_connections)
         .wait_timeout(Some(settings.acquire_timeout()))
         .create_timeout(Some(settings.acquire_timeout()))
         .recycle_timeout(Some(settings.acquire_timeout()))

@@ -87,7 +87,11 @@ pub async fn list_exhibitors(
         return Ok(json_page(body, true));
     }
 
-    let mut conn = state.pool.get().await?;
+    // The caller's own applications are read where they were written.
+    let mut conn = match query.mine {
+        Some(true) => state.pool.get().await?,
+        _ => state.reads.conn().await?,
+    };
     let event = event.load_event(&mut conn, viewer.0.as_ref()).await?;
     let me = viewer.0.as_ref();
     let mine = query.mine == Some(true);

@@ -89,7 +89,7 @@ pub async fn stats(
     organizer: Require<Organizer>,
     event: EventPath,
 ) -> ApiResult<web::Json<EventStats>> {
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.reads.conn().await?;
     let conn = &mut conn;
     let event = event.load_event(conn, Some(&organizer)).await?;
     let accreditations_by = store::accreditations_by_status_and_category(conn, event.id).await?;

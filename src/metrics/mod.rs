@@ -3,8 +3,9 @@
 //!
 //! - counted as things happen, in the [`Metrics`] registry: requests by route pattern, method
 //!   and status with their latency ([`http`]), scan batches by size and time, offline scans uploaded and flagged ([`scans`]);
-//! - sampled at each scrape ([`scrape`]): the pool, the outbox backlog (one short query, left
-//!   out when the database does not answer), the password-hashing queue and process memory.
+//! - sampled at each scrape ([`scrape`]): the pool, the read replica's lag and whether reads go
+//!   to it, the outbox backlog (one short query, left out when the database does not answer),
+//!   the password-hashing queue and process memory.
 //!
 //! Built with `prometheus-client`, the Prometheus project's own Rust client: it writes the
 //! Prometheus text format or OpenMetrics, as the scraper asks (see README, "Metrics").

@@ -12,6 +12,7 @@ use prometheus_client::registry::{Registry, Unit};
 use super::PREFIX;
 use crate::auth::password;
 use crate::db::DbPool;
+use crate::db::replica::ReadPools;
 use crate::email::backlog::{self, Backlog};
 
 /// How long a scrape waits for the database (a pooled connection and the backlog query).
@@ -42,12 +43,13 @@ fn count(value: usize) -> Gauge {
 }
 
 /// Samples everything into a new registry.
-pub(super) async fn sample(pool: &DbPool) -> Registry {
+pub(super) async fn sample(pool: &DbPool, reads: &ReadPools) -> Registry {
     let mut registry = Registry::default();
     process_memory(&mut registry);
     let ours = registry.sub_registry_with_prefix(PREFIX);
     // Before the backlog query takes a connection of its own.
     pool_status(ours, pool);
+    replica(ours, reads);
     hashing_queue(ours);
     outbox(ours, pool).await;
     registry
@@ -78,6 +80,33 @@ fn pool_status(registry: &mut Registry, pool: &DbPool) {
         "Most connections the pool opens (database.max_connections)",
         count(status.max_size),
     );
+}
+
+/// As the replica's probe found it last (nothing without `database.replica_url`).
+fn replica(registry: &mut Registry, reads: &ReadPools) {
+    let Some(status) = reads.replica_status() else {
+        return;
+    };
+    registry.register(
+        "db_replica_reads",
+        "Whether the reads that may lag go to the read replica (1) or to the primary (0)",
+        gauge(i64::from(status.reads_on_replica)),
+    );
+    registry.register(
+        "db_replica_probe_success",
+        "Whether the last probe could measure the replica's lag (1) or not (0: the lag is absent)",
+        gauge(i64::from(status.lag.is_some())),
+    );
+    if let Some(lag) = status.lag {
+        let seconds = Gauge::<f64, AtomicU64>::default();
+        seconds.set(lag.as_secs_f64());
+        registry.register_with_unit(
+            "db_replica_lag",
+            "How long ago the primary was where the replica has replayed to (0: caught up)",
+            Unit::Seconds,
+            seconds,
+        );
+    }
 }
 
 fn hashing_queue(registry: &mut Registry) {

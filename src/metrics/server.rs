@@ -10,12 +10,14 @@ use prometheus_client::encoding::{prometheus_text, text};
 
 use super::{Metrics, scrape};
 use crate::db::DbPool;
+use crate::db::replica::ReadPools;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 struct Scraped {
     metrics: std::sync::Arc<Metrics>,
     pool: DbPool,
+    reads: ReadPools,
 }
 
 /// OpenMetrics when the scraper asks for it (Prometheus does), else the Prometheus text format.
@@ -25,7 +27,7 @@ async fn scrape(req: HttpRequest, scraped: web::Data<Scraped>) -> HttpResponse {
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())
         .is_some_and(|accept| accept.contains("application/openmetrics-text"));
-    let sampled = scrape::sample(&scraped.pool).await;
+    let sampled = scrape::sample(&scraped.pool, &scraped.reads).await;
     let mut body = String::new();
     let encoded = if openmetrics {
         text::encode_registry(&mut body, &scraped.metrics.registry)
@@ -55,8 +57,13 @@ pub fn build(
     listener: TcpListener,
     metrics: std::sync::Arc<Metrics>,
     pool: DbPool,
+    reads: ReadPools,
 ) -> std::io::Result<Server> {
-    let scraped = web::Data::new(Scraped { metrics, pool });
+    let scraped = web::Data::new(Scraped {
+        metrics,
+        pool,
+        reads,
+    });
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(scraped.clone())

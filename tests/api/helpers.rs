@@ -1,9 +1,10 @@
 //! The test harness: each test gets the real service on a random port, its own PostgreSQL
 //! database cloned from a migrated template, and a real SMTP server whose mail it can read.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bamex::app::Application;
@@ -26,71 +27,77 @@ pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-async fn maintenance() -> AsyncPgConnection {
-    let url = DatabaseUrl::parse(&server_url()).unwrap().maintenance_url();
+async fn maintenance(server: &str) -> AsyncPgConnection {
+    let url = DatabaseUrl::parse(server).unwrap().maintenance_url();
     AsyncPgConnection::establish(&url)
         .await
         .expect("tests need PostgreSQL: set TEST_DATABASE_URL")
 }
 
-/// The migrated template, named after a hash of the migrations so that a change of schema
-/// makes a new one. Built once, under an advisory lock (test processes may run in parallel).
-async fn template() -> &'static str {
-    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
-    TEMPLATE
-        .get_or_init(|| async {
-            let mut hasher = Sha256::new();
-            let mut files: Vec<_> = walk(&manifest_dir().join("migrations"));
-            files.sort();
-            for file in files {
-                hasher.update(file.to_string_lossy().as_bytes());
-                hasher.update(std::fs::read(&file).unwrap());
-            }
-            let digest = hasher.finalize();
-            let name = format!("bamex_tpl_{}", &hex(&digest)[..16]);
-            let mut conn = maintenance().await;
-            conn.batch_execute("SELECT pg_advisory_lock(727274)")
-                .await
-                .unwrap();
-            sweep_leftovers(&mut conn, &name).await;
-            if !db::database_exists(&mut conn, &name).await.unwrap() {
-                let building = format!("{name}_wip");
-                for sql in [
-                    "DROP DATABASE IF EXISTS {0} WITH (FORCE)",
-                    "CREATE DATABASE {0}",
-                ] {
-                    conn.batch_execute(&sql.replace("{0}", &quote_ident(&building)))
-                        .await
-                        .unwrap();
-                }
-                let url = DatabaseUrl::parse(&server_url())
-                    .unwrap()
-                    .with_name(&building);
-                db::run_migrations(&url).await.expect("migrations apply");
-                // The migrating connection may linger for a moment: FORCE-drop is not available
-                // for a rename, so retry until it is gone.
-                let rename = format!(
-                    "ALTER DATABASE {} RENAME TO {}",
-                    quote_ident(&building),
-                    quote_ident(&name)
-                );
-                retry(&mut conn, &rename).await;
-            }
-            // Marks the template as in use, so that a run on another schema (another checkout)
-            // does not sweep it away while this one still clones it.
-            conn.batch_execute(&format!(
-                "COMMENT ON DATABASE {} IS '{}'",
-                quote_ident(&name),
-                unix_now()
-            ))
+/// The migrated template on the PostgreSQL server at `server`, named after a hash of the
+/// migrations so that a change of schema makes a new one. Built once a server, under an
+/// advisory lock (test processes may run in parallel).
+async fn template(server: &str) -> String {
+    static TEMPLATES: LazyLock<Mutex<HashMap<String, Arc<OnceCell<String>>>>> =
+        LazyLock::new(Mutex::default);
+    let once = TEMPLATES
+        .lock()
+        .unwrap()
+        .entry(server.to_owned())
+        .or_default()
+        .clone();
+    once.get_or_init(|| async {
+        let mut hasher = Sha256::new();
+        let mut files: Vec<_> = walk(&manifest_dir().join("migrations"));
+        files.sort();
+        for file in files {
+            hasher.update(file.to_string_lossy().as_bytes());
+            hasher.update(std::fs::read(&file).unwrap());
+        }
+        let digest = hasher.finalize();
+        let name = format!("bamex_tpl_{}", &hex(&digest)[..16]);
+        let mut conn = maintenance(server).await;
+        conn.batch_execute("SELECT pg_advisory_lock(727274)")
             .await
             .unwrap();
-            conn.batch_execute("SELECT pg_advisory_unlock(727274)")
-                .await
-                .unwrap();
-            name
-        })
+        sweep_leftovers(&mut conn, &name).await;
+        if !db::database_exists(&mut conn, &name).await.unwrap() {
+            let building = format!("{name}_wip");
+            for sql in [
+                "DROP DATABASE IF EXISTS {0} WITH (FORCE)",
+                "CREATE DATABASE {0}",
+            ] {
+                conn.batch_execute(&sql.replace("{0}", &quote_ident(&building)))
+                    .await
+                    .unwrap();
+            }
+            let url = DatabaseUrl::parse(server).unwrap().with_name(&building);
+            db::run_migrations(&url).await.expect("migrations apply");
+            // The migrating connection may linger for a moment: FORCE-drop is not available
+            // for a rename, so retry until it is gone.
+            let rename = format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quote_ident(&building),
+                quote_ident(&name)
+            );
+            retry(&mut conn, &rename).await;
+        }
+        // Marks the template as in use, so that a run on another schema (another checkout)
+        // does not sweep it away while this one still clones it.
+        conn.batch_execute(&format!(
+            "COMMENT ON DATABASE {} IS '{}'",
+            quote_ident(&name),
+            unix_now()
+        ))
         .await
+        .unwrap();
+        conn.batch_execute("SELECT pg_advisory_unlock(727274)")
+            .await
+            .unwrap();
+        name
+    })
+    .await
+    .clone()
 }
 
 /// Runs a statement until it succeeds, for up to five seconds.
@@ -181,38 +188,51 @@ async fn sweep_leftovers(conn: &mut AsyncPgConnection, current_template: &str) {
 /// A database of the test's own, dropped when the test ends.
 pub struct TestDb {
     pub name: String,
+    /// The URL of its server (any database named).
+    server: String,
 }
 
 impl TestDb {
     /// A fresh name; the database itself does not exist yet.
     pub fn unborn() -> Self {
+        Self::unborn_on(&server_url())
+    }
+
+    /// A fresh name on the server at `server`, a URL naming any database.
+    pub fn unborn_on(server: &str) -> Self {
         let suffix = uuid::Uuid::new_v4().simple().to_string();
         Self {
             name: format!("bamex_test_{}_{}", unix_now(), &suffix[..12]),
+            server: server.to_owned(),
         }
     }
 
     pub async fn from_template() -> Self {
-        let db = Self::unborn();
+        Self::from_template_on(&server_url()).await
+    }
+
+    /// A database cloned from the migrated template of the server at `server`.
+    pub async fn from_template_on(server: &str) -> Self {
+        let db = Self::unborn_on(server);
         db.create().await;
         db
     }
 
     /// (Re)creates the database from the template.
     pub async fn create(&self) {
-        let template = template().await;
-        let mut conn = maintenance().await;
+        let template = template(&self.server).await;
+        let mut conn = maintenance(&self.server).await;
         // Copying fails while another session is connected to the template; none stays long.
         let sql = format!(
             "CREATE DATABASE {} TEMPLATE {}",
             quote_ident(&self.name),
-            quote_ident(template)
+            quote_ident(&template)
         );
         retry(&mut conn, &sql).await;
     }
 
     pub async fn drop_now(&self) {
-        let mut conn = maintenance().await;
+        let mut conn = maintenance(&self.server).await;
         conn.batch_execute(&format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             quote_ident(&self.name)
@@ -222,7 +242,7 @@ impl TestDb {
     }
 
     pub fn url(&self) -> String {
-        DatabaseUrl::parse(&server_url())
+        DatabaseUrl::parse(&self.server)
             .unwrap()
             .with_name(&self.name)
     }
@@ -231,24 +251,30 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
-        // Drop runs outside async code: a short-lived runtime on its own thread does the work.
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let mut conn = maintenance().await;
-                    let _ = conn
-                        .batch_execute(&format!(
-                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                            quote_ident(&name)
-                        ))
-                        .await;
-                })
-        })
-        .join();
+        let server = self.server.clone();
+        block_on_a_thread_of_its_own(async move {
+            let mut conn = maintenance(&server).await;
+            let _ = conn
+                .batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&name)
+                ))
+                .await;
+        });
     }
+}
+
+/// Runs `work` to its end from code that is not async, such as `Drop`: a short-lived runtime
+/// on a thread of its own does it.
+pub fn block_on_a_thread_of_its_own(work: impl Future<Output = ()> + Send + 'static) {
+    let _ = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work)
+    })
+    .join();
 }
 
 /// One email as the SMTP server received it.
@@ -495,12 +521,24 @@ impl TestApp {
     /// Another instance of the service on this one's database, with its own port, pool and
     /// process state, as behind a load balancer: its base URL.
     pub async fn another_instance(&self) -> String {
-        let app = Application::build(self.settings.clone())
+        self.another_instance_with(|_| {}).await.0
+    }
+
+    /// As [`Self::another_instance`], with settings changed by `customize`: its base URL and
+    /// its metrics port.
+    pub async fn another_instance_with(
+        &self,
+        customize: impl FnOnce(&mut Settings),
+    ) -> (String, Option<u16>) {
+        let mut settings = self.settings.clone();
+        customize(&mut settings);
+        let app = Application::build(settings)
             .await
             .expect("the application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until_stopped());
-        address
+        (address, metrics_port)
     }
 }
 

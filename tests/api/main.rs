@@ -32,6 +32,7 @@ mod outbox;
 mod permissions;
 mod printing;
 mod reissue;
+mod replica;
 mod retention;
 mod system;
 mod users;

@@ -12,11 +12,16 @@ use serde_json::json;
 use crate::fixtures::{EVENT, approve, event_from_today, visitor};
 use crate::helpers::{SmtpSink, TestApp, TestDb, assert_problem, spawn_app, spawn_app_on};
 
-type Exposition = MetricsExposition<PrometheusType, PrometheusValue>;
+pub type Exposition = MetricsExposition<PrometheusType, PrometheusValue>;
 
 /// `GET /metrics` on the metrics port, as Prometheus's text format (no `Accept`), parsed.
 async fn scrape(app: &TestApp) -> Exposition {
-    let response = app.client.get(metrics_url(app)).send().await.unwrap();
+    scrape_at(&app.client, &metrics_url(app)).await
+}
+
+/// `GET url` (a `/metrics` URL) as Prometheus's text format, parsed.
+pub async fn scrape_at(client: &reqwest::Client, url: &str) -> Exposition {
+    let response = client.get(url).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
@@ -27,7 +32,7 @@ async fn scrape(app: &TestApp) -> Exposition {
         .unwrap_or_else(|e| panic!("not the Prometheus text format ({e:?}):\n{text}"))
 }
 
-fn metrics_url(app: &TestApp) -> String {
+pub fn metrics_url(app: &TestApp) -> String {
     let port = app
         .metrics_port
         .expect("the tests' config turns metrics on");
@@ -35,7 +40,7 @@ fn metrics_url(app: &TestApp) -> String {
 }
 
 /// The value of the sample of `family` with exactly `labels` (a histogram's is its count).
-fn value(metrics: &Exposition, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub fn value(metrics: &Exposition, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let family = metrics.families.get(family)?;
     let wanted: HashMap<&str, &str> = labels.iter().copied().collect();
     family.iter_samples().find_map(|sample| {
