@@ -289,6 +289,16 @@ impl ReceivedEmail {
             .collect()
     }
 
+    /// The `From` header's address.
+    pub fn from(&self) -> String {
+        self.parsed()
+            .from()
+            .and_then(|from| from.first())
+            .and_then(|from| from.address())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub fn message_id(&self) -> String {
         self.parsed().message_id().unwrap_or_default().to_owned()
     }
@@ -317,6 +327,8 @@ struct SinkHandler {
     inbox: Arc<Mutex<Vec<ReceivedEmail>>>,
     to: Vec<String>,
     data: Vec<u8>,
+    /// How long the server takes to accept each message, as a slow relay does.
+    delay: Duration,
 }
 
 impl mailin_embedded::Handler for SinkHandler {
@@ -338,6 +350,7 @@ impl mailin_embedded::Handler for SinkHandler {
     }
 
     fn data_end(&mut self) -> mailin_embedded::Response {
+        std::thread::sleep(self.delay);
         self.inbox.lock().unwrap().push(ReceivedEmail {
             to: std::mem::take(&mut self.to),
             raw: std::mem::take(&mut self.data),
@@ -350,6 +363,7 @@ impl mailin_embedded::Handler for SinkHandler {
 pub struct SmtpSink {
     pub port: u16,
     inbox: Arc<Mutex<Vec<ReceivedEmail>>>,
+    delay: Duration,
 }
 
 impl SmtpSink {
@@ -363,6 +377,7 @@ impl SmtpSink {
         Self {
             port,
             inbox: Arc::default(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -372,10 +387,21 @@ impl SmtpSink {
         sink
     }
 
+    /// A server that takes `delay` to accept each message.
+    pub fn up_slow(delay: Duration) -> Self {
+        let sink = Self {
+            delay,
+            ..Self::down()
+        };
+        sink.start();
+        sink
+    }
+
     pub fn start(&self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("SMTP port free");
         let mut server = mailin_embedded::Server::new(SinkHandler {
             inbox: self.inbox.clone(),
+            delay: self.delay,
             ..Default::default()
         });
         server
@@ -495,7 +521,14 @@ impl TestApp {
     /// Another instance of the service on this one's database, with its own port, pool and
     /// process state, as behind a load balancer: its base URL.
     pub async fn another_instance(&self) -> String {
-        let app = Application::build(self.settings.clone())
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// Like [`Self::another_instance`], with settings of its own.
+    pub async fn another_instance_with(&self, customize: impl FnOnce(&mut Settings)) -> String {
+        let mut settings = self.settings.clone();
+        customize(&mut settings);
+        let app = Application::build(settings)
             .await
             .expect("the application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
