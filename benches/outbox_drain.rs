@@ -91,7 +91,7 @@ fn photo() -> Vec<u8> {
     jpeg
 }
 
-/// An event, `$2` approved trade visitors with a photo (`$1`) and a live badge each, and an
+/// An event, `$1` approved trade visitors with a photo (the `$1` of the photos' statement) and a live badge each, and an
 /// approval email for each, not yet due.
 const LOAD: &str = r#"
 INSERT INTO events (id, slug, name, venue, starts_on, ends_on, status, public_days, vetting_categories)
@@ -105,7 +105,7 @@ SELECT gen_random_uuid(), e.id, u.id, 'Ayşe' || g, 'Şahin' || g, 'Sahel Optiqu
        (ARRAY['ML', 'TR', 'FR', 'SN', 'CN', 'BF', 'NE', 'MA'])[1 + g % 8], date '1980-01-01' + (g % 9000),
        'passport', decode(md5(g::text), 'hex'), decode(substr(md5(g::text), 1, 24), 'hex'), 'dev1',
        decode(md5((g * 3)::text), 'hex')
-FROM generate_series(1, $2) g, events e, users u;
+FROM generate_series(1, $1) g, events e, users u;
 INSERT INTO accreditations (id, event_id, participant_id, category, status, decided_at)
 SELECT gen_random_uuid(), p.event_id, p.id, 'trade_visitor', 'approved', now() FROM participants p;
 INSERT INTO participant_photos (participant_id, jpeg, width, height)
@@ -211,7 +211,9 @@ async fn main() {
         .with_name("sink.bamex.bench")
         .with_num_threads(32)
         .with_tcp_listener(listener);
-    std::thread::spawn(move || server.serve());
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
 
     let fast = settings(16, 8, port);
     bamex::telemetry::init(&fast.log);
@@ -225,7 +227,7 @@ async fn main() {
     conn.transaction::<_, diesel::result::Error, _>(async |conn| {
         for statement in LOAD.split(";\n").filter(|s| !s.trim().is_empty()) {
             let query = diesel::sql_query(statement);
-            match (statement.contains("$1"), statement.contains("$2")) {
+            match (statement.contains("jpeg"), statement.contains("$1")) {
                 (true, _) => query.bind::<Bytea, _>(photo()).execute(conn).await?,
                 (_, true) => {
                     query

@@ -290,7 +290,7 @@ impl ReceivedEmail {
     }
 
     /// The `From` header's address.
-    pub fn from(&self) -> String {
+    pub fn sender(&self) -> String {
         self.parsed()
             .from()
             .and_then(|from| from.first())

@@ -181,7 +181,7 @@ async fn two_instances_draining_one_outbox_deliver_each_message_exactly_once() {
     assert!(rows.iter().all(|r| r.attempts == 1), "{rows:?}");
     let by_second = received
         .iter()
-        .filter(|e| e.from() == "second@bamex.ml")
+        .filter(|e| e.sender() == "second@bamex.ml")
         .count();
     assert!(
         (1..60).contains(&by_second),
