@@ -105,7 +105,7 @@ SELECT gen_random_uuid(), e.id, u.id, 'Ayşe' || g, 'Şahin' || g, 'Sahel Optiqu
        (ARRAY['ML', 'TR', 'FR', 'SN', 'CN', 'BF', 'NE', 'MA'])[1 + g % 8], date '1980-01-01' + (g % 9000),
        'passport', decode(md5(g::text), 'hex'), decode(substr(md5(g::text), 1, 24), 'hex'), 'dev1',
        decode(md5((g * 3)::text), 'hex')
-FROM generate_series(1, $1) g, events e, users u;
+FROM generate_series(1, $1::int) g, events e, users u;
 INSERT INTO accreditations (id, event_id, participant_id, category, status, decided_at)
 SELECT gen_random_uuid(), p.event_id, p.id, 'trade_visitor', 'approved', now() FROM participants p;
 INSERT INTO participant_photos (participant_id, jpeg, width, height)
