@@ -245,7 +245,8 @@ async fn main() {
     conn.batch_execute("VACUUM ANALYZE").await.unwrap();
     drop(conn);
     println!(
-        "loaded {EMAILS} approved visitors and their emails in {:.1} s; load average {}",
+        "loaded {} approved visitors and their emails in {:.1} s; load average {}",
+        EMAILS + EMAILS / 10,
         started.elapsed().as_secs_f64(),
         load_average().trim()
     );
