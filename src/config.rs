@@ -150,6 +150,10 @@ pub struct EmailSettings {
     pub retry_base_ms: u64,
     pub poll_interval_ms: u64,
     pub smtp_timeout_ms: u64,
+    /// Messages a worker has in hand at once (claimed, rendering or being sent).
+    pub concurrency: usize,
+    /// SMTP connections a worker keeps open and sends over at once (at most `concurrency`).
+    pub smtp_connections: usize,
 }
 
 impl EmailSettings {
@@ -379,6 +383,15 @@ impl Settings {
         }
         if self.email.max_attempts < 1 {
             return Err(invalid("email.max_attempts", "must be at least 1"));
+        }
+        if !(1..=64).contains(&self.email.concurrency) {
+            return Err(invalid("email.concurrency", "must be 1 to 64"));
+        }
+        if !(1..=self.email.concurrency).contains(&self.email.smtp_connections) {
+            return Err(invalid(
+                "email.smtp_connections",
+                "must be 1 to email.concurrency",
+            ));
         }
         if self.webhooks.max_attempts < 1 {
             return Err(invalid("webhooks.max_attempts", "must be at least 1"));

@@ -21,7 +21,7 @@ pub struct OutboxMessage {
     pub attempts: i32,
     /// Attach this accreditation's badge (as a PDF) when sending.
     pub badge_accreditation_id: Option<Uuid>,
-    /// Until when the worker that claimed it may send it ([`claim_next_due`]).
+    /// Until when the worker that claimed it may send it ([`claim_due`]).
     pub leased_until: Option<DateTime<Utc>>,
 }
 
@@ -100,57 +100,62 @@ async fn insert<T: EmailTemplate>(
     Ok(id)
 }
 
-/// Claims the oldest due pending message for `lease`, skipping rows another worker is claiming
-/// at this instant. One statement, committed on its own: no lock or transaction outlives it. The
-/// claim pushes `next_attempt_at` to the end of the lease, so a worker that dies or hangs
-/// mid-send holds the message only until then; `leased_until` tells the claim apart from a later
-/// one, so that a worker whose lease ran out cannot record an outcome over its successor's.
-pub(super) async fn claim_next_due(
+/// Claims up to `limit` of the oldest due pending messages for `lease`, skipping rows another
+/// worker is claiming at this instant. One statement, committed on its own: no lock or
+/// transaction outlives it. The claim pushes `next_attempt_at` to the end of the lease, so a
+/// worker that dies or hangs mid-send holds its messages only until then; `leased_until` tells
+/// the claim apart from a later one, so that a worker whose lease ran out cannot record an
+/// outcome over its successor's.
+pub(super) async fn claim_due(
     conn: &mut AsyncPgConnection,
+    limit: usize,
     lease: std::time::Duration,
-) -> QueryResult<Option<OutboxMessage>> {
+) -> QueryResult<Vec<OutboxMessage>> {
     diesel::sql_query(
-        "UPDATE outbox SET leased_until = now() + make_interval(secs => $1), \
+        "WITH due AS MATERIALIZED ( \
+             SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= now() \
+             ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         UPDATE outbox SET leased_until = now() + make_interval(secs => $1), \
                 next_attempt_at = now() + make_interval(secs => $1) \
-         WHERE id = (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= now() \
-                     ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, recipient, template, subject, body_text, body_html, attempts, \
+         FROM due WHERE outbox.id = due.id \
+         RETURNING outbox.id, recipient, template, subject, body_text, body_html, attempts, \
                    badge_accreditation_id, leased_until",
     )
     .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
-    .get_result(conn)
+    .bind::<diesel::sql_types::BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+    .load(conn)
     .await
-    .optional()
 }
 
-/// Marks a message sent and drops its bodies: they may hold one-time links that must not
-/// outlive their delivery in the database or its backups. This and [`mark_attempt_failed`]
-/// apply only under the claim `lease`, and say whether it still held.
+/// Marks messages sent, each only under the claim (`leased_until`) it was sent under, and drops
+/// their bodies: they may hold one-time links that must not outlive their delivery in the
+/// database or its backups. One statement for them all; returns the ids whose lease still held.
 pub(super) async fn mark_sent(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    lease: DateTime<Utc>,
-) -> QueryResult<bool> {
-    diesel::update(
-        outbox::table
-            .find(id)
-            .filter(outbox::leased_until.eq(lease)),
+    sent: &[(Uuid, DateTime<Utc>)],
+) -> QueryResult<Vec<Uuid>> {
+    #[derive(QueryableByName)]
+    struct Marked {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let (ids, leases): (Vec<Uuid>, Vec<DateTime<Utc>>) = sent.iter().copied().unzip();
+    let marked: Vec<Marked> = diesel::sql_query(
+        "UPDATE outbox SET leased_until = NULL, status = 'sent', body_text = '', body_html = '', \
+                attempts = attempts + 1, sent_at = now(), last_error = NULL \
+         FROM unnest($1, $2) AS claimed(id, lease) \
+         WHERE outbox.id = claimed.id AND outbox.leased_until = claimed.lease \
+         RETURNING outbox.id",
     )
-    .set((
-        outbox::leased_until.eq(None::<DateTime<Utc>>),
-        outbox::status.eq("sent"),
-        outbox::body_text.eq(""),
-        outbox::body_html.eq(""),
-        outbox::attempts.eq(outbox::attempts + 1),
-        outbox::sent_at.eq(Some(Utc::now())),
-        outbox::last_error.eq(None::<String>),
-    ))
-    .execute(conn)
-    .await
-    .map(|rows| rows == 1)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(leases)
+    .load(conn)
+    .await?;
+    Ok(marked.into_iter().map(|m| m.id).collect())
 }
 
-/// Records a failed attempt: retried at `retry_at`, or given up (`failed`) when `retry_at` is None.
+/// Records a failed attempt under the claim `lease`, and says whether it still held: retried at
+/// `retry_at`, or given up (`failed`) when `retry_at` is None.
 pub(super) async fn mark_attempt_failed(
     conn: &mut AsyncPgConnection,
     id: Uuid,

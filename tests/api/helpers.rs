@@ -315,6 +315,16 @@ impl ReceivedEmail {
             .collect()
     }
 
+    /// The `From` header's address.
+    pub fn sender(&self) -> String {
+        self.parsed()
+            .from()
+            .and_then(|from| from.first())
+            .and_then(|from| from.address())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub fn message_id(&self) -> String {
         self.parsed().message_id().unwrap_or_default().to_owned()
     }
@@ -343,6 +353,8 @@ struct SinkHandler {
     inbox: Arc<Mutex<Vec<ReceivedEmail>>>,
     to: Vec<String>,
     data: Vec<u8>,
+    /// How long the server takes to accept each message, as a slow relay does.
+    delay: Duration,
 }
 
 impl mailin_embedded::Handler for SinkHandler {
@@ -364,6 +376,7 @@ impl mailin_embedded::Handler for SinkHandler {
     }
 
     fn data_end(&mut self) -> mailin_embedded::Response {
+        std::thread::sleep(self.delay);
         self.inbox.lock().unwrap().push(ReceivedEmail {
             to: std::mem::take(&mut self.to),
             raw: std::mem::take(&mut self.data),
@@ -376,6 +389,7 @@ impl mailin_embedded::Handler for SinkHandler {
 pub struct SmtpSink {
     pub port: u16,
     inbox: Arc<Mutex<Vec<ReceivedEmail>>>,
+    delay: Duration,
 }
 
 impl SmtpSink {
@@ -389,6 +403,7 @@ impl SmtpSink {
         Self {
             port,
             inbox: Arc::default(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -398,10 +413,21 @@ impl SmtpSink {
         sink
     }
 
+    /// A server that takes `delay` to accept each message.
+    pub fn up_slow(delay: Duration) -> Self {
+        let sink = Self {
+            delay,
+            ..Self::down()
+        };
+        sink.start();
+        sink
+    }
+
     pub fn start(&self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("SMTP port free");
         let mut server = mailin_embedded::Server::new(SinkHandler {
             inbox: self.inbox.clone(),
+            delay: self.delay,
             ..Default::default()
         });
         server

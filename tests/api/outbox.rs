@@ -3,13 +3,15 @@ use std::time::Duration;
 
 use bamex::email::worker::OutboxWorker;
 use bamex::email::{self, EmailTemplate};
-use bamex::users::{EmailAddress, Locale};
+use bamex::users::{EmailAddress, Locale, Role};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Serialize;
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{SmtpSink, TestApp, TestDb, spawn_app, spawn_app_on};
+use crate::fixtures::{EVENT, event_from_today, get, visitor};
+use crate::helpers::{SmtpSink, TestApp, TestDb, spawn_app, spawn_app_on, spawn_app_with};
 
 /// The confirmation email of the accounts flow, used here for the outbox plumbing alone.
 #[derive(Serialize)]
@@ -119,6 +121,154 @@ async fn nothing_is_lost_or_doubled_while_smtp_is_down_with_workers_racing() {
     assert_eq!(ids.len(), 12);
     assert!(rows(&app).await.iter().all(|r| r.status == "sent"));
     stop.cancel();
+}
+
+/// Waits (up to 10 s) until every outbox row is sent.
+async fn all_sent(app: &TestApp) -> Vec<Row> {
+    for _ in 0..200 {
+        let rows = rows(app).await;
+        if rows.iter().all(|r| r.status == "sent") {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("not every email was recorded as sent");
+}
+
+#[tokio::test]
+async fn two_instances_draining_one_outbox_deliver_each_message_exactly_once() {
+    // A relay slow enough (20 ms a message) that neither instance drains it all before the
+    // other's next look, and few slots each, so that both claim batch after batch.
+    let smtp = SmtpSink::up_slow(Duration::from_millis(20));
+    let app = spawn_app_on(TestDb::from_template().await, smtp, |s| {
+        s.email.concurrency = 4;
+        s.email.smtp_connections = 2;
+    })
+    .await;
+    // The second instance signs its emails differently, to tell whose they are.
+    app.another_instance_with(|s| s.email.from = "Second <second@bamex.ml>".into())
+        .await;
+    // All 60 committed at once: both instances find them due together.
+    let mut conn = app.conn().await;
+    conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        for i in 0..60 {
+            email::enqueue(
+                conn,
+                &EmailAddress::parse(&format!("guest{i}@example.org")).unwrap(),
+                Locale::Fr,
+                &VerifyEmail {
+                    full_name: format!("Invité {i}"),
+                    link: "http://localhost:3000/verify-email?token=abc".into(),
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    drop(conn);
+
+    app.smtp.wait_for(60).await;
+    let rows = all_sent(&app).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let received = app.smtp.received();
+    assert_eq!(received.len(), 60, "no message twice");
+    let ids: HashSet<_> = received.iter().map(|e| e.message_id()).collect();
+    assert_eq!(ids.len(), 60);
+    let recipients: HashSet<_> = received.iter().map(|e| e.to.clone()).collect();
+    assert_eq!(recipients.len(), 60);
+    assert!(rows.iter().all(|r| r.attempts == 1), "{rows:?}");
+    let by_second = received
+        .iter()
+        .filter(|e| e.sender() == "second@bamex.ml")
+        .count();
+    assert!(
+        (1..60).contains(&by_second),
+        "both instances took part: {by_second} of 60 sent by the second"
+    );
+}
+
+#[tokio::test]
+async fn a_message_accepted_but_not_recorded_is_sent_again_once_with_the_same_message_id() {
+    let app = spawn_app().await;
+    app.another_instance().await;
+    enqueue(&app, "once@example.org", Locale::En).await;
+    let first = app.smtp.wait_for_mail_to("once@example.org", 1).await;
+    all_sent(&app).await;
+
+    // What a crash between the server's acceptance and the recording leaves behind: the
+    // message still pending with its bodies, under a claim whose lease has since run out.
+    diesel::sql_query(
+        "UPDATE outbox SET status = 'pending', sent_at = NULL, attempts = 0, \
+                body_text = 'Again', body_html = '<p>Again</p>', \
+                leased_until = now() - interval '1 second', \
+                next_attempt_at = now() - interval '1 second'",
+    )
+    .execute(&mut app.conn().await)
+    .await
+    .unwrap();
+
+    let again = app.smtp.wait_for_mail_to("once@example.org", 2).await;
+    assert_eq!(again.message_id(), first.message_id());
+    assert!(first.message_id().ends_with("@bamex.outbox"));
+    let rows = all_sent(&app).await;
+    assert_eq!(rows[0].attempts, 1);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        app.smtp.to("once@example.org").len(),
+        2,
+        "sent again once, not more"
+    );
+}
+
+#[tokio::test]
+async fn each_email_of_a_bulk_approval_carries_its_own_badge() {
+    let app = spawn_app_with(|s| s.email.concurrency = 4).await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let mut people = Vec::new();
+    for n in 0..6 {
+        people.push(
+            visitor(
+                &app,
+                "trade_visitor",
+                &format!("Batch{n}"),
+                &format!("C200000{n}"),
+            )
+            .await,
+        );
+    }
+    let ids: Vec<&str> = people.iter().map(|(_, id)| id.as_str()).collect();
+    let response = app
+        .post_as(
+            &format!("{EVENT}/accreditations/decisions"),
+            &organizer.access_token,
+            &json!({"ids": ids, "decision": "approve"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    for (user, id) in &people {
+        let number = get(&app, &organizer, id).await["badge"]["number"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut with_badge = None;
+        for _ in 0..400 {
+            with_badge = app
+                .smtp
+                .to(&user.email)
+                .into_iter()
+                .find(|mail| !mail.attachments().is_empty());
+            if with_badge.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mail = with_badge.expect("the approval email arrives");
+        assert!(mail.text().contains(&number));
+        assert_eq!(mail.attachments(), [format!("{number}.pdf")]);
+    }
 }
 
 #[tokio::test]
@@ -238,7 +388,6 @@ async fn a_mail_server_that_never_greets_is_timed_out_and_no_transaction_waits_f
 
 #[tokio::test]
 async fn sigterm_ends_the_process_within_the_shutdown_timeout_while_a_send_hangs() {
-    use diesel_async::AsyncConnection;
     use std::process::Stdio;
 
     let db = TestDb::from_template().await;
