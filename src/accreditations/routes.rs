@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::AccreditationStatus;
 use super::overrides::{self, BadgeOverride};
 use super::queue::{QueueQuery, QueueRow, Total, find, position};
-use super::store::{self, Row};
-use super::view::{AccreditationView, view, views};
+use super::store::Row;
+use super::view::{self, AccreditationView, views};
 use super::workflow::{self, Decision, Outcome, Ruling};
 use crate::auth::extract::{ClientIp, Organizer, Require};
 use crate::body::Body;
@@ -113,10 +113,13 @@ async fn get_accreditation(
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<web::Json<AccreditationView>> {
     let (_, id) = path.into_inner();
-    let mut conn = state.pool.get().await?;
-    let event = event.load_event(&mut conn, Some(&organizer)).await?;
-    let row = store::find(&mut conn, event.id, id).await?;
-    Ok(web::Json(view(&mut conn, row).await?))
+    let conn = state.pool.get().await?;
+    // One round trip: the accreditation is read by the event's slug, along with the event.
+    let (_, found) = futures_util::try_join!(
+        event.load_event(&conn, Some(&organizer)),
+        view::of(&conn, event.slug(), id),
+    )?;
+    Ok(web::Json(found))
 }
 
 fn reason_for(decision: Decision, reason: Option<&str>) -> ApiResult<Option<String>> {
@@ -186,8 +189,7 @@ async fn decide_one(
         workflow::decide(conn, &state.badge_keys, &event, &reviewer, id, ruling).await
     })
     .await?;
-    let row = store::find(&mut conn, event.id, id).await?;
-    Ok(web::Json(view(&mut conn, row).await?))
+    Ok(web::Json(view::of(&conn, &event.slug, id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -339,8 +341,7 @@ async fn revoke(
         workflow::revoke(conn, &event, &reviewer, id, &reason).await
     })
     .await?;
-    let row = store::find(&mut conn, event.id, id).await?;
-    Ok(web::Json(view(&mut conn, row).await?))
+    Ok(web::Json(view::of(&conn, &event.slug, id).await?))
 }
 
 /// The queue as CSV (organizers), with the queue's filters: UTF-8 with a byte-order mark so that

@@ -21,7 +21,7 @@ impl EventPath {
     /// The event, as `viewer` may see it: drafts exist only for the accreditation office.
     pub async fn load_event(
         &self,
-        conn: &mut AsyncPgConnection,
+        conn: &AsyncPgConnection,
         viewer: Option<&CurrentUser>,
     ) -> ApiResult<Event> {
         let event = store::find_by_slug(conn, &self.0).await?;
