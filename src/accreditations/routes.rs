@@ -60,7 +60,7 @@ async fn review_queue(
     let mut conn = state.pool.get().await?;
     let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let (rows, total) = find(
-        &mut conn,
+        &conn,
         &event,
         &query,
         Some(&page),
@@ -77,10 +77,7 @@ async fn review_queue(
             (key, (accreditation, participant, badge))
         })
         .unzip();
-    let items: Vec<_> = keys
-        .into_iter()
-        .zip(views(&mut conn, rows).await?)
-        .collect();
+    let items: Vec<_> = keys.into_iter().zip(views(&conn, rows).await?).collect();
     Ok(web::Json(Page::from_rows(
         items,
         total,
@@ -116,7 +113,7 @@ async fn get_accreditation(
     let conn = state.pool.get().await?;
     // One round trip: the accreditation is read by the event's slug, along with the event.
     let (_, found) = futures_util::try_join!(
-        event.load_event(&conn, Some(&organizer)),
+        event.load_event_on(&conn, Some(&organizer)),
         view::of(&conn, event.slug(), id),
     )?;
     Ok(web::Json(found))

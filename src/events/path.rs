@@ -21,6 +21,16 @@ impl EventPath {
     /// The event, as `viewer` may see it: drafts exist only for the accreditation office.
     pub async fn load_event(
         &self,
+        conn: &mut AsyncPgConnection,
+        viewer: Option<&CurrentUser>,
+    ) -> ApiResult<Event> {
+        self.load_event_on(conn, viewer).await
+    }
+
+    /// [`Self::load_event`] on a shared connection, so that other queries can be sent along
+    /// with it (pipelined).
+    pub async fn load_event_on(
+        &self,
         conn: &AsyncPgConnection,
         viewer: Option<&CurrentUser>,
     ) -> ApiResult<Event> {

@@ -91,7 +91,7 @@ pub async fn stats(
 ) -> ApiResult<web::Json<EventStats>> {
     let conn = state.pool.get().await?;
     let conn = &*conn;
-    let event = event.load_event(conn, Some(&organizer)).await?;
+    let event = event.load_event_on(conn, Some(&organizer)).await?;
     // Sent together on the connection: one round trip rather than ten.
     let (
         accreditations_by,
