@@ -328,14 +328,14 @@ pub struct BadgeRecord {
 
 /// Every badge of each of `accreditation_ids`, oldest first.
 pub async fn history(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     accreditation_ids: &[Uuid],
 ) -> QueryResult<Vec<BadgeRecord>> {
     badges::table
         .filter(badges::accreditation_id.eq_any(accreditation_ids))
         .order((badges::created_at, badges::id))
         .select(BadgeRecord::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 

@@ -71,7 +71,7 @@ pub async fn my_accreditations(
     let verified_email = me.email_verified_at.is_some().then_some(&me.email);
     let (rows, total) = store::own(&mut conn, me.id, verified_email, &page).await?;
     let ids: Vec<Uuid> = rows.iter().map(|((id, ..), ..)| *id).collect();
-    let reported_lost: HashSet<Uuid> = reissues::open_among(&mut conn, &ids)
+    let reported_lost: HashSet<Uuid> = reissues::open_among(&conn, &ids)
         .await?
         .into_iter()
         .map(|request| request.accreditation_id)

@@ -8,8 +8,7 @@ use utoipa::ToSchema;
 
 use super::Category;
 use super::by_hand::{self, Entry};
-use super::store;
-use super::view::{AccreditationView, view};
+use super::view::{self, AccreditationView};
 use crate::auth::extract::{ClientIp, Organizer, Require};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
@@ -108,6 +107,5 @@ async fn enter_accreditation(
         entry,
     )
     .await?;
-    let row = store::find(&mut conn, event.id, accreditation.id).await?;
-    Ok(HttpResponse::Created().json(view(&mut conn, row).await?))
+    Ok(HttpResponse::Created().json(view::of(&conn, &event.slug, accreditation.id).await?))
 }

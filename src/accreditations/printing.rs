@@ -99,7 +99,7 @@ pub async fn badges_pdf(
     if event.personal_data_purged_at.is_some() {
         return Err(ApiError::purged());
     }
-    let ids = queue::matching_ids(&mut conn, &event, &query).await?;
+    let ids = queue::matching_ids(&conn, &event, &query).await?;
     let rendering = batches().try_acquire().map_err(|_| {
         ApiError::Unavailable(anyhow::anyhow!(
             "{BATCHES_AT_ONCE} badge batches are being printed already"

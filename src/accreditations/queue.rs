@@ -12,6 +12,7 @@ use super::badges::{Badge, live_badge_on};
 use super::totals::QueueTotals;
 use super::{Accreditation, AccreditationStatus, Category, VettingState};
 use crate::country::CountryCode;
+use crate::db::kept_prepared::KeptPrepared;
 use crate::db::schema::{accreditation_counts, accreditations, badges, participants};
 use crate::db::search_key;
 use crate::error::{ApiError, ApiResult};
@@ -72,7 +73,7 @@ fn sort_key() -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
 /// the counts a trigger keeps (`accreditation_counts`, folded by
 /// [`super::totals::run_count_folding`]).
 async fn counted(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     event: &Event,
     status: Option<AccreditationStatus>,
     category: Option<Category>,
@@ -86,12 +87,13 @@ async fn counted(
     if let Some(category) = category {
         counters = counters.filter(accreditation_counts::category.eq(category.as_str()));
     }
-    Ok(counters
-        .select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+    Ok(KeptPrepared(
+        counters.select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
             "coalesce(sum(n), 0)::bigint",
-        ))
-        .first(conn)
-        .await?)
+        )),
+    )
+    .get_result(&mut conn)
+    .await?)
 }
 
 /// How [`find`] answers its total.
@@ -104,9 +106,10 @@ pub enum Total<'a> {
     Recent(&'a QueueTotals),
 }
 
-/// The accreditations of an event matching `query`, as rows, with the total.
+/// The accreditations of an event matching `query`, as rows, with the total. The total's query,
+/// when one is needed, is sent along with the rows' (one round trip).
 pub async fn find(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     event: &Event,
     query: &QueueQuery,
     page: Option<&PageRequest<(String, Uuid)>>,
@@ -160,25 +163,28 @@ pub async fn find(
         || query.exhibitor_id.is_some()
         || query.delegation_id.is_some()
         || text.is_some();
-    let total = match wanted {
-        Total::Skipped => 0,
-        _ if !uncounted => counted(conn, event, query.status, query.category).await?,
-        Total::Exact => filtered().count().get_result(conn).await?,
-        Total::Recent(recent) => {
-            let key = format!(
-                "{}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
-                event.id,
-                query.status,
-                query.category,
-                query.vetting_state,
-                query.vetted_only,
-                country,
-                query.exhibitor_id,
-                query.delegation_id,
-                text
-            );
-            recent.get(conn, key, filtered().count()).await?
-        }
+    let total = async {
+        let mut conn = conn;
+        Ok::<_, ApiError>(match wanted {
+            Total::Skipped => 0,
+            _ if !uncounted => counted(conn, event, query.status, query.category).await?,
+            Total::Exact => filtered().count().get_result(&mut conn).await?,
+            Total::Recent(recent) => {
+                let key = format!(
+                    "{}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
+                    event.id,
+                    query.status,
+                    query.category,
+                    query.vetting_state,
+                    query.vetted_only,
+                    country,
+                    query.exhibitor_id,
+                    query.delegation_id,
+                    text
+                );
+                recent.get(conn, key, filtered().count()).await?
+            }
+        })
     };
     let sort = query.sort.unwrap_or_default();
     let mut rows = match sort {
@@ -222,7 +228,14 @@ pub async fn find(
     if let Some(page) = page {
         rows = rows.limit(page.limit + 1);
     }
-    Ok((rows.load(conn).await?, total))
+    // Kept prepared although the name order's key is an SQL literal: the statement's text
+    // depends only on which filters are set.
+    let rows = async {
+        let mut conn = conn;
+        Ok(KeptPrepared(rows).load(&mut conn).await?)
+    };
+    let (total, rows) = futures_util::try_join!(total, rows)?;
+    Ok((rows, total))
 }
 
 /// Most badges one batch PDF prints (125 A4 sheets).
@@ -230,7 +243,7 @@ const BATCH_LIMIT: i64 = 500;
 
 /// The ids of the accreditations matching `query`, for batch printing.
 pub async fn matching_ids(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     event: &Event,
     query: &QueueQuery,
 ) -> ApiResult<Vec<Uuid>> {

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::AccreditationStatus;
 use super::overrides::{self, BadgeOverride};
 use super::queue::{QueueQuery, QueueRow, Total, find, position};
-use super::store::{self, Row};
-use super::view::{AccreditationView, view, views};
+use super::store::Row;
+use super::view::{self, AccreditationView, views};
 use super::workflow::{self, Decision, Outcome, Ruling};
 use crate::auth::extract::{ClientIp, Organizer, Require};
 use crate::body::Body;
@@ -60,7 +60,7 @@ async fn review_queue(
     let mut conn = state.reads.conn().await?;
     let event = event.load_event(&mut conn, Some(&organizer)).await?;
     let (rows, total) = find(
-        &mut conn,
+        &conn,
         &event,
         &query,
         Some(&page),
@@ -77,10 +77,7 @@ async fn review_queue(
             (key, (accreditation, participant, badge))
         })
         .unzip();
-    let items: Vec<_> = keys
-        .into_iter()
-        .zip(views(&mut conn, rows).await?)
-        .collect();
+    let items: Vec<_> = keys.into_iter().zip(views(&conn, rows).await?).collect();
     Ok(web::Json(Page::from_rows(
         items,
         total,
@@ -113,10 +110,13 @@ async fn get_accreditation(
     path: web::Path<(String, Uuid)>,
 ) -> ApiResult<web::Json<AccreditationView>> {
     let (_, id) = path.into_inner();
-    let mut conn = state.pool.get().await?;
-    let event = event.load_event(&mut conn, Some(&organizer)).await?;
-    let row = store::find(&mut conn, event.id, id).await?;
-    Ok(web::Json(view(&mut conn, row).await?))
+    let conn = state.pool.get().await?;
+    // One round trip: the accreditation is read by the event's slug, along with the event.
+    let (_, found) = futures_util::try_join!(
+        event.load_event_on(&conn, Some(&organizer)),
+        view::of(&conn, event.slug(), id),
+    )?;
+    Ok(web::Json(found))
 }
 
 fn reason_for(decision: Decision, reason: Option<&str>) -> ApiResult<Option<String>> {
@@ -186,8 +186,7 @@ async fn decide_one(
         workflow::decide(conn, &state.badge_keys, &event, &reviewer, id, ruling).await
     })
     .await?;
-    let row = store::find(&mut conn, event.id, id).await?;
-    Ok(web::Json(view(&mut conn, row).await?))
+    Ok(web::Json(view::of(&conn, &event.slug, id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -339,8 +338,7 @@ async fn revoke(
         workflow::revoke(conn, &event, &reviewer, id, &reason).await
     })
     .await?;
-    let row = store::find(&mut conn, event.id, id).await?;
-    Ok(web::Json(view(&mut conn, row).await?))
+    Ok(web::Json(view::of(&conn, &event.slug, id).await?))
 }
 
 /// The queue as CSV (organizers), with the queue's filters: UTF-8 with a byte-order mark so that

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::badges::{Badge, live_badge_on};
 use super::{Accreditation, AccreditationStatus, Category};
+use crate::db::kept_prepared::KeptPrepared;
 use crate::db::schema::{accreditation_approvals, accreditations, badges, events, participants};
 use crate::pagination::PageRequest;
 use crate::participants::Participant;
@@ -18,19 +19,26 @@ use crate::users::EmailAddress;
 /// An accreditation with its participant and, once approved, its badge.
 pub type Row = (Accreditation, Participant, Option<Badge>);
 
-/// One accreditation of the event with its participant and badge.
-pub async fn find(conn: &mut AsyncPgConnection, event_id: Uuid, id: Uuid) -> QueryResult<Row> {
+/// One accreditation of the event `event_slug` with its participant and badge. By the slug, so
+/// that a caller may send it along with the event's own query rather than after it.
+pub async fn find(mut conn: &AsyncPgConnection, event_slug: &str, id: Uuid) -> QueryResult<Row> {
     accreditations::table
         .inner_join(participants::table)
         .left_join(badges::table.on(live_badge_on()))
-        .filter(accreditations::event_id.eq(event_id))
+        .filter(
+            accreditations::event_id.eq_any(
+                events::table
+                    .filter(events::slug.eq(event_slug))
+                    .select(events::id),
+            ),
+        )
         .filter(accreditations::id.eq(id))
         .select((
             Accreditation::as_select(),
             Participant::as_select(),
             Option::<Badge>::as_select(),
         ))
-        .first(conn)
+        .first(&mut conn)
         .await
 }
 
@@ -51,7 +59,7 @@ pub async fn participant_of(
 
 /// The organizers who gave a first approval, for each of `ids` that has one.
 pub async fn first_approvals(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     ids: &[Uuid],
 ) -> QueryResult<HashMap<Uuid, Vec<Uuid>>> {
     let mut approvals: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
@@ -61,7 +69,7 @@ pub async fn first_approvals(
             accreditation_approvals::accreditation_id,
             accreditation_approvals::organizer_id,
         ))
-        .load::<(Uuid, Uuid)>(conn)
+        .load::<(Uuid, Uuid)>(&mut conn)
         .await?
     {
         approvals.entry(accreditation).or_default().push(organizer);
@@ -82,18 +90,22 @@ pub struct DuplicateFlags {
     pub previously_rejected: bool,
 }
 
-/// Likely duplicates of each participant, by the SQL function `duplicate_flags` (migration
-/// 2026-11-23-000008): one query for a whole page, answered from indexes.
+/// Likely duplicates of the participant of each accreditation of `ids`, by the SQL function
+/// `duplicate_flags` (migration 2026-11-23-000008): one query for a whole page, answered from
+/// indexes, and kept prepared.
 pub async fn duplicate_flags(
-    conn: &mut AsyncPgConnection,
-    participant_ids: &[Uuid],
+    mut conn: &AsyncPgConnection,
+    ids: &[Uuid],
 ) -> QueryResult<HashMap<Uuid, DuplicateFlags>> {
-    let flags: Vec<DuplicateFlags> = diesel::sql_query(
-        "SELECT participant_id, same_document, same_person, previously_rejected \
-         FROM duplicate_flags($1)",
+    let flags: Vec<DuplicateFlags> = KeptPrepared(
+        diesel::sql_query(
+            "SELECT participant_id, same_document, same_person, previously_rejected \
+             FROM duplicate_flags(ARRAY(SELECT participant_id FROM accreditations \
+                                        WHERE id = ANY($1)))",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids),
     )
-    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(participant_ids)
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(flags.into_iter().map(|f| (f.participant_id, f)).collect())
 }

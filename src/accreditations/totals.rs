@@ -48,14 +48,9 @@ impl QueueTotals {
 
     /// The total of the filter `key` (which must name the event and every filter), as `count`
     /// counts it.
-    pub async fn get<Q>(
-        &self,
-        conn: &mut AsyncPgConnection,
-        key: String,
-        count: Q,
-    ) -> ApiResult<i64>
+    pub async fn get<Q>(&self, conn: &AsyncPgConnection, key: String, count: Q) -> ApiResult<i64>
     where
-        Q: LoadQuery<'static, AsyncPgConnection, i64> + Send + 'static,
+        Q: for<'c> LoadQuery<'static, &'c AsyncPgConnection, i64> + Send + 'static,
     {
         if let Some(known) = self.recent.get(&key).await {
             if known.at.elapsed() >= FRESH {
@@ -66,7 +61,8 @@ impl QueueTotals {
         let counted = self
             .recent
             .try_get_with(key, async {
-                let total = count.get_result::<i64>(conn).await?;
+                let mut conn = conn;
+                let total = count.get_result::<i64>(&mut conn).await?;
                 Ok::<_, diesel::result::Error>(Counted {
                     total,
                     at: Instant::now(),
@@ -81,7 +77,7 @@ impl QueueTotals {
     /// that one request only starts the count.
     async fn count_again<Q>(&self, key: String, previous: i64, count: Q)
     where
-        Q: LoadQuery<'static, AsyncPgConnection, i64> + Send + 'static,
+        Q: for<'c> LoadQuery<'static, &'c AsyncPgConnection, i64> + Send + 'static,
     {
         let pending = Counted {
             total: previous,
@@ -92,7 +88,8 @@ impl QueueTotals {
         let reads = self.reads.clone();
         tokio::spawn(async move {
             let counted = async {
-                let mut conn = reads.conn().await?;
+                let conn = reads.conn().await?;
+                let mut conn: &AsyncPgConnection = &conn;
                 Ok::<_, ApiError>(count.get_result::<i64>(&mut conn).await?)
             };
             match counted.await {

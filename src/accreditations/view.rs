@@ -93,36 +93,62 @@ fn warnings(flags: &DuplicateFlags) -> Vec<Warning> {
     found
 }
 
-/// The views of `rows`, with their first approvals, warnings, badge histories, open reissue
-/// requests and overrides loaded in five queries whatever the number of rows.
-pub async fn views(
-    conn: &mut AsyncPgConnection,
-    rows: Vec<Row>,
-) -> ApiResult<Vec<AccreditationView>> {
-    let ids: Vec<Uuid> = rows.iter().map(|(a, ..)| a.id).collect();
-    let participant_ids: Vec<Uuid> = rows.iter().map(|(_, p, _)| p.id).collect();
-    let mut approvals = store::first_approvals(conn, &ids).await?;
-    let flags = store::duplicate_flags(conn, &participant_ids).await?;
+/// What a view adds to its accreditation's row: first approvals, duplicate warnings, badge
+/// histories, open reissue requests and overrides.
+pub struct Extras {
+    approvals: HashMap<Uuid, Vec<Uuid>>,
+    /// By participant.
+    flags: HashMap<Uuid, DuplicateFlags>,
+    histories: HashMap<Uuid, Vec<BadgeRecord>>,
+    requests: HashMap<Uuid, ReissueRequest>,
+    adjustments: HashMap<Uuid, overrides::BadgeOverride>,
+}
+
+/// The extras of the accreditations `ids`: five queries whatever the number of ids, sent
+/// together on the connection (pipelined), so they cost one round trip. They need only the
+/// ids, so a caller that knows them can send them along with the rows' own query.
+pub async fn extras(conn: &AsyncPgConnection, ids: &[Uuid]) -> ApiResult<Extras> {
+    let (approvals, flags, history, requests, adjustments) = futures_util::try_join!(
+        store::first_approvals(conn, ids),
+        store::duplicate_flags(conn, ids),
+        badges::history(conn, ids),
+        reissues::open_among(conn, ids),
+        overrides::store::of_accreditations(conn, ids),
+    )?;
     let mut histories: HashMap<Uuid, Vec<BadgeRecord>> = HashMap::new();
-    for record in badges::history(conn, &ids).await? {
+    for record in history {
         histories
             .entry(record.accreditation_id)
             .or_default()
             .push(record);
     }
-    let mut requests: HashMap<Uuid, ReissueRequest> = reissues::open_among(conn, &ids)
-        .await?
-        .into_iter()
-        .map(|request| (request.accreditation_id, request))
-        .collect();
-    let mut adjustments = overrides::store::of_accreditations(conn, &ids).await?;
-    Ok(rows
-        .into_iter()
+    Ok(Extras {
+        approvals,
+        flags,
+        histories,
+        requests: requests
+            .into_iter()
+            .map(|request| (request.accreditation_id, request))
+            .collect(),
+        adjustments,
+    })
+}
+
+/// The views of `rows`, from the rows and their [`extras`].
+pub fn assemble(rows: Vec<Row>, mut extras: Extras) -> Vec<AccreditationView> {
+    rows.into_iter()
         .map(|(accreditation, participant, badge)| {
-            let reissue_request = requests.remove(&accreditation.id);
+            let reissue_request = extras.requests.remove(&accreditation.id);
             AccreditationView {
-                warnings: flags.get(&participant.id).map(warnings).unwrap_or_default(),
-                approvals: approvals.remove(&accreditation.id).unwrap_or_default(),
+                warnings: extras
+                    .flags
+                    .get(&participant.id)
+                    .map(warnings)
+                    .unwrap_or_default(),
+                approvals: extras
+                    .approvals
+                    .remove(&accreditation.id)
+                    .unwrap_or_default(),
                 id: accreditation.id,
                 status: accreditation.status(),
                 category: accreditation.category(),
@@ -141,19 +167,40 @@ pub async fn views(
                     && badge.is_none()
                     && reissue_request.is_none(),
                 badge: badge.map(BadgeView::from),
-                badge_history: histories.remove(&accreditation.id).unwrap_or_default(),
+                badge_history: extras
+                    .histories
+                    .remove(&accreditation.id)
+                    .unwrap_or_default(),
                 reissue_request,
-                badge_override: adjustments
+                badge_override: extras
+                    .adjustments
                     .remove(&accreditation.id)
                     .map(OverrideView::from),
                 created_at: accreditation.created_at,
                 participant: ParticipantSummary::from(participant),
             }
         })
-        .collect())
+        .collect()
 }
 
-pub async fn view(conn: &mut AsyncPgConnection, row: Row) -> ApiResult<AccreditationView> {
-    let mut one = views(conn, vec![row]).await?;
-    Ok(one.remove(0))
+/// The views of `rows`, with their [`extras`] loaded in one round trip.
+pub async fn views(conn: &AsyncPgConnection, rows: Vec<Row>) -> ApiResult<Vec<AccreditationView>> {
+    let ids: Vec<Uuid> = rows.iter().map(|(a, ..)| a.id).collect();
+    let extras = extras(conn, &ids).await?;
+    Ok(assemble(rows, extras))
+}
+
+/// The view of accreditation `id` of the event `event_slug`: its row and its extras are sent
+/// together, one round trip.
+pub async fn of(
+    conn: &AsyncPgConnection,
+    event_slug: &str,
+    id: Uuid,
+) -> ApiResult<AccreditationView> {
+    let ids = [id];
+    let (row, extras) = futures_util::try_join!(
+        async { Ok(store::find(conn, event_slug, id).await?) },
+        extras(conn, &ids),
+    )?;
+    Ok(assemble(vec![row], extras).remove(0))
 }

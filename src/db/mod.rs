@@ -1,5 +1,6 @@
 //! PostgreSQL: the connection pool, creating the database, and the embedded migrations.
 
+pub mod kept_prepared;
 pub mod replica;
 pub mod schema;
 mod text_enum;
@@ -19,7 +20,9 @@ use diesel::Connection;
 use diesel::prelude::*;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
@@ -157,6 +160,9 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<()> {
 
 /// The request pool. Every connection gets a statement timeout so a runaway query cannot hold
 /// a connection forever; waiting for a connection is bounded too (the caller answers 503).
+/// A connection is handed out again without a test query (a round trip before every
+/// request's own): one whose server went away is closed, and so never handed out, as soon as
+/// its socket tells; one lost in between fails its query, which answers 503.
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
     pool_on(
         settings.url.expose_secret(),
@@ -190,6 +196,7 @@ fn pool_on(
 ) -> anyhow::Result<DbPool> {
     let statement_timeout = settings.statement_timeout_ms;
     let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
         async move {
             let mut conn = AsyncPgConnection::establish(url).await?;

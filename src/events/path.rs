@@ -24,6 +24,16 @@ impl EventPath {
         conn: &mut AsyncPgConnection,
         viewer: Option<&CurrentUser>,
     ) -> ApiResult<Event> {
+        self.load_event_on(conn, viewer).await
+    }
+
+    /// [`Self::load_event`] on a shared connection, so that other queries can be sent along
+    /// with it (pipelined).
+    pub async fn load_event_on(
+        &self,
+        conn: &AsyncPgConnection,
+        viewer: Option<&CurrentUser>,
+    ) -> ApiResult<Event> {
         let event = store::find_by_slug(conn, &self.0).await?;
         if event.status() == EventStatus::Draft && !viewer.is_some_and(CurrentUser::is_organizer) {
             return Err(ApiError::not_found());

@@ -91,11 +91,11 @@ pub async fn lock_open_for_registration(
     event.check_registration_open(Utc::now())
 }
 
-pub async fn find_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Event> {
+pub async fn find_by_slug(mut conn: &AsyncPgConnection, slug: &str) -> QueryResult<Event> {
     events::table
         .filter(events::slug.eq(slug))
         .select(Event::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
 }
 

@@ -24,6 +24,7 @@ use super::{DenialReason, Direction, Holder, ScanResult, Verdict};
 use crate::accreditations::badges::{BadgeClaims, BadgeEnd};
 use crate::accreditations::{AccreditationStatus, Category};
 use crate::db::DbPool;
+use crate::db::kept_prepared::KeptPrepared;
 use crate::db::schema::{accreditations, badges, events, participant_photos, participants, scans};
 use crate::error::{ApiError, ApiResult};
 use crate::events::zones::Zone;
@@ -591,34 +592,39 @@ async fn insert(
     use diesel::sql_types::{Array, Bytea, Nullable, Text, Uuid as SqlUuid};
     let column = |f: fn(&ScanRow<'_>) -> Uuid| rows.iter().map(f).collect::<Vec<_>>();
     let texts = |f: for<'r> fn(&'r ScanRow<'_>) -> &'r str| rows.iter().map(f).collect::<Vec<_>>();
-    // The statement is the function `record_scans` (migration 2026-12-03-000400).
-    let written: Vec<Written> = diesel::sql_query(
-        "SELECT id, badge_id, verdict, reason \
+    // The statement is the function `record_scans` (migration 2026-12-03-000400), kept
+    // prepared: else each batch would cost a round trip more to prepare it again.
+    let written: Vec<Written> = KeptPrepared(
+        diesel::sql_query(
+            "SELECT id, badge_id, verdict, reason \
          FROM record_scans($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind::<Array<SqlUuid>, _>(column(|row| row.scan.id))
-    .bind::<Array<SqlUuid>, _>(column(|row| row.event.id))
-    .bind::<Array<Nullable<SqlUuid>>, _>(rows.iter().map(|row| row.badge_id).collect::<Vec<_>>())
-    .bind::<Array<Nullable<SqlUuid>>, _>(
-        rows.iter().map(|row| row.scan.agent_id).collect::<Vec<_>>(),
-    )
-    .bind::<Array<Nullable<SqlUuid>>, _>(
-        rows.iter()
-            .map(|row| row.scan.device_id)
-            .collect::<Vec<_>>(),
-    )
-    .bind::<Array<Text>, _>(texts(|row| &row.scan.gate))
-    .bind::<Array<Text>, _>(texts(|row| row.scan.zone.as_str()))
-    .bind::<Array<Text>, _>(texts(|row| row.scan.direction.as_str()))
-    .bind::<Array<Nullable<Text>>, _>(
-        rows.iter()
-            .map(|row| row.reason.map(DenialReason::as_str))
-            .collect::<Vec<_>>(),
-    )
-    .bind::<Array<Bytea>, _>(
-        rows.iter()
-            .map(|row| row.scan.qr_digest.as_slice())
-            .collect::<Vec<_>>(),
+        )
+        .bind::<Array<SqlUuid>, _>(column(|row| row.scan.id))
+        .bind::<Array<SqlUuid>, _>(column(|row| row.event.id))
+        .bind::<Array<Nullable<SqlUuid>>, _>(
+            rows.iter().map(|row| row.badge_id).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<SqlUuid>>, _>(
+            rows.iter().map(|row| row.scan.agent_id).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<SqlUuid>>, _>(
+            rows.iter()
+                .map(|row| row.scan.device_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(texts(|row| &row.scan.gate))
+        .bind::<Array<Text>, _>(texts(|row| row.scan.zone.as_str()))
+        .bind::<Array<Text>, _>(texts(|row| row.scan.direction.as_str()))
+        .bind::<Array<Nullable<Text>>, _>(
+            rows.iter()
+                .map(|row| row.reason.map(DenialReason::as_str))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Bytea>, _>(
+            rows.iter()
+                .map(|row| row.scan.qr_digest.as_slice())
+                .collect::<Vec<_>>(),
+        ),
     )
     .load(conn)
     .await?;

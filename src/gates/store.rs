@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{DenialReason, Direction, Verdict};
 use crate::accreditations::VettingState;
+use crate::db::kept_prepared::KeptPrepared;
 use crate::db::schema::{
     accreditations, badge_presence, badges, delegations, exhibitors, gate_devices, participants,
     scans, users,
@@ -17,7 +18,7 @@ use crate::events::zones::Zone;
 
 /// How many accreditations of the event have each (status, category), in that order.
 pub async fn accreditations_by_status_and_category(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     event_id: Uuid,
 ) -> QueryResult<Vec<(String, String, i64)>> {
     accreditations::table
@@ -29,14 +30,14 @@ pub async fn accreditations_by_status_and_category(
             count_star(),
         ))
         .order((accreditations::status, accreditations::category))
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
 /// How many accreditations of the event stand in each vetting state, by category (those whose
 /// category the event does not vet are left out).
 pub async fn accreditations_by_vetting_state_and_category(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     event_id: Uuid,
 ) -> QueryResult<Vec<(VettingState, String, i64)>> {
     accreditations::table
@@ -49,13 +50,13 @@ pub async fn accreditations_by_vetting_state_and_category(
             count_star(),
         ))
         .order((accreditations::vetting_state, accreditations::category))
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
 /// How many accreditations of the event go to participants of each nationality.
 pub async fn accreditations_by_nationality(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     event_id: Uuid,
 ) -> QueryResult<Vec<(String, i64)>> {
     accreditations::table
@@ -64,13 +65,13 @@ pub async fn accreditations_by_nationality(
         .group_by(participants::nationality)
         .select((participants::nationality, count_star()))
         .order(participants::nationality)
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
 /// How many exhibitors of the event have each status.
 pub async fn exhibitors_by_status(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     event_id: Uuid,
 ) -> QueryResult<Vec<(String, i64)>> {
     exhibitors::table
@@ -78,13 +79,13 @@ pub async fn exhibitors_by_status(
         .group_by(exhibitors::status)
         .select((exhibitors::status, count_star()))
         .order(exhibitors::status)
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
 /// How many delegations of the event have each status.
 pub async fn delegations_by_status(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     event_id: Uuid,
 ) -> QueryResult<Vec<(String, i64)>> {
     delegations::table
@@ -92,7 +93,7 @@ pub async fn delegations_by_status(
         .group_by(delegations::status)
         .select((delegations::status, count_star()))
         .order(delegations::status)
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
@@ -107,16 +108,19 @@ struct DayRow {
 /// How many allowed entries the event had on each day (UTC) that had any, in day order; an
 /// offline scan counts on the day it was made (`scanned_at`), not the day it was uploaded.
 pub async fn entries_per_day(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     event_id: Uuid,
 ) -> QueryResult<Vec<(NaiveDate, i64)>> {
     // Grouping by an expression is beyond diesel's query builder; the SQL is small and bound.
-    let rows: Vec<DayRow> = diesel::sql_query(
-        "SELECT scanned_at::date AS day, count(*) AS count FROM scans \
-         WHERE event_id = $1 AND verdict = 'allowed' AND direction = 'in' GROUP BY 1 ORDER BY 1",
+    let rows: Vec<DayRow> = KeptPrepared(
+        diesel::sql_query(
+            "SELECT scanned_at::date AS day, count(*) AS count FROM scans \
+             WHERE event_id = $1 AND verdict = 'allowed' AND direction = 'in' \
+             GROUP BY 1 ORDER BY 1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(event_id),
     )
-    .bind::<diesel::sql_types::Uuid, _>(event_id)
-    .load(conn)
+    .load(&mut conn)
     .await?;
     Ok(rows
         .into_iter()
@@ -126,7 +130,7 @@ pub async fn entries_per_day(
 
 /// How many allowed entries the event had at each gate.
 pub async fn entries_per_gate(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     event_id: Uuid,
 ) -> QueryResult<Vec<(String, i64)>> {
     scans::table
@@ -136,40 +140,39 @@ pub async fn entries_per_gate(
         .group_by(scans::gate)
         .select((scans::gate, count_star()))
         .order(scans::gate)
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
 /// How many of the event's badges are inside now (their last allowed scan was an entry).
-pub async fn inside_now(conn: &mut AsyncPgConnection, event_id: Uuid) -> QueryResult<i64> {
+pub async fn inside_now(mut conn: &AsyncPgConnection, event_id: Uuid) -> QueryResult<i64> {
     badge_presence::table
         .inner_join(badges::table)
         .filter(badges::event_id.eq(event_id))
         .filter(badge_presence::inside.eq(true))
         .select(diesel::dsl::count(badge_presence::badge_id).aggregate_distinct())
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
 }
 
 /// How many scans of the event gate devices made offline and uploaded later, and how many of
 /// them are alerts (let in offline, refused by the server at their time).
 pub async fn offline_scans_and_alerts(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     event_id: Uuid,
 ) -> QueryResult<(i64, i64)> {
-    let offline: i64 = scans::table
+    let offline = scans::table
         .filter(scans::event_id.eq(event_id))
         .filter(scans::offline_verdict.is_not_null())
         .select(count_star())
-        .get_result(conn)
-        .await?;
-    let alerts: i64 = scans::table
+        .get_result::<i64>(&mut conn);
+    let mut also = conn;
+    let alerts = scans::table
         .filter(scans::event_id.eq(event_id))
         .filter(scans::flagged)
         .select(count_star())
-        .get_result(conn)
-        .await?;
-    Ok((offline, alerts))
+        .get_result::<i64>(&mut also);
+    futures_util::try_join!(offline, alerts)
 }
 
 /// The scans the CSV export keeps; every field narrows, `from` inclusive and `to` exclusive.

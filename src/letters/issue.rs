@@ -41,7 +41,7 @@ pub async fn letterhead(
     event: &Event,
     id: Uuid,
 ) -> ApiResult<Letterhead> {
-    let (accreditation, participant, _) = accreditations::find(conn, event.id, id).await?;
+    let (accreditation, participant, _) = accreditations::find(conn, &event.slug, id).await?;
     participant.ensure_not_anonymized()?;
     if !cleared_where_vetted(event, &accreditation) {
         return Err(awaiting_clearance());

@@ -12,8 +12,7 @@ use super::reissue::reissue;
 use super::{ReissueRequest, ReissueRequestState, store};
 use crate::accreditations::Category;
 use crate::accreditations::printable::printable;
-use crate::accreditations::store as accreditations;
-use crate::accreditations::view::{AccreditationView, view};
+use crate::accreditations::view::{self, AccreditationView};
 use crate::auth::extract::{ClientIp, CurrentUser, Organizer, Require};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -82,8 +81,7 @@ async fn reissue_badge(
         reissue(conn, &state.badge_keys, &event, &actor, id, &reason).await
     })
     .await?;
-    let row = accreditations::find(&mut conn, event.id, id).await?;
-    Ok(web::Json(view(&mut conn, row).await?))
+    Ok(web::Json(view::of(&conn, &event.slug, id).await?))
 }
 
 /// Report the badge lost or stolen (the holder; whoever registered them — the exhibitor's

@@ -26,14 +26,14 @@ pub async fn open_of(
 
 /// The open requests of those of `accreditation_ids` that have one.
 pub async fn open_among(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     accreditation_ids: &[Uuid],
 ) -> QueryResult<Vec<ReissueRequest>> {
     reissue_requests::table
         .filter(reissue_requests::accreditation_id.eq_any(accreditation_ids))
         .filter(reissue_requests::state.eq(ReissueRequestState::Open))
         .select(ReissueRequest::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 

@@ -58,7 +58,7 @@ async fn vetting_queue(
     let mut conn = state.pool.get().await?;
     let event = event.load_event(&mut conn, Some(&officer)).await?;
     let (rows, total) = find(
-        &mut conn,
+        &conn,
         &event,
         &query,
         Some(&page),

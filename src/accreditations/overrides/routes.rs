@@ -10,8 +10,7 @@ use uuid::Uuid;
 
 use super::OverrideChange;
 use super::supersede::set;
-use crate::accreditations::store;
-use crate::accreditations::view::{AccreditationView, view};
+use crate::accreditations::view::{self, AccreditationView};
 use crate::auth::extract::{ClientIp, Organizer, Require};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
@@ -137,6 +136,5 @@ async fn put_badge_override(
         set(conn, &state.badge_keys, &event, &actor, id, &change).await
     })
     .await?;
-    let row = store::find(&mut conn, event.id, id).await?;
-    Ok(web::Json(view(&mut conn, row).await?))
+    Ok(web::Json(view::of(&conn, &event.slug, id).await?))
 }

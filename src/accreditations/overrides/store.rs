@@ -24,13 +24,13 @@ pub async fn find(
 
 /// The overrides of these accreditations, in one query.
 pub async fn of_accreditations(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     ids: &[Uuid],
 ) -> QueryResult<HashMap<Uuid, BadgeOverride>> {
     let found: Vec<BadgeOverride> = badge_overrides::table
         .filter(badge_overrides::accreditation_id.eq_any(ids))
         .select(BadgeOverride::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await?;
     Ok(found
         .into_iter()

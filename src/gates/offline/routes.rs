@@ -151,9 +151,9 @@ pub async fn upload_scans(
 ) -> ApiResult<web::Json<UploadResult>> {
     let device = &scanner.device;
     let event = {
-        let mut conn = state.pool.get().await?;
+        let conn = state.pool.get().await?;
         // Devices scan at draft events too (rehearsals); the extractor checked it is theirs.
-        crate::events::store::find_by_slug(&mut conn, event.slug()).await?
+        crate::events::store::find_by_slug(&conn, event.slug()).await?
     };
     let permit = uploads().try_acquire().map_err(|_| {
         ApiError::Unavailable(anyhow::anyhow!(

@@ -75,8 +75,8 @@ pub async fn gate_sync(
         .map(SyncCursor::decode)
         .transpose()?;
     let event = {
-        let mut conn = state.pool.get().await?;
-        events::store::find_by_slug(&mut conn, &device.event_slug).await?
+        let conn = state.pool.get().await?;
+        events::store::find_by_slug(&conn, &device.event_slug).await?
     };
     let mut tries = 0;
     let page = loop {
