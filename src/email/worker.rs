@@ -224,7 +224,7 @@ async fn badge_attachment(
     };
     let filename = format!("{}.pdf", card.number);
     let pdf = crate::accreditations::cards::render(move || {
-        crate::accreditations::pdf::badges_a6(&[card])
+        crate::accreditations::badge_sheets::badge_a6(&card)
     })
     .await?;
     Ok(Some((filename, pdf)))
