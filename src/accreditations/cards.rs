@@ -5,17 +5,31 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use krilla::Data;
 use uuid::Uuid;
 
 use super::badges::live_badge_on;
-use super::pdf::BadgeCard;
 use super::printable::{awaiting_clearance, no_badge};
 use super::{AccreditationStatus, Category, VettingState};
 use crate::country::CountryCode;
 use crate::db::schema::{accreditations, badges, events, participant_photos, participants};
 use crate::error::{ApiError, ApiResult};
 use crate::participants::Participant;
+
+/// What a badge shows.
+pub struct BadgeCard {
+    pub event_name: String,
+    pub holder_name: String,
+    pub organization: String,
+    pub country: String,
+    pub category: Category,
+    /// A delegation member's protocol level as printed (`VVIP`, `VIP`, `STANDARD`).
+    pub protocol_level: Option<String>,
+    pub number: String,
+    pub qr: String,
+    /// The badge photo as stored, a JPEG (see `participants/photos.rs`); checked to decode
+    /// before anything is drawn (`badge_photo.rs`).
+    pub photo: Option<Vec<u8>>,
+}
 
 type CardRow = (
     Uuid,
@@ -94,7 +108,7 @@ pub async fn cards(
                         protocol_level: protocol_level.map(|level| level.to_uppercase()),
                         number,
                         qr,
-                        photo: photo.map(Data::from),
+                        photo,
                     },
                 ))
             },
@@ -133,11 +147,10 @@ pub async fn issued_card(
     }
 }
 
-/// Renders off the executor: photos are decoded, fonts subset and QR codes drawn, which takes
-/// CPU.
-pub async fn render(
-    job: impl FnOnce() -> ApiResult<Vec<u8>> + Send + 'static,
-) -> ApiResult<Vec<u8>> {
+/// Runs drawing or photo decoding off the executor, on the blocking pool: they take CPU.
+pub async fn render<T: Send + 'static>(
+    job: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
     tokio::task::spawn_blocking(job)
         .await
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("PDF task panicked")))?

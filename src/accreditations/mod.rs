@@ -1,16 +1,22 @@
 //! Accreditations: one participant's badge application for one event.
 
+pub mod badge_batch;
+pub mod badge_layout;
 pub mod badge_photo;
+pub mod badge_sheets;
 pub mod badges;
 pub mod by_hand;
 pub mod cards;
 pub mod emails;
+pub mod embedded_fonts;
 pub mod mine;
 pub mod office;
 pub mod overrides;
+pub mod paper;
 pub mod pdf;
 pub mod printable;
 pub mod printing;
+pub mod qr_modules;
 pub mod queue;
 pub mod routes;
 pub mod store;

@@ -1,9 +1,11 @@
 //! What the PDF routes share: who may print for a person, the refusal when there is no badge, and
 //! how a PDF is answered.
 
-use actix_web::HttpResponse;
 use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use diesel_async::AsyncPgConnection;
+use futures_util::Stream;
 use uuid::Uuid;
 
 use super::store;
@@ -13,16 +15,31 @@ use crate::events::Event;
 use crate::participants::Participant;
 use crate::participants::access::may_edit;
 
-/// A PDF shown inline, never cached on the way (it holds personal data).
-pub fn pdf_response(bytes: Vec<u8>, filename: &str) -> HttpResponse {
-    HttpResponse::Ok()
+/// The start of an answer with a PDF shown inline, never cached on the way (it holds personal
+/// data).
+fn pdf_answer(filename: &str) -> HttpResponseBuilder {
+    let mut answer = HttpResponse::Ok();
+    answer
         .content_type("application/pdf")
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("inline; filename=\"{filename}\""),
         ))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(bytes)
+        .insert_header((header::CACHE_CONTROL, "private, no-store"));
+    answer
+}
+
+/// A PDF made in full, with its length.
+pub fn pdf_response(bytes: Vec<u8>, filename: &str) -> HttpResponse {
+    pdf_answer(filename).body(bytes)
+}
+
+/// A PDF sent as it is written, in chunks (no length: a HEAD does not run it).
+pub fn streamed_pdf_response(
+    body: impl Stream<Item = ApiResult<Bytes>> + 'static,
+    filename: &str,
+) -> HttpResponse {
+    pdf_answer(filename).streaming(body)
 }
 
 /// The participant of an accreditation at `event`, if `user` may print for them: organizers,

@@ -1,14 +1,16 @@
 //! The badge PDFs: one badge, a batch of badges. Each badge printed counts as a (re)print, once
-//! its PDF exists. A batch is loaded in one query and every photo in it decoded before anything
-//! is drawn or sent, so a photo that does not decode refuses the batch (`photo_unreadable`)
-//! rather than printing a blank. (The visa invitation letters are in `letters/`.)
+//! its PDF exists. Every photo of a batch is decoded before anything is sent, so a photo that
+//! does not decode refuses the batch (`photo_unreadable`) rather than printing a blank; the
+//! batch is then sent as it is drawn (`badge_batch.rs`). (The visa invitation letters are in
+//! `letters/`.)
 
 use actix_web::{HttpResponse, get, web};
 use uuid::Uuid;
 
-use super::cards::{cards, issued_card, no_card, render};
-use super::pdf::{self, BadgeCard};
-use super::printable::{pdf_response, printable};
+use super::badge_batch;
+use super::badge_sheets::badge_a6;
+use super::cards::{issued_card, render};
+use super::printable::{pdf_response, printable, streamed_pdf_response};
 use super::queue::{self, QueueQuery};
 use super::store;
 use crate::auth::extract::{CurrentUser, Organizer, Require};
@@ -17,8 +19,9 @@ use crate::events::path::EventPath;
 use crate::http_method::IsHead;
 use crate::state::AppState;
 
-/// Batches loaded and rendered at once in the whole process; more answer 503. krilla finishes a
-/// document in memory, so each costs memory in proportion to its badges (BENCHMARKS.md).
+/// Batches checked and printed at once in the whole process; more answer 503. A batch holds one
+/// page of cards at a time whatever its size (BENCHMARKS.md), but takes CPU while it is drawn,
+/// and its slot until its download ends.
 const BATCHES_AT_ONCE: usize = 2;
 
 fn batches() -> &'static tokio::sync::Semaphore {
@@ -62,7 +65,7 @@ pub async fn badge_pdf(
     let filename = format!("{}.pdf", card.number);
     // No connection is held while rendering; a print counts once the PDF exists.
     drop(conn);
-    let bytes = render(move || pdf::badges_a6(&[card])).await?;
+    let bytes = render(move || badge_a6(&card)).await?;
     if head.shown() {
         store::count_prints(&mut *state.pool.get().await?, &[id]).await?;
     }
@@ -70,19 +73,21 @@ pub async fn badge_pdf(
 }
 
 /// A batch of badges on A4 sheets of four (organizers), with the review queue's filters; only
-/// approved accreditations are printed.
+/// approved accreditations are printed. Every photo is checked before the answer starts; the
+/// PDF is then sent as it is drawn (chunked, no Content-Length), and a failure past that point
+/// can only cut it short.
 #[utoipa::path(
     tag = "accreditations",
     security(("bearer" = [])),
     params(("event" = String, Path, description = "Event slug", example = "bamex-2026"), QueueQuery),
     responses(
-        (status = 200, description = "A4 sheets of four badges", content_type = "application/pdf"),
+        (status = 200, description = "A4 sheets of four badges, streamed", content_type = "application/pdf"),
         (status = 401, description = "No or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organizer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No approved accreditation matches (`no_badge`), or those approved await the security services' clearance (`awaiting_clearance`), or stored photos do not decode (`photo_unreadable`, naming the badges; nothing is printed)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The personal data was purged after the event (`personal_data_purged`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "More than 500 accreditations match (`validation_failed`): narrow the filters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than 5,000 accreditations match (`validation_failed`): narrow the filters", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Two batches are being printed already (`service_unavailable`), see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -92,33 +97,27 @@ pub async fn badges_pdf(
     organizer: Require<Organizer>,
     event: EventPath,
     query: web::Query<QueueQuery>,
-    head: IsHead,
 ) -> ApiResult<HttpResponse> {
-    let mut conn = state.pool.get().await?;
-    let event = event.load_event(&mut conn, Some(&organizer)).await?;
-    if event.personal_data_purged_at.is_some() {
-        return Err(ApiError::purged());
-    }
-    let ids = queue::matching_ids(&conn, &event, &query).await?;
-    let rendering = batches().try_acquire().map_err(|_| {
+    let (event, ids) = {
+        let mut conn = state.pool.get().await?;
+        let event = event.load_event(&mut conn, Some(&organizer)).await?;
+        if event.personal_data_purged_at.is_some() {
+            return Err(ApiError::purged());
+        }
+        let ids = queue::matching_ids(&conn, &event, &query).await?;
+        (event, ids)
+    };
+    let slot = batches().try_acquire().map_err(|_| {
         ApiError::Unavailable(anyhow::anyhow!(
             "{BATCHES_AT_ONCE} badge batches are being printed already"
         ))
     })?;
-    let (printed, cards): (Vec<Uuid>, Vec<BadgeCard>) =
-        cards(&mut conn, &ids).await?.into_iter().unzip();
-    if cards.is_empty() {
-        return Err(no_card(&mut conn, &ids).await?);
-    }
-    drop(conn);
-    // The permit goes with the work: a client that leaves does not free it while it runs.
-    let bytes = render(move || {
-        let _held = rendering;
-        pdf::badges_a4(&cards)
-    })
-    .await?;
-    if head.shown() {
-        store::count_prints(&mut *state.pool.get().await?, &printed).await?;
-    }
-    Ok(pdf_response(bytes, &format!("{}-badges.pdf", event.slug)))
+    let printable = badge_batch::check(&state.pool, &ids).await?;
+    // A HEAD gets here too, with GET's status; its body is dropped unread (`http_method.rs`),
+    // so nothing is drawn and nothing counted.
+    let body = badge_batch::stream(state.pool.clone(), printable, slot)?;
+    Ok(streamed_pdf_response(
+        body,
+        &format!("{}-badges.pdf", event.slug),
+    ))
 }

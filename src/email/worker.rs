@@ -44,7 +44,8 @@ use uuid::Uuid;
 
 use super::outbox::{self, OutboxMessage};
 use crate::accreditations::cards;
-use crate::accreditations::pdf::{self, BadgeCard};
+use crate::accreditations::badge_sheets;
+use crate::accreditations::cards::BadgeCard;
 use crate::backoff::RetryPolicy;
 use crate::config::EmailSettings;
 use crate::db::DbPool;
@@ -358,9 +359,7 @@ impl OutboxWorker {
                 let _rendering = self.rendering.acquire().await?;
                 let filename = format!("{}.pdf", card.number);
                 let card = card.clone();
-                let pdf =
-                    cards::render(move || pdf::badges_a6(std::slice::from_ref(card.as_ref())))
-                        .await?;
+                let pdf = cards::render(move || badge_sheets::badge_a6(&card)).await?;
                 Some((filename, pdf))
             }
             None => None,

@@ -299,3 +299,141 @@ async fn an_undecodable_photo_is_refused_by_badge_number_never_printed_blank() {
     .await;
     assert!(fine.text().contains(&holders[0].number));
 }
+
+/// Copies `holder`'s person, approved accreditation, badge and photo `copies` times straight in
+/// the database (an HTTP registration each would take minutes), with badge numbers
+/// `B26-TRV-9nnnnn` and people `md5('p' || n)::uuid`, n from 1.
+async fn copy_holder(app: &TestApp, holder: &Holder, copies: i32) {
+    let participant: uuid::Uuid = holder.participant.parse().unwrap();
+    let accreditation: uuid::Uuid = holder.accreditation.parse().unwrap();
+    let mut conn = app.conn().await;
+    // Each row is the original's, with the fields a copy changes put over it: (table, the
+    // original's key column and its value, those fields).
+    let copied = [
+        (
+            "participants",
+            "id",
+            participant,
+            "'id', md5('p' || g)::uuid, 'user_id', NULL, 'last_name', o.last_name || g",
+        ),
+        (
+            "participant_photos",
+            "participant_id",
+            participant,
+            "'participant_id', md5('p' || g)::uuid",
+        ),
+        (
+            "accreditations",
+            "id",
+            accreditation,
+            "'id', md5('a' || g)::uuid, 'participant_id', md5('p' || g)::uuid",
+        ),
+        (
+            "badges",
+            "accreditation_id",
+            accreditation,
+            "'id', md5('b' || g)::uuid, 'accreditation_id', md5('a' || g)::uuid, \
+             'number', 'B26-TRV-9' || lpad(g::text, 5, '0')",
+        ),
+    ];
+    #[derive(diesel::QueryableByName)]
+    struct Columns {
+        #[diesel(sql_type = sql_types::Text)]
+        list: String,
+    }
+    for (table, key, original, fields) in copied {
+        // Generated columns (a person's search text) are left to the database.
+        let columns = diesel::sql_query(
+            "SELECT string_agg('r.' || column_name, ', ' ORDER BY ordinal_position) AS list \
+             FROM information_schema.columns WHERE table_name = $1 AND is_generated = 'NEVER'",
+        )
+        .bind::<sql_types::Text, _>(table)
+        .get_result::<Columns>(&mut conn)
+        .await
+        .unwrap()
+        .list;
+        let statement = format!(
+            "INSERT INTO {table} ({names}) SELECT {columns} \
+             FROM {table} o, generate_series(1, $2) g, \
+                  jsonb_populate_record(o, jsonb_build_object({fields})) r \
+             WHERE o.{key} = $1",
+            names = columns.replace("r.", ""),
+        );
+        let rows = diesel::sql_query(&statement)
+            .bind::<sql_types::Uuid, _>(original)
+            .bind::<sql_types::Integer, _>(copies)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(rows, copies as usize, "{statement}");
+    }
+}
+
+/// The prints counted on the copies' badges, in all.
+async fn prints_of_copies(app: &TestApp) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = sql_types::BigInt)]
+        prints: i64,
+    }
+    diesel::sql_query(
+        "SELECT sum(prints)::int8 AS prints FROM badges WHERE number LIKE 'B26-TRV-9%'",
+    )
+    .get_result::<Total>(&mut app.conn().await)
+    .await
+    .unwrap()
+    .prints
+}
+
+#[tokio::test]
+async fn a_batch_beyond_the_old_cap_streams_as_one_pdf_unless_a_late_photo_is_broken() {
+    let app = spawn_app().await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let pictured = holder(&app, &organizer, "Traore", true).await;
+    holder(&app, &organizer, "Keita", false).await;
+    // 600 more with the photo: 602 badges, beyond the 500 a batch used to be limited to.
+    copy_holder(&app, &pictured, 600).await;
+    let batch = format!("{EVENT}/badges.pdf?category=trade_visitor");
+
+    let response = app.get_as(&batch, &organizer.access_token).await;
+    assert!(
+        response.headers().get("content-length").is_none(),
+        "sent as it is drawn, so without a length: {:?}",
+        response.headers()
+    );
+    let pdf = Pdf::from(response).await;
+    assert_eq!(prints(&app, &organizer, &pictured).await, 1);
+    assert_eq!(prints_of_copies(&app).await, 600, "each copy counted once");
+
+    // A photo in the batch's last page of cards: still refused before anything is sent.
+    diesel::sql_query(
+        "UPDATE participant_photos SET jpeg = overlay(jpeg PLACING '\\xdeadbeef'::bytea FROM 1) \
+         WHERE participant_id = md5('p' || 597)::uuid",
+    )
+    .execute(&mut app.conn().await)
+    .await
+    .unwrap();
+    let refused = assert_problem(
+        app.get_as(&batch, &organizer.access_token).await,
+        409,
+        "photo_unreadable",
+    )
+    .await;
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(detail.contains("B26-TRV-900597"), "{detail}");
+    assert!(!detail.contains("B26-TRV-900596"), "{detail}");
+    assert_eq!(prints_of_copies(&app).await, 600, "nothing counted");
+
+    // Read last: the tools block this thread, and with it the client's connections.
+    assert_eq!(pdf.pages(), 151, "602 badges on sheets of four");
+    let text = pdf.text();
+    for number in [pictured.number.as_str(), "B26-TRV-900001", "B26-TRV-900600"] {
+        assert_eq!(text.matches(number).count(), 1, "{number} printed once");
+    }
+    let sheet = pdf.first_page();
+    assert!(close(
+        colour_at(&sheet, IN_FRAME.0, IN_FRAME.1),
+        PHOTO_COLOUR
+    ));
+}
