@@ -2,10 +2,9 @@
 # loaded with an event of PEOPLE accreditations, the release service started on it, and the
 # measuring helpers. Needs wrk and pgbench (Debian) and Python 3.
 #
-# Data: one open event (`bench`), running from today; PEOPLE participants and accreditations
-# pending review, in four categories and eight countries, 500 organizations; the first 500
-# people (by number) work for "The Peak Defense Pavilion", so that one filter selects a batch of
-# 500 badges. The admin account `bench@bamex.ml` is also organizer and gate agent.
+# Data: benches/accreditations.sql (an open event `bench` running from today, PEOPLE pending
+# accreditations; the first 500 people work for "The Peak Defense Pavilion"). The admin account
+# `bench@bamex.ml` is also organizer and gate agent.
 
 PORT=${PORT:-18090}
 DB=${DB:-bamex_bench_full}
@@ -16,6 +15,8 @@ export BAMEX__APPLICATION__WORKERS=2 BAMEX__DATABASE__MAX_CONNECTIONS=32
 # The bench account is an admin and organizer without a second factor: require one of a role it
 # does not have only.
 export BAMEX__AUTH__MFA_REQUIRED_ROLES=vetting_officer
+# The test settings poll the outbox and webhooks every 50 ms; production's once a second.
+export BAMEX__EMAIL__POLL_INTERVAL_MS=1000 BAMEX__WEBHOOKS__POLL_INTERVAL_MS=1000
 PSQL="psql -q -X -h 127.0.0.1 -U postgres"
 HOST="http://127.0.0.1:$PORT"
 BASE="$HOST/api/v1/events/bench"
@@ -41,35 +42,17 @@ build_and_create_database() {
   echo "$PASSWORD" | "$BIN" create-admin --email bench@bamex.ml --name Bench >/dev/null
 }
 
-# load_people N: N participants with pending accreditations, written by SQL in one go.
+# load_people N: N participants with pending accreditations (benches/accreditations.sql).
 load_people() {
-  $PSQL -v people="$1" "$DB" <<'SQL'
-UPDATE users SET roles = '{admin,gate_agent,organizer}';
--- No category vetted: approval issues the badge at once.
-INSERT INTO events (id, slug, name, venue, starts_on, ends_on, status, public_days, vetting_categories)
-VALUES (gen_random_uuid(), 'bench', 'BAMEX bench', 'Bamako', current_date, current_date + 2, 'open', '{}', '{}');
-INSERT INTO participants (id, event_id, registered_by, first_name, last_name, organization, nationality,
-                          date_of_birth, id_document_type, id_document_ciphertext, id_document_nonce,
-                          id_document_key_id, id_document_hash)
-SELECT gen_random_uuid(), e.id, u.id, 'Prénom', 'Nom' || g,
-       CASE WHEN g <= 500 THEN 'The Peak Defense Pavilion' ELSE 'Organisation ' || (g % 500) END,
-       (ARRAY['ML', 'TR', 'FR', 'SN', 'CN', 'BF', 'NE', 'MA'])[1 + g % 8], date '1980-01-01' + (g % 9000),
-       'passport', decode(md5(g::text), 'hex'), decode(substr(md5(g::text), 1, 24), 'hex'), 'dev1',
-       decode(md5((g * 3)::text), 'hex')
-FROM generate_series(1, :people) g, events e, users u;
-INSERT INTO accreditations (id, event_id, participant_id, category)
-SELECT gen_random_uuid(), p.event_id, p.id,
-       (ARRAY['trade_visitor', 'exhibitor_staff', 'public_visitor', 'contractor'])[1 + (substr(p.last_name, 4)::int % 4)]
-FROM participants p;
-ANALYZE;
-CREATE TABLE IF NOT EXISTS pgbench_single_row (id bigserial PRIMARY KEY, value integer NOT NULL);
-SQL
+  $PSQL -c "UPDATE users SET roles = '{admin,gate_agent,organizer}'" "$DB"
+  $PSQL -v accreditations="$1" -f benches/accreditations.sql "$DB"
+  $PSQL -c "CREATE TABLE IF NOT EXISTS pgbench_single_row (id bigserial PRIMARY KEY, value integer NOT NULL)" "$DB"
 }
 
 # The accreditation ids of the first N people, by number.
 first_accreditations() {
   sql "SELECT a.id FROM accreditations a JOIN participants p ON p.id = a.participant_id
-       ORDER BY substr(p.last_name, 4)::int LIMIT $1"
+       ORDER BY substr(p.first_name, 7)::int LIMIT $1"
 }
 
 start_server() {
@@ -154,12 +137,15 @@ write_load_files() {
     echo "{\"qr\":\"$qr\",\"gate\":\"north-1\",\"zone\":\"exhibition_halls\",\"direction\":\"out\"}"
   done > "$WORK/scans.bodies"
   lua_posts scans
-  sql "SELECT '/api/v1/events/bench/accreditations/' || id FROM accreditations WHERE status = 'approved' LIMIT 5000" \
+  # Approved ones (with badges) and pending ones.
+  sql "(SELECT '/api/v1/events/bench/accreditations/' || id FROM accreditations WHERE status = 'approved' LIMIT 4000)
+       UNION ALL (SELECT '/api/v1/events/bench/accreditations/' || id FROM accreditations WHERE status = 'pending' LIMIT 1000)" \
     > "$WORK/reads.paths"
   lua_gets reads
-  for filter in status=pending status=approved category=exhibitor_staff country=TR country=ML \
-      'country=SN&category=contractor' sort=name 'status=pending&sort=name' 'q=organisation+12' \
-      'q=peak+defense' ''; do
+  for filter in '' status=pending status=approved category=exhibitor_staff \
+      'category=trade_visitor&status=pending' country=TR 'country=ML&status=pending' \
+      'country=SN&category=contractor' sort=name 'sort=name&status=pending' 'q=organisation+12' \
+      q=nom1a2 'status=pending&q=organisation+7' 'q=peak+defense'; do
     echo "/api/v1/events/bench/accreditations?limit=50&$filter"
   done > "$WORK/queue.paths"
   lua_gets queue

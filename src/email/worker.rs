@@ -43,8 +43,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::outbox::{self, OutboxMessage};
-use crate::accreditations::cards;
 use crate::accreditations::badge_sheets;
+use crate::accreditations::cards;
 use crate::accreditations::cards::BadgeCard;
 use crate::backoff::RetryPolicy;
 use crate::config::EmailSettings;

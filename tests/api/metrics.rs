@@ -181,7 +181,8 @@ async fn requests_scans_and_the_outbox_move_their_metrics_on_the_metrics_port_on
     assert!(pending >= 1.0, "{pending} pending");
     assert!(value(&scans, "bamex_outbox_oldest_pending_age_seconds", &[]).unwrap() > 0.0);
     use diesel_async::RunQueryDsl;
-    diesel::sql_query("UPDATE outbox SET status = 'failed'")
+    // Taking the lease too: an attempt under way then cannot record itself over the change.
+    diesel::sql_query("UPDATE outbox SET status = 'failed', leased_until = NULL")
         .execute(&mut app.conn().await)
         .await
         .unwrap();
