@@ -20,6 +20,7 @@ pub mod events;
 pub mod exhibitors;
 pub mod gates;
 pub mod http_method;
+pub mod http_route;
 pub mod idempotency;
 pub mod invalidation;
 pub mod letters;

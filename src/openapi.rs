@@ -3,7 +3,6 @@
 //! common to all of them: info, the bearer scheme, and the error answers any route can give.
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::ResourceDef;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
@@ -330,8 +329,49 @@ fn operations_mut(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = 
 }
 
 /// Which methods each documented path answers, so that a known path asked with another method
-/// gets 405 with `Allow` rather than 404.
-pub struct RouteTable(Vec<(ResourceDef, Vec<Method>)>);
+/// gets 405 with `Allow` rather than 404. It is consulted on every request (see
+/// [`literal_routes_first`]), so templates are matched segment by segment, not by regex.
+pub struct RouteTable(Vec<Template>);
+
+/// A documented path template, split into its segments (`None` for a parameter: every
+/// parameter of ours is a whole segment).
+struct Template {
+    pattern: String,
+    segments: Vec<Option<String>>,
+    methods: Vec<Method>,
+}
+
+impl Template {
+    fn parse(pattern: &str, methods: Vec<Method>) -> Self {
+        let segments = pattern
+            .split('/')
+            .map(|segment| (!segment.starts_with('{')).then(|| segment.to_owned()))
+            .collect();
+        Self {
+            pattern: pattern.to_owned(),
+            segments,
+            methods,
+        }
+    }
+
+    /// As the router matches: a parameter takes one non-empty segment.
+    fn matches(&self, path: &str) -> bool {
+        let mut given = path.split('/');
+        self.segments
+            .iter()
+            .all(|segment| match (segment, given.next()) {
+                (Some(literal), Some(part)) => literal == part,
+                (None, Some(part)) => !part.is_empty(),
+                (_, None) => false,
+            })
+            && given.next().is_none()
+    }
+
+    /// Lower is more specific: the first parameter comes later.
+    fn specificity(&self) -> impl Iterator<Item = bool> + '_ {
+        self.segments.iter().map(Option::is_none)
+    }
+}
 
 impl RouteTable {
     pub fn from_document(doc: &OpenApiDoc) -> Self {
@@ -352,7 +392,7 @@ impl RouteTable {
                 .into_iter()
                 .filter_map(|(present, method)| present.then_some(method))
                 .collect();
-                (ResourceDef::new(path.as_str()), methods)
+                Template::parse(path, methods)
             })
             .collect();
         Self(routes)
@@ -364,15 +404,9 @@ impl RouteTable {
     pub fn best_match(&self, path: &str) -> Option<(&str, &[Method])> {
         self.0
             .iter()
-            .filter(|(def, _)| def.is_match(path))
-            .min_by_key(|(def, _)| {
-                let pattern = def.pattern().unwrap_or_default();
-                pattern
-                    .split('/')
-                    .map(|segment| segment.starts_with('{'))
-                    .collect::<Vec<bool>>()
-            })
-            .map(|(def, methods)| (def.pattern().unwrap_or_default(), methods.as_slice()))
+            .filter(|template| template.matches(path))
+            .min_by(|a, b| a.specificity().cmp(b.specificity()))
+            .map(|template| (template.pattern.as_str(), template.methods.as_slice()))
     }
 
     /// The methods of the documented path `path` matches (see [`Self::best_match`]), in a fixed
@@ -395,8 +429,8 @@ impl RouteTable {
     /// a less specific template that also matches has it (the router would pick that one).
     pub fn shadowed(&self, method: &Method, path: &str) -> Option<Vec<Method>> {
         let (best, methods) = self.best_match(path)?;
-        let elsewhere = self.0.iter().any(|(def, methods)| {
-            def.pattern() != Some(best) && def.is_match(path) && methods.contains(method)
+        let elsewhere = self.0.iter().any(|template| {
+            template.pattern != best && template.matches(path) && template.methods.contains(method)
         });
         (!methods.contains(method) && elsewhere)
             .then(|| self.allowed_methods(path))

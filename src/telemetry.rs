@@ -14,6 +14,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
 use crate::config::{LogFormat, LogSettings};
+use crate::http_route;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -87,9 +88,7 @@ impl RootSpanBuilder for RequestSpan {
         if let Ok(response) = outcome {
             span.record(
                 "route",
-                response
-                    .request()
-                    .match_pattern()
+                http_route::of(response.request())
                     .as_deref()
                     .unwrap_or("unmatched"),
             );

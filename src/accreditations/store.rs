@@ -90,18 +90,40 @@ pub struct DuplicateFlags {
     pub previously_rejected: bool,
 }
 
-/// Likely duplicates of the participant of each accreditation of `ids`, by the SQL function
-/// `duplicate_flags` (migration 2026-11-23-000008): one query for a whole page, answered from
-/// indexes, and kept prepared.
+/// Likely duplicates of the participant of each accreditation of `ids`: other registrations at
+/// the event with the same identity document (by its keyed hash), or the same name and date of
+/// birth; and whether one of them was rejected. Two lateral lookups rather than one join with
+/// OR, so that each keeps `event_id` in its index condition (an OR join scanned whole indexes).
+/// Anonymized people have none: nothing is left to compare, and they share the placeholder name.
+/// One statement for a whole page, kept prepared. Sent as the statement itself rather than as
+/// a call of a PL/pgSQL function: the call cost the database 0.3 ms more for one accreditation
+/// at 130,000 people, a quarter of that read's database time (see BENCHMARKS.md).
 pub async fn duplicate_flags(
     mut conn: &AsyncPgConnection,
     ids: &[Uuid],
 ) -> QueryResult<HashMap<Uuid, DuplicateFlags>> {
     let flags: Vec<DuplicateFlags> = KeptPrepared(
         diesel::sql_query(
-            "SELECT participant_id, same_document, same_person, previously_rejected \
-             FROM duplicate_flags(ARRAY(SELECT participant_id FROM accreditations \
-                                        WHERE id = ANY($1)))",
+            "SELECT p.id AS participant_id, \
+                    bool_or(o.id_document_hash = p.id_document_hash) AS same_document, \
+                    bool_or(o.id_document_hash IS DISTINCT FROM p.id_document_hash) AS same_person, \
+                    bool_or(a.status = 'rejected') AS previously_rejected \
+             FROM participants p \
+             CROSS JOIN LATERAL ( \
+                 SELECT o.id, o.id_document_hash FROM participants o \
+                 WHERE o.event_id = p.event_id AND o.id_document_hash = p.id_document_hash \
+                   AND o.id <> p.id AND o.anonymized_at IS NULL \
+                 UNION \
+                 SELECT o.id, o.id_document_hash FROM participants o \
+                 WHERE o.event_id = p.event_id \
+                   AND search_key(o.last_name || ' ' || o.first_name) \
+                         = search_key(p.last_name || ' ' || p.first_name) \
+                   AND o.date_of_birth = p.date_of_birth \
+                   AND o.id <> p.id AND o.anonymized_at IS NULL) o \
+             JOIN accreditations a ON a.participant_id = o.id \
+             WHERE p.id = ANY(ARRAY(SELECT participant_id FROM accreditations WHERE id = ANY($1))) \
+               AND p.anonymized_at IS NULL \
+             GROUP BY p.id",
         )
         .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids),
     )

@@ -17,6 +17,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::http_route;
+
 /// The route label of a request no route matched (404s, 405s).
 const UNMATCHED: &str = "unmatched";
 
@@ -151,7 +153,7 @@ where
             // request must not be held meanwhile (routing needs it unshared).
             let outcome = service.call(req).await;
             let (route, status) = match &outcome {
-                Ok(response) => (response.request().match_pattern(), response.status()),
+                Ok(response) => (http_route::of(response.request()), response.status()),
                 // Not met here: the problem+json middleware inside turns errors into answers.
                 Err(error) => (None, error.as_response_error().status_code()),
             };
