@@ -95,6 +95,15 @@ settle() {
   $PSQL -c "SELECT fold_accreditation_counts()" -c "VACUUM ANALYZE" -c CHECKPOINT "$DB" >/dev/null
 }
 
+# quiet: waits until the database runs none of the service's queries (a load's requests that
+# wrk gave up on may still run there), then a checkpoint, so that each load starts from rest.
+quiet() {
+  while [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND state = 'active' AND pid <> pg_backend_pid()")" != 0 ]; do
+    sleep 0.2
+  done
+  $PSQL -c CHECKPOINT "$DB"
+}
+
 insert_ceiling() {
   echo 'INSERT INTO pgbench_single_row (value) VALUES (1);' > "$WORK/insert.sql"
   pgbench -h 127.0.0.1 -U postgres -n -c 32 -j 2 -T "$SECONDS_PER_RUN" -f "$WORK/insert.sql" "$DB" 2>/dev/null \

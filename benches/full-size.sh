@@ -61,17 +61,18 @@ read -r seconds bytes < "$WORK/batch.timing"
 pages=$(pdfinfo "$WORK/batch.pdf" 2>/dev/null | awk '/^Pages/ {print $2}')
 echo "batch PDF of 500 badges: $seconds s, $((bytes / 1048576)) MiB, ${pages:-?} pages; RSS $before MiB, peak $(peak_rss_mib) MiB: +$(($(peak_rss_mib) - before)) MiB"
 
-$PSQL -c CHECKPOINT "$DB"
+quiet
 wrk_line "one accreditation, organizer" 32 "$SECONDS_PER_RUN" reads /
 # Not measured: the first count of each people filter's total (src/accreditations/totals.rs)
 # and the connections' prepared statements, as after a service's first minute.
 wrk -t 2 -c 32 -d 5s -s "$WORK/queue.lua" "$HOST" > /dev/null
-$PSQL -c CHECKPOINT "$DB"
+quiet
 wrk_line "queue page of 50, mixed filters" 32 "$SECONDS_PER_RUN" queue /
 echo /api/v1/events/bench/stats > "$WORK/stats.paths"
 lua_gets stats
+quiet
 wrk_line "stats" 32 "$SECONDS_PER_RUN" stats /
-$PSQL -c CHECKPOINT "$DB"
+quiet
 scans=$(wrk_line "gate scans" 32 "$SECONDS_PER_RUN" scans /api/v1/events/bench/scans)
 echo "$scans"
 echo "$scans" | awk -v inserts="$INSERTS" '{printf "gate scans: %.0f %% of the INSERT rate\n", 100 * $3 / inserts}'
