@@ -4,6 +4,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -29,6 +30,7 @@ use crate::db::{self, DbPool};
 use crate::email::worker::OutboxWorker;
 use crate::error::{self, ApiError};
 use crate::exhibitors::cache::{self, DirectoryCache};
+use crate::gates::figures::StatsCache;
 use crate::gates::recorder::ScanRecorder;
 use crate::idempotency::{self, Idempotency};
 use crate::invalidation::{self, Invalidations};
@@ -166,6 +168,7 @@ impl Application {
                 metrics.scan_batches.clone(),
             ),
             queue_totals: QueueTotals::new(reads.clone()),
+            stats: StatsCache::new(Duration::from_millis(settings.gates.stats_fresh_ms)),
             reads,
             metrics,
             invalidations,

@@ -218,6 +218,8 @@ pub struct GateSettings {
     pub recorder_lanes: usize,
     /// How long a gate device's one-time enrollment code stays usable after registration.
     pub enrollment_code_ttl_hours: u32,
+    /// How long an event's figures (`GET …/stats`) answer before they are counted again.
+    pub stats_fresh_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -508,6 +510,9 @@ impl Settings {
                 "gates.enrollment_code_ttl_hours",
                 "must be 1 to 720",
             ));
+        }
+        if self.gates.stats_fresh_ms > 60_000 {
+            return Err(invalid("gates.stats_fresh_ms", "must be 0 to 60000"));
         }
         let retention_days = self.retention.purge_after_days;
         if !(1..=3650).contains(&retention_days) {

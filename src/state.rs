@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::db::replica::ReadPools;
 use crate::exhibitors::cache::DirectoryCache;
+use crate::gates::figures::StatsCache;
 use crate::gates::recorder::ScanRecorder;
 use crate::invalidation::{Cache, Invalidations};
 use crate::metrics::Metrics;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub directory_cache: DirectoryCache,
     pub scan_recorder: ScanRecorder,
     pub queue_totals: QueueTotals,
+    pub stats: StatsCache,
     pub metrics: Arc<Metrics>,
     pub invalidations: Arc<Invalidations>,
 }

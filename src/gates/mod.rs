@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod devices;
 pub mod export;
+pub mod figures;
 pub mod offline;
 pub mod recorder;
 pub mod routes;

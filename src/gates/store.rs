@@ -2,8 +2,9 @@
 //! compose them in transactions; the scan recorder keeps its own in `recorder.rs`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::dsl::count_star;
+use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -11,25 +12,28 @@ use super::{DenialReason, Direction, Verdict};
 use crate::accreditations::VettingState;
 use crate::db::kept_prepared::KeptPrepared;
 use crate::db::schema::{
-    accreditations, badge_presence, badges, delegations, exhibitors, gate_devices, participants,
-    scans, users,
+    accreditation_counts, accreditations, badge_presence, badges, delegations, exhibitors,
+    gate_devices, participants, scans, users,
 };
 use crate::events::zones::Zone;
 
-/// How many accreditations of the event have each (status, category), in that order.
+/// How many accreditations of the event have each (status, category), in that order, from the
+/// counts a trigger keeps exactly (`accreditation_counts`): a few rows rather than the event.
 pub async fn accreditations_by_status_and_category(
     mut conn: &AsyncPgConnection,
     event_id: Uuid,
 ) -> QueryResult<Vec<(String, String, i64)>> {
-    accreditations::table
-        .filter(accreditations::event_id.eq(event_id))
-        .group_by((accreditations::status, accreditations::category))
+    accreditation_counts::table
+        .filter(accreditation_counts::event_id.eq(event_id))
+        .group_by((accreditation_counts::status, accreditation_counts::category))
+        // Rows not folded yet may add up to nothing: such a pair has no accreditation.
+        .having(sql::<Bool>("sum(n) <> 0"))
         .select((
-            accreditations::status,
-            accreditations::category,
-            count_star(),
+            accreditation_counts::status,
+            accreditation_counts::category,
+            sql::<BigInt>("sum(n)::bigint"),
         ))
-        .order((accreditations::status, accreditations::category))
+        .order((accreditation_counts::status, accreditation_counts::category))
         .load(&mut conn)
         .await
 }

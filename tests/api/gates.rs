@@ -5,7 +5,7 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde_json::{Value, json};
 
 use crate::fixtures::{EVENT, approve, event_from_today, visitor};
-use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
+use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app, spawn_app_with};
 
 pub async fn scan(app: &TestApp, agent: &TestUser, qr: &str, zone: &str, direction: &str) -> Value {
     let response = app
@@ -728,4 +728,59 @@ async fn organizers_print_batches_on_a4_sheets_of_four() {
         )
         .await;
     assert_problem(none, 409, "no_badge").await;
+}
+
+/// The (status, count) pairs of `stats` for `category`, sorted.
+fn by_status(stats: &Value, category: &str) -> Vec<(String, i64)> {
+    let mut pairs: Vec<(String, i64)> = stats["accreditations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["category"] == category)
+        .map(|s| {
+            (
+                s["status"].as_str().unwrap().to_owned(),
+                s["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+#[tokio::test]
+async fn an_events_figures_are_kept_while_fresh_and_counted_exactly_again() {
+    let app = spawn_app_with(|s| s.gates.stats_fresh_ms = 60_000).await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let (_, first) = visitor(&app, "trade_visitor", "Keïta", "G2000001").await;
+    let before = stats(&app, &organizer).await;
+    assert_eq!(
+        by_status(&before, "trade_visitor"),
+        [("pending".to_owned(), 1)]
+    );
+
+    visitor(&app, "trade_visitor", "Traoré", "G2000002").await;
+    approve(&app, &organizer, &first).await;
+    // Still fresh on this instance: the same figures, not counted again.
+    assert_eq!(stats(&app, &organizer).await, before);
+
+    // An instance without them counts the changes: one status moved, one accreditation added.
+    let (counting, _) = app
+        .another_instance_with(|s| s.gates.stats_fresh_ms = 0)
+        .await;
+    let counted: Value = app
+        .client
+        .get(format!("{counting}{EVENT}/stats"))
+        .bearer_auth(&organizer.access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        by_status(&counted, "trade_visitor"),
+        [("approved".to_owned(), 1), ("pending".to_owned(), 1)]
+    );
 }
