@@ -115,6 +115,13 @@ struct SigningEntry {
     public_x: String,
 }
 
+fn sign_with(kid: &str, encoding: &EncodingKey, claims: &BadgeClaims) -> ApiResult<String> {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, encoding)
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("signing a badge")))
+}
+
 /// The badge signing keys; the active one signs, all of them verify.
 pub struct BadgeKeys {
     active: String,
@@ -149,14 +156,37 @@ impl BadgeKeys {
     }
 
     pub fn sign(&self, claims: &BadgeClaims) -> ApiResult<(String, String)> {
-        let entry = self.keys.get(&self.active).ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("the active badge key is missing"))
-        })?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.active.clone());
-        let token = jsonwebtoken::encode(&header, claims, &entry.encoding)
-            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("signing a badge")))?;
+        let token = sign_with(&self.active, self.active_encoding()?, claims)?;
         Ok((self.active.clone(), token))
+    }
+
+    /// Signs each of `claims` (see [`Self::sign`]) on the blocking pool, as hundreds of
+    /// signatures would hold up the executor; the key's id and each claims with its token.
+    pub async fn sign_all(
+        &self,
+        claims: Vec<BadgeClaims>,
+    ) -> ApiResult<(String, Vec<(BadgeClaims, String)>)> {
+        let kid = self.active.clone();
+        let encoding = self.active_encoding()?.clone();
+        tokio::task::spawn_blocking(move || {
+            let signed = claims
+                .into_iter()
+                .map(|claims| {
+                    let token = sign_with(&kid, &encoding, &claims)?;
+                    Ok((claims, token))
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok((kid, signed))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("signing badges")))?
+    }
+
+    fn active_encoding(&self) -> ApiResult<&EncodingKey> {
+        self.keys
+            .get(&self.active)
+            .map(|entry| &entry.encoding)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the active badge key is missing")))
     }
 
     /// Checks signature (with the key its `kid` names), issuer and expiry.
@@ -419,7 +449,9 @@ async fn protocol_levels_of(
         .map(|(id, raw)| {
             ProtocolLevel::from_text(&raw)
                 .map(|level| (id, level))
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown protocol level {raw:?}")))
+                .ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("unknown protocol level {raw:?}"))
+                })
         })
         .collect()
 }
@@ -454,7 +486,7 @@ pub async fn issue_all(
     let protocol_levels = protocol_levels_of(conn, &ids).await?;
     let adjustments = overrides::store::of_accreditations(conn, &ids).await?;
     let expires_at = keys.expiry(event);
-    let mut rows = Vec::with_capacity(wanted.len());
+    let mut claims = Vec::with_capacity(wanted.len());
     for ((accreditation_id, category), number) in wanted.iter().zip(numbers) {
         let (zones, days) = entitlements(
             event,
@@ -462,32 +494,37 @@ pub async fn issue_all(
             protocol_levels.get(accreditation_id).copied(),
             adjustments.get(accreditation_id),
         )?;
-        let id = Uuid::now_v7();
-        let claims = BadgeClaims {
-            jti: id,
+        claims.push(BadgeClaims {
+            jti: Uuid::now_v7(),
             iss: ISSUER.into(),
             evt: event.slug.clone(),
-            num: number.clone(),
+            num: number,
             cat: *category,
-            zones: zones.clone(),
-            days: days.clone(),
             zone_days: event.zone_days_of(&zones),
+            zones,
+            days,
             iat: Utc::now().timestamp(),
             exp: expires_at.timestamp(),
-        };
-        let (key_id, token) = keys.sign(&claims)?;
-        rows.push((
-            badges::id.eq(id),
-            badges::accreditation_id.eq(*accreditation_id),
-            badges::event_id.eq(event.id),
-            badges::number.eq(number),
-            badges::zones.eq(zones),
-            badges::valid_days.eq(days),
-            badges::key_id.eq(key_id),
-            badges::token.eq(token),
-            badges::expires_at.eq(expires_at),
-        ));
+        });
     }
+    let (key_id, signed) = keys.sign_all(claims).await?;
+    let rows: Vec<_> = signed
+        .into_iter()
+        .zip(&ids)
+        .map(|((claims, token), accreditation_id)| {
+            (
+                badges::id.eq(claims.jti),
+                badges::accreditation_id.eq(*accreditation_id),
+                badges::event_id.eq(event.id),
+                badges::number.eq(claims.num),
+                badges::zones.eq(claims.zones),
+                badges::valid_days.eq(claims.days),
+                badges::key_id.eq(key_id.clone()),
+                badges::token.eq(token),
+                badges::expires_at.eq(expires_at),
+            )
+        })
+        .collect();
     let inserted: Vec<Badge> = diesel::insert_into(badges::table)
         .values(&rows)
         .returning(Badge::as_returning())
@@ -500,9 +537,9 @@ pub async fn issue_all(
         .collect();
     ids.iter()
         .map(|id| {
-            by_accreditation.remove(id).ok_or_else(|| {
-                ApiError::Internal(anyhow::anyhow!("badge of {id} not returned"))
-            })
+            by_accreditation
+                .remove(id)
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("badge of {id} not returned")))
         })
         .collect()
 }

@@ -260,7 +260,15 @@ async fn decide_many(
     };
     let outcomes = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            workflow::decide(conn, &state.badge_keys, &event, &reviewer, &body.ids, ruling).await
+            workflow::decide(
+                conn,
+                &state.badge_keys,
+                &event,
+                &reviewer,
+                &body.ids,
+                ruling,
+            )
+            .await
         })
         .await?;
     let results = body

@@ -222,7 +222,10 @@ async fn first_approvals_of(
         .await?;
     let mut by_accreditation: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for (accreditation, organizer) in given {
-        by_accreditation.entry(accreditation).or_default().push(organizer);
+        by_accreditation
+            .entry(accreditation)
+            .or_default()
+            .push(organizer);
     }
     Ok(by_accreditation)
 }
@@ -352,7 +355,13 @@ pub async fn notify(
     reason: Option<&str>,
     badge_number: Option<&str>,
 ) -> ApiResult<()> {
-    notify_all(conn, event, &[(participant, accreditation, badge_number)], reason).await
+    notify_all(
+        conn,
+        event,
+        &[(participant, accreditation, badge_number)],
+        reason,
+    )
+    .await
 }
 
 /// [`notify`] for many: each participant about their accreditation and badge number, if any.
@@ -374,25 +383,29 @@ async fn notify_all(
     let updates: Vec<AccreditationUpdate> = told
         .iter()
         .zip(&full_names)
-        .map(|((_, accreditation, badge_number), full_name)| AccreditationUpdate {
-            full_name,
-            event: &event.name,
-            status: accreditation.status().as_str(),
-            reason,
-            badge_number: *badge_number,
-        })
+        .map(
+            |((_, accreditation, badge_number), full_name)| AccreditationUpdate {
+                full_name,
+                event: &event.name,
+                status: accreditation.status().as_str(),
+                reason,
+                badge_number: *badge_number,
+            },
+        )
         .collect();
     let emails: Vec<EventEmail<AccreditationUpdate>> = told
         .iter()
         .zip(&recipients)
         .zip(&updates)
-        .map(|(((_, accreditation, _), (to, locale)), update)| EventEmail {
-            recipient: to,
-            locale: *locale,
-            email: update,
-            badge_accreditation_id: (accreditation.status() == AccreditationStatus::Approved)
-                .then_some(accreditation.id),
-        })
+        .map(
+            |(((_, accreditation, _), (to, locale)), update)| EventEmail {
+                recipient: to,
+                locale: *locale,
+                email: update,
+                badge_accreditation_id: (accreditation.status() == AccreditationStatus::Approved)
+                    .then_some(accreditation.id),
+            },
+        )
         .collect();
     email::enqueue_all_for_event(conn, event.id, &emails).await?;
     Ok(())
@@ -447,7 +460,11 @@ pub fn judge(
 
 /// A decision the person is told of (all but an approval waiting for clearance) needs someone
 /// to tell: a person whose registrant is gone was purged.
-fn ensure_reachable(plan: Plan, current: &Accreditation, participant: &Participant) -> ApiResult<()> {
+fn ensure_reachable(
+    plan: Plan,
+    current: &Accreditation,
+    participant: &Participant,
+) -> ApiResult<()> {
     let told = match plan {
         Plan::FirstApproval => false,
         Plan::Decide(next) => next != AccreditationStatus::Approved || !current.awaits_clearance(),
@@ -564,10 +581,12 @@ pub async fn decide(
                     Some(*id),
                 )
                 .by_actor(reviewer)
-                .details(serde_json::json!({ "reason": reason, "version": decided[id].version,
+                .details(
+                    serde_json::json!({ "reason": reason, "version": decided[id].version,
                     "badge": badge_numbers.get(id),
                     "awaiting_clearance": next == AccreditationStatus::Approved
-                        && decided[id].awaits_clearance() })),
+                        && decided[id].awaits_clearance() }),
+                ),
             ),
             Err(_) => {}
         }
@@ -608,7 +627,8 @@ pub async fn issue_badge(
     accreditation: &Accreditation,
     reason: Option<&str>,
 ) -> ApiResult<badges::Badge> {
-    let mut issued = issue_badges(conn, keys, event, &[(participant, accreditation)], reason).await?;
+    let mut issued =
+        issue_badges(conn, keys, event, &[(participant, accreditation)], reason).await?;
     Ok(issued.remove(0))
 }
 
@@ -621,10 +641,8 @@ async fn issue_badges(
     approved: &[(&Participant, &Accreditation)],
     reason: Option<&str>,
 ) -> ApiResult<Vec<badges::Badge>> {
-    let wanted: Vec<(Uuid, Category)> = approved
-        .iter()
-        .map(|(_, a)| (a.id, a.category()))
-        .collect();
+    let wanted: Vec<(Uuid, Category)> =
+        approved.iter().map(|(_, a)| (a.id, a.category())).collect();
     let issued = badges::issue_all(conn, keys, event, &wanted).await?;
     for (participant, accreditation) in approved {
         if accreditation.category() == Category::Media
