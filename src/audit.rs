@@ -67,8 +67,16 @@ impl<'a> AuditEntry<'a> {
     }
 
     pub async fn record(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        Self::record_all(conn, std::slice::from_ref(self)).await
+    }
+
+    /// Records `entries` in one statement (a bulk decision writes hundreds).
+    pub async fn record_all(conn: &mut AsyncPgConnection, entries: &[Self]) -> QueryResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         diesel::insert_into(audit_records::table)
-            .values(self)
+            .values(entries)
             .execute(conn)
             .await
             .map(drop)

@@ -773,8 +773,9 @@ pub async fn seed(settings: &Settings, conn: &mut AsyncPgConnection) -> anyhow::
             // organizers' reissue queue (the journalist still awaits the services' clearance).
             let organizer = Actor { id: organizer, ip: None };
             let approve = Ruling { decision: Decision::Approve, reason: None, version: None };
-            for (_, id) in &visitors {
-                workflow::decide(conn, &keys, &event, &organizer, *id, approve).await?;
+            let ids: Vec<Uuid> = visitors.iter().map(|(_, id)| *id).collect();
+            for outcome in workflow::decide(conn, &keys, &event, &organizer, &ids, approve).await? {
+                outcome?;
             }
             let [(_, trade), (public, reported), _] = visitors.as_slice() else {
                 anyhow::bail!("the demo has three visitors");

@@ -2,7 +2,7 @@
 //! JWS signed with Ed25519 (EdDSA) under a key named by `kid`, so that a gate without a network
 //! can check it with the public keys published at `/.well-known/jwks.json`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -115,6 +115,13 @@ struct SigningEntry {
     public_x: String,
 }
 
+fn sign_with(kid: &str, encoding: &EncodingKey, claims: &BadgeClaims) -> ApiResult<String> {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, encoding)
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("signing a badge")))
+}
+
 /// The badge signing keys; the active one signs, all of them verify.
 pub struct BadgeKeys {
     active: String,
@@ -149,14 +156,37 @@ impl BadgeKeys {
     }
 
     pub fn sign(&self, claims: &BadgeClaims) -> ApiResult<(String, String)> {
-        let entry = self.keys.get(&self.active).ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("the active badge key is missing"))
-        })?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.active.clone());
-        let token = jsonwebtoken::encode(&header, claims, &entry.encoding)
-            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("signing a badge")))?;
+        let token = sign_with(&self.active, self.active_encoding()?, claims)?;
         Ok((self.active.clone(), token))
+    }
+
+    /// Signs each of `claims` (see [`Self::sign`]) on the blocking pool, as hundreds of
+    /// signatures would hold up the executor; the key's id and each claims with its token.
+    pub async fn sign_all(
+        &self,
+        claims: Vec<BadgeClaims>,
+    ) -> ApiResult<(String, Vec<(BadgeClaims, String)>)> {
+        let kid = self.active.clone();
+        let encoding = self.active_encoding()?.clone();
+        tokio::task::spawn_blocking(move || {
+            let signed = claims
+                .into_iter()
+                .map(|claims| {
+                    let token = sign_with(&kid, &encoding, &claims)?;
+                    Ok((claims, token))
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok((kid, signed))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("signing badges")))?
+    }
+
+    fn active_encoding(&self) -> ApiResult<&EncodingKey> {
+        self.keys
+            .get(&self.active)
+            .map(|entry| &entry.encoding)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the active badge key is missing")))
     }
 
     /// Checks signature (with the key its `kid` names), issuer and expiry.
@@ -339,64 +369,94 @@ pub async fn history(
         .await
 }
 
-/// The number of an accreditation's next badge: for its first, the next number of its category
-/// at the event (never reused, even under concurrent approvals); for a later one (the earlier
-/// ended: revoked, superseded or reported lost), the first badge's number with the badge's rank (`B26-EXH-000123-2`).
-async fn next_number(
+/// The numbers of the accreditations' next badges, in the order given: for a first badge, the
+/// next number of its category at the event (never reused, even under concurrent approvals: one
+/// `badge_sequences` upsert a category reserves as many as the batch needs); for a later one
+/// (the earlier ended: revoked, superseded or reported lost), the first badge's number with the
+/// badge's rank (`B26-EXH-000123-2`).
+async fn next_numbers(
     conn: &mut AsyncPgConnection,
     event: &Event,
-    accreditation_id: Uuid,
-    category: Category,
-) -> ApiResult<String> {
-    let earlier: Vec<String> = badges::table
-        .filter(badges::accreditation_id.eq(accreditation_id))
+    wanted: &[(Uuid, Category)],
+) -> ApiResult<Vec<String>> {
+    let ids: Vec<Uuid> = wanted.iter().map(|(id, _)| *id).collect();
+    let earlier: Vec<(Uuid, String)> = badges::table
+        .filter(badges::accreditation_id.eq_any(&ids))
         .order((badges::created_at, badges::id))
-        .select(badges::number)
+        .select((badges::accreditation_id, badges::number))
         .load(conn)
         .await?;
-    if let [first, ..] = earlier.as_slice() {
-        return Ok(format!("{first}-{}", earlier.len() + 1));
+    let mut earlier_of: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (id, number) in earlier {
+        earlier_of.entry(id).or_default().push(number);
     }
-    let sequence: i32 = diesel::insert_into(badge_sequences::table)
-        .values((
-            badge_sequences::event_id.eq(event.id),
-            badge_sequences::category.eq(category.as_str()),
-            badge_sequences::last_value.eq(1),
-        ))
-        .on_conflict((badge_sequences::event_id, badge_sequences::category))
-        .do_update()
-        .set(badge_sequences::last_value.eq(badge_sequences::last_value + 1))
-        .returning(badge_sequences::last_value)
-        .get_result(conn)
-        .await?;
-    Ok(format!(
-        "B{}-{}-{sequence:06}",
-        event.year_suffix(),
-        category.badge_code()
-    ))
+    // Categories in one order, so that concurrent batches lock their sequences alike.
+    let mut firsts: BTreeMap<&str, (Category, i32)> = BTreeMap::new();
+    for (id, category) in wanted {
+        if !earlier_of.contains_key(id) {
+            firsts.entry(category.as_str()).or_insert((*category, 0)).1 += 1;
+        }
+    }
+    // The first of the numbers reserved for each category.
+    let mut next_of: HashMap<Category, i32> = HashMap::new();
+    for (category, count) in firsts.into_values() {
+        let last: i32 = diesel::insert_into(badge_sequences::table)
+            .values((
+                badge_sequences::event_id.eq(event.id),
+                badge_sequences::category.eq(category.as_str()),
+                badge_sequences::last_value.eq(count),
+            ))
+            .on_conflict((badge_sequences::event_id, badge_sequences::category))
+            .do_update()
+            .set(badge_sequences::last_value.eq(badge_sequences::last_value + count))
+            .returning(badge_sequences::last_value)
+            .get_result(conn)
+            .await?;
+        next_of.insert(category, last - count + 1);
+    }
+    Ok(wanted
+        .iter()
+        .map(|(id, category)| match earlier_of.get(id) {
+            Some(earlier) => format!("{}-{}", earlier[0], earlier.len() + 1),
+            None => {
+                let next = next_of.get_mut(category).expect("reserved above");
+                let sequence = *next;
+                *next += 1;
+                format!(
+                    "B{}-{}-{sequence:06}",
+                    event.year_suffix(),
+                    category.badge_code()
+                )
+            }
+        })
+        .collect())
 }
 
-/// The protocol level of a delegation member (their delegation's, copied onto the
+/// The protocol levels of delegation members (their delegation's, copied onto the
 /// accreditation); a stored level the service does not know fails loudly.
-async fn protocol_level_of(
+async fn protocol_levels_of(
     conn: &mut AsyncPgConnection,
-    accreditation_id: Uuid,
-) -> ApiResult<Option<ProtocolLevel>> {
-    let stored: Option<String> = accreditations::table
-        .find(accreditation_id)
-        .select(accreditations::protocol_level)
-        .first(conn)
+    accreditation_ids: &[Uuid],
+) -> ApiResult<HashMap<Uuid, ProtocolLevel>> {
+    let stored: Vec<(Uuid, Option<String>)> = accreditations::table
+        .filter(accreditations::id.eq_any(accreditation_ids))
+        .select((accreditations::id, accreditations::protocol_level))
+        .load(conn)
         .await?;
     stored
-        .map(|raw| {
-            ProtocolLevel::from_text(&raw).ok_or_else(|| {
-                ApiError::Internal(anyhow::anyhow!("unknown protocol level {raw:?}"))
-            })
+        .into_iter()
+        .filter_map(|(id, raw)| raw.map(|raw| (id, raw)))
+        .map(|(id, raw)| {
+            ProtocolLevel::from_text(&raw)
+                .map(|level| (id, level))
+                .ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("unknown protocol level {raw:?}"))
+                })
         })
-        .transpose()
+        .collect()
 }
 
-/// Issues the next badge of an accreditation: its number (see [`next_number`]), its zones and
+/// Issues the next badge of an accreditation: its number (see [`next_numbers`]), its zones and
 /// days, its signed QR; its print count starts at zero. At most one badge of an accreditation
 /// is live (a partial unique index): end the live one first ([`end_live`]) to issue another.
 pub async fn issue(
@@ -406,40 +466,82 @@ pub async fn issue(
     accreditation_id: Uuid,
     category: Category,
 ) -> ApiResult<Badge> {
-    let number = next_number(conn, event, accreditation_id, category).await?;
-    let protocol_level = protocol_level_of(conn, accreditation_id).await?;
-    let adjustment = overrides::store::find(conn, accreditation_id).await?;
-    let (zones, days) = entitlements(event, category, protocol_level, adjustment.as_ref())?;
-    let id = Uuid::now_v7();
+    let mut issued = issue_all(conn, keys, event, &[(accreditation_id, category)]).await?;
+    Ok(issued.remove(0))
+}
+
+/// Issues the next badge of each of the accreditations (see [`issue`]) in a bounded number of
+/// statements, whatever their count; the badges in the order given.
+pub async fn issue_all(
+    conn: &mut AsyncPgConnection,
+    keys: &BadgeKeys,
+    event: &Event,
+    wanted: &[(Uuid, Category)],
+) -> ApiResult<Vec<Badge>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = wanted.iter().map(|(id, _)| *id).collect();
+    let numbers = next_numbers(conn, event, wanted).await?;
+    let protocol_levels = protocol_levels_of(conn, &ids).await?;
+    let adjustments = overrides::store::of_accreditations(conn, &ids).await?;
     let expires_at = keys.expiry(event);
-    let claims = BadgeClaims {
-        jti: id,
-        iss: ISSUER.into(),
-        evt: event.slug.clone(),
-        num: number.clone(),
-        cat: category,
-        zones: zones.clone(),
-        days: days.clone(),
-        zone_days: event.zone_days_of(&zones),
-        iat: Utc::now().timestamp(),
-        exp: expires_at.timestamp(),
-    };
-    let (key_id, token) = keys.sign(&claims)?;
-    Ok(diesel::insert_into(badges::table)
-        .values((
-            badges::id.eq(id),
-            badges::accreditation_id.eq(accreditation_id),
-            badges::event_id.eq(event.id),
-            badges::number.eq(&number),
-            badges::zones.eq(&zones),
-            badges::valid_days.eq(&days),
-            badges::key_id.eq(key_id),
-            badges::token.eq(token),
-            badges::expires_at.eq(expires_at),
-        ))
+    let mut claims = Vec::with_capacity(wanted.len());
+    for ((accreditation_id, category), number) in wanted.iter().zip(numbers) {
+        let (zones, days) = entitlements(
+            event,
+            *category,
+            protocol_levels.get(accreditation_id).copied(),
+            adjustments.get(accreditation_id),
+        )?;
+        claims.push(BadgeClaims {
+            jti: Uuid::now_v7(),
+            iss: ISSUER.into(),
+            evt: event.slug.clone(),
+            num: number,
+            cat: *category,
+            zone_days: event.zone_days_of(&zones),
+            zones,
+            days,
+            iat: Utc::now().timestamp(),
+            exp: expires_at.timestamp(),
+        });
+    }
+    let (key_id, signed) = keys.sign_all(claims).await?;
+    let rows: Vec<_> = signed
+        .into_iter()
+        .zip(&ids)
+        .map(|((claims, token), accreditation_id)| {
+            (
+                badges::id.eq(claims.jti),
+                badges::accreditation_id.eq(*accreditation_id),
+                badges::event_id.eq(event.id),
+                badges::number.eq(claims.num),
+                badges::zones.eq(claims.zones),
+                badges::valid_days.eq(claims.days),
+                badges::key_id.eq(key_id.clone()),
+                badges::token.eq(token),
+                badges::expires_at.eq(expires_at),
+            )
+        })
+        .collect();
+    let inserted: Vec<Badge> = diesel::insert_into(badges::table)
+        .values(&rows)
         .returning(Badge::as_returning())
-        .get_result(conn)
-        .await?)
+        .get_results(conn)
+        .await?;
+    // RETURNING promises no order: put the badges back in the order asked.
+    let mut by_accreditation: HashMap<Uuid, Badge> = inserted
+        .into_iter()
+        .map(|badge| (badge.accreditation_id, badge))
+        .collect();
+    ids.iter()
+        .map(|id| {
+            by_accreditation
+                .remove(id)
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("badge of {id} not returned")))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -183,7 +183,9 @@ async fn decide_one(
         version: Some(body.version),
     };
     conn.transaction::<_, ApiError, _>(async |conn| {
-        workflow::decide(conn, &state.badge_keys, &event, &reviewer, id, ruling).await
+        let mut results =
+            workflow::decide(conn, &state.badge_keys, &event, &reviewer, &[id], ruling).await?;
+        results.remove(0)
     })
     .await?;
     Ok(web::Json(view::of(&conn, &event.slug, id).await?))
@@ -256,39 +258,41 @@ async fn decide_many(
         reason: reason.as_deref(),
         version: None,
     };
-    let results = conn
+    let outcomes = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let mut results = Vec::with_capacity(body.ids.len());
-            for id in &body.ids {
-                // A savepoint per id: a refused one rolls back alone.
-                let outcome = conn
-                    .transaction::<_, ApiError, _>(async |conn| {
-                        workflow::decide(conn, &state.badge_keys, &event, &reviewer, *id, ruling)
-                            .await
-                    })
-                    .await;
-                results.push(match outcome {
-                    Ok(outcome) => BulkResult {
-                        id: *id,
-                        first_approval: matches!(outcome, Outcome::FirstApproval(_)),
-                        status: Some(outcome.accreditation().status()),
-                        error: None,
-                    },
-                    Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) => return Err(e),
-                    Err(e) => BulkResult {
-                        id: *id,
-                        status: None,
-                        first_approval: false,
-                        error: Some(BulkError {
-                            code: e.code().to_owned(),
-                            detail: e.to_string(),
-                        }),
-                    },
-                });
-            }
-            Ok(results)
+            workflow::decide(
+                conn,
+                &state.badge_keys,
+                &event,
+                &reviewer,
+                &body.ids,
+                ruling,
+            )
+            .await
         })
         .await?;
+    let results = body
+        .ids
+        .iter()
+        .zip(outcomes)
+        .map(|(id, outcome)| match outcome {
+            Ok(outcome) => BulkResult {
+                id: *id,
+                first_approval: matches!(outcome, Outcome::FirstApproval(_)),
+                status: Some(outcome.accreditation().status()),
+                error: None,
+            },
+            Err(e) => BulkResult {
+                id: *id,
+                status: None,
+                first_approval: false,
+                error: Some(BulkError {
+                    code: e.code().to_owned(),
+                    detail: e.to_string(),
+                }),
+            },
+        })
+        .collect();
     Ok(web::Json(results))
 }
 

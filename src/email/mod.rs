@@ -7,5 +7,5 @@ pub mod outbox;
 pub mod templates;
 pub mod worker;
 
-pub use outbox::{enqueue, enqueue_for_event};
+pub use outbox::{EventEmail, enqueue, enqueue_all_for_event, enqueue_for_event};
 pub use templates::EmailTemplate;

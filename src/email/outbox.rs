@@ -73,6 +73,24 @@ pub async fn enqueue_for_event<T: EmailTemplate>(
     .await
 }
 
+/// One email of [`enqueue_all_for_event`].
+pub struct EventEmail<'a, T> {
+    pub recipient: &'a EmailAddress,
+    pub locale: Locale,
+    pub email: &'a T,
+    pub badge_accreditation_id: Option<Uuid>,
+}
+
+/// Like [`enqueue_for_event`] for many emails, in one statement (a bulk decision sends
+/// hundreds).
+pub async fn enqueue_all_for_event<T: EmailTemplate>(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    emails: &[EventEmail<'_, T>],
+) -> anyhow::Result<Vec<Uuid>> {
+    insert_all(conn, Some(event_id), emails).await
+}
+
 async fn insert<T: EmailTemplate>(
     conn: &mut AsyncPgConnection,
     recipient: &EmailAddress,
@@ -81,23 +99,48 @@ async fn insert<T: EmailTemplate>(
     event_id: Option<Uuid>,
     badge_accreditation_id: Option<Uuid>,
 ) -> anyhow::Result<Uuid> {
-    let rendered = templates::render(locale, email)?;
-    let id = Uuid::now_v7();
-    diesel::insert_into(outbox::table)
-        .values(NewOutboxMessage {
-            id,
-            recipient: recipient.as_str(),
+    let one = EventEmail {
+        recipient,
+        locale,
+        email,
+        badge_accreditation_id,
+    };
+    let ids = insert_all(conn, event_id, &[one]).await?;
+    Ok(ids[0])
+}
+
+/// Renders and queues `emails`; their ids in the order given.
+async fn insert_all<T: EmailTemplate>(
+    conn: &mut AsyncPgConnection,
+    event_id: Option<Uuid>,
+    emails: &[EventEmail<'_, T>],
+) -> anyhow::Result<Vec<Uuid>> {
+    let rendered = emails
+        .iter()
+        .map(|e| Ok((Uuid::now_v7(), templates::render(e.locale, e.email)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let rows: Vec<_> = emails
+        .iter()
+        .zip(&rendered)
+        .map(|(e, (id, rendered))| NewOutboxMessage {
+            id: *id,
+            recipient: e.recipient.as_str(),
             template: T::NAME,
             locale: rendered.locale.as_str(),
             subject: &rendered.subject,
             body_text: &rendered.text,
             body_html: &rendered.html,
-            badge_accreditation_id,
+            badge_accreditation_id: e.badge_accreditation_id,
             event_id,
         })
-        .execute(conn)
-        .await?;
-    Ok(id)
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(outbox::table)
+            .values(&rows)
+            .execute(conn)
+            .await?;
+    }
+    Ok(rendered.into_iter().map(|(id, _)| id).collect())
 }
 
 /// Claims up to `limit` of the oldest due pending messages for `lease`, skipping rows another

@@ -77,6 +77,15 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<User> {
         .await
 }
 
+/// The users with these ids, in one query (in no particular order).
+pub async fn find_all(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(conn)
+        .await
+}
+
 pub async fn find_by_email(
     conn: &mut AsyncPgConnection,
     email: &EmailAddress,

@@ -18,4 +18,4 @@ pub mod targets;
 pub mod worker;
 
 pub use kinds::WebhookKind;
-pub use store::enqueue;
+pub use store::{enqueue, enqueue_all};

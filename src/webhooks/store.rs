@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Double, Jsonb, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Double, Jsonb, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -142,20 +142,39 @@ pub async fn enqueue<D: Serialize>(
     kind: WebhookKind,
     data: &D,
 ) -> anyhow::Result<usize> {
-    let data = serde_json::to_value(data)?;
+    enqueue_all(conn, event_id, kind, std::slice::from_ref(data)).await
+}
+
+/// Like [`enqueue`] for many messages of one kind (one each `data`), in one statement.
+pub async fn enqueue_all<D: Serialize>(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    kind: WebhookKind,
+    data: &[D],
+) -> anyhow::Result<usize> {
+    if data.is_empty() {
+        return Ok(0);
+    }
+    let data = data
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    let message_ids: Vec<Uuid> = data.iter().map(|_| Uuid::now_v7()).collect();
     let queued = diesel::sql_query(
         "INSERT INTO webhook_deliveries (endpoint_id, event_id, message_id, kind, body) \
          SELECT w.id, e.id, m.id, $2, \
                 jsonb_build_object('type', $2, 'id', m.id, 'timestamp', $4, \
-                    'data', jsonb_build_object('event', e.slug, 'event_id', e.id) || $5)::text \
-         FROM webhook_endpoints w JOIN events e ON e.id = w.event_id, (SELECT $3 AS id) m \
-         WHERE w.event_id = $1 AND $2 = ANY (w.kinds)",
+                    'data', jsonb_build_object('event', e.slug, 'event_id', e.id) || m.data)::text \
+         FROM webhook_endpoints w JOIN events e ON e.id = w.event_id, \
+              unnest($3::uuid[], $5::jsonb[]) WITH ORDINALITY AS m(id, data, rank) \
+         WHERE w.event_id = $1 AND $2 = ANY (w.kinds) \
+         ORDER BY m.rank, w.id",
     )
     .bind::<SqlUuid, _>(event_id)
     .bind::<Text, _>(kind.as_str())
-    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<Array<SqlUuid>, _>(message_ids)
     .bind::<Text, _>(Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true))
-    .bind::<Jsonb, _>(data)
+    .bind::<Array<Jsonb>, _>(data)
     .execute(conn)
     .await?;
     Ok(queued)

@@ -7,6 +7,7 @@ mod accreditations;
 mod audit_log;
 mod auth;
 mod badge_rules;
+mod bulk_decisions;
 mod cli;
 mod compose;
 mod delegations;
