@@ -176,7 +176,7 @@ impl Application {
         });
         let told = state.clone();
         tokio::spawn(invalidation::run_listener(
-            move |cache| told.forget_here(cache),
+            move |stale| told.forget_here(stale),
             state.settings.database.url.clone(),
             shutdown.clone(),
         ));

@@ -1,9 +1,11 @@
-//! The caches each instance keeps — the anonymous directory's pages and the sessions it
-//! checked — are told through PostgreSQL `LISTEN`/`NOTIFY` when any instance changed what they
-//! hold, so several instances behind a load balancer neither show each other's stale pages nor
-//! let an ended session in until their caches expire. Their short lifetimes (5 s and 10 s)
-//! remain the bound when the listening connection is down; on reconnecting an instance drops
-//! both caches, since it may have missed notifications meanwhile.
+//! The caches each instance keeps — the anonymous directory's pages, the sessions it checked
+//! and the review queue's totals — are told through PostgreSQL `LISTEN`/`NOTIFY` when any
+//! instance changed what they hold, so several instances behind a load balancer neither show
+//! each other's stale pages nor let an ended session in until their caches expire. The service
+//! sends the directory's and the sessions' notices; the database's triggers send the queue
+//! totals' (`queue_totals:<event id>`), as no write path can forget them there. The caches'
+//! short lifetimes (5 s and 10 s) remain the bound when the listening connection is down; on
+//! reconnecting an instance drops every cache, since it may have missed notifications meanwhile.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +17,7 @@ use futures_util::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::db::DbPool;
 use crate::error::ApiError;
@@ -22,6 +25,7 @@ use crate::error::ApiError;
 /// The channel every instance listens on.
 const CHANNEL: &str = "bamex_caches";
 
+/// The caches the service tells the others about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cache {
     Directory,
@@ -37,11 +41,27 @@ impl Cache {
             Cache::Sessions => "sessions",
         }
     }
+}
 
+/// What a notice tells an instance to drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stale {
+    Cache(Cache),
+    /// The review-queue totals of one event (sent by the database's triggers).
+    QueueTotals(Uuid),
+    /// Everything: notices may have been missed.
+    All,
+}
+
+impl Stale {
     fn parse(payload: &str) -> Option<Self> {
-        Self::ALL
+        if let Some(event) = payload.strip_prefix("queue_totals:") {
+            return Uuid::parse_str(event).ok().map(Stale::QueueTotals);
+        }
+        Cache::ALL
             .into_iter()
             .find(|cache| cache.as_str() == payload)
+            .map(Stale::Cache)
     }
 }
 
@@ -97,9 +117,9 @@ async fn notify(pool: &DbPool, cache: Cache) -> Result<(), ApiError> {
 }
 
 /// Listens on a connection of its own (a pooled one would be handed to others) until
-/// `shutdown`, reconnecting after a loss; `forget_here` drops a cache's entries in this instance.
+/// `shutdown`, reconnecting after a loss; `forget_here` drops stale entries in this instance.
 pub async fn run_listener(
-    forget_here: impl Fn(Cache),
+    forget_here: impl Fn(Stale),
     url: SecretString,
     shutdown: CancellationToken,
 ) {
@@ -117,7 +137,7 @@ pub async fn run_listener(
     }
 }
 
-async fn listen(forget_here: &impl Fn(Cache), url: &SecretString, delay: &mut Duration) {
+async fn listen(forget_here: &impl Fn(Stale), url: &SecretString, delay: &mut Duration) {
     let mut conn = match AsyncPgConnection::establish(url.expose_secret()).await {
         Ok(conn) => conn,
         Err(e) => {
@@ -131,14 +151,12 @@ async fn listen(forget_here: &impl Fn(Cache), url: &SecretString, delay: &mut Du
     }
     *delay = Duration::from_millis(250);
     // Notifications sent while nobody listened are lost: whatever they said, assume it.
-    for cache in Cache::ALL {
-        forget_here(cache);
-    }
+    forget_here(Stale::All);
     let mut notifications = std::pin::pin!(conn.notifications_stream());
     while let Some(notification) = notifications.next().await {
         match notification {
-            Ok(notification) => match Cache::parse(&notification.payload) {
-                Some(cache) => forget_here(cache),
+            Ok(notification) => match Stale::parse(&notification.payload) {
+                Some(stale) => forget_here(stale),
                 None => {
                     tracing::warn!(payload = %notification.payload, "unknown cache invalidation")
                 }

@@ -14,7 +14,7 @@ use crate::db::replica::ReadPools;
 use crate::exhibitors::cache::DirectoryCache;
 use crate::gates::figures::StatsCache;
 use crate::gates::recorder::ScanRecorder;
-use crate::invalidation::{Cache, Invalidations};
+use crate::invalidation::{Cache, Invalidations, Stale};
 use crate::metrics::Metrics;
 use crate::participants::documents::DocumentVault;
 
@@ -41,21 +41,27 @@ pub struct AppState {
 impl AppState {
     /// After a change the anonymous directory shows: its pages are dropped on every instance.
     pub fn directory_changed(&self) {
-        self.forget_here(Cache::Directory);
+        self.forget_here(Stale::Cache(Cache::Directory));
         self.invalidations.publish(Cache::Directory);
     }
 
-    /// Drops `cache`'s entries in this instance (told by another, or by itself).
-    pub fn forget_here(&self, cache: Cache) {
-        match cache {
-            Cache::Directory => self.directory_cache.invalidate_all(),
-            Cache::Sessions => self.sessions.forget_here(),
+    /// Drops stale entries in this instance (told by another, by the database or by itself).
+    pub fn forget_here(&self, stale: Stale) {
+        match stale {
+            Stale::Cache(Cache::Directory) => self.directory_cache.invalidate_all(),
+            Stale::Cache(Cache::Sessions) => self.sessions.forget_here(),
+            Stale::QueueTotals(event) => self.queue_totals.forget(Some(event)),
+            Stale::All => {
+                self.directory_cache.invalidate_all();
+                self.sessions.forget_here();
+                self.queue_totals.forget(None);
+            }
         }
     }
 
     /// After a change that ends sessions or alters roles: every instance checks them again.
     pub fn sessions_changed(&self) {
-        self.forget_here(Cache::Sessions);
+        self.forget_here(Stale::Cache(Cache::Sessions));
         self.invalidations.publish(Cache::Sessions);
     }
 }

@@ -170,9 +170,8 @@ pub async fn find(
             _ if !uncounted => counted(conn, event, query.status, query.category).await?,
             Total::Exact => filtered().count().get_result(&mut conn).await?,
             Total::Recent(recent) => {
-                let key = format!(
-                    "{}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
-                    event.id,
+                let filters = format!(
+                    "{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
                     query.status,
                     query.category,
                     query.vetting_state,
@@ -182,7 +181,9 @@ pub async fn find(
                     query.delegation_id,
                     text
                 );
-                recent.get(conn, key, filtered().count()).await?
+                recent
+                    .get(conn, event.id, filters, || filtered().count())
+                    .await?
             }
         })
     };

@@ -7,7 +7,9 @@ use std::time::Duration;
 use bamex::users::Role;
 use serde_json::{Value, json};
 
-use crate::fixtures::{EVENT, apply, approve_exhibitor, company, open_event};
+use crate::fixtures::{
+    EVENT, apply, approve, approve_exhibitor, company, event_from_today, open_event, visitor,
+};
 use crate::helpers::{TestApp, spawn_app};
 
 /// Two more instances beside `app`.
@@ -133,6 +135,48 @@ async fn an_exhibitor_approved_on_one_instance_is_listed_at_once_by_the_others()
             })
             .await,
             "{instance} still shows the directory without the approved exhibitor"
+        );
+    }
+}
+
+#[tokio::test]
+async fn queue_totals_of_people_filters_change_at_once_on_every_instance() {
+    let app = spawn_app().await;
+    let instances = three_instances(&app).await;
+    event_from_today(&app).await;
+    let organizer = app.user_with_roles(&[Role::Organizer]).await;
+    let (_, first) = visitor(&app, "trade_visitor", "Yilmaz", "U1000001").await;
+    // A filter about people: its total is each instance's own, counted again only after 10 s
+    // unless the database says otherwise.
+    let total = async |instance: &str| -> Value {
+        let response = app
+            .client
+            .get(format!(
+                "{instance}{EVENT}/accreditations?country=TR&status=pending&limit=1"
+            ))
+            .bearer_auth(&organizer.access_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["total"].clone()
+    };
+    for instance in &instances {
+        assert_eq!(total(instance).await, 1);
+    }
+    let (_, second) = visitor(&app, "trade_visitor", "Demir", "U1000002").await;
+    for instance in &instances {
+        assert!(
+            becomes_true(Duration::from_secs(2), async || total(instance).await == 2).await,
+            "{instance} still counts one pending accreditation after a second registered"
+        );
+    }
+    approve(&app, &organizer, &first).await;
+    approve(&app, &organizer, &second).await;
+    for instance in &instances {
+        assert!(
+            becomes_true(Duration::from_secs(2), async || total(instance).await == 0).await,
+            "{instance} still counts pending accreditations after both were approved"
         );
     }
 }

@@ -1,0 +1,5 @@
+DROP TRIGGER participants_queue_totals_removed ON participants;
+DROP TRIGGER participants_queue_totals_changed ON participants;
+DROP TRIGGER accreditations_queue_totals_changed ON accreditations;
+DROP TRIGGER accreditations_queue_totals_added_or_removed ON accreditations;
+DROP FUNCTION queue_totals_changed();
