@@ -33,7 +33,7 @@ use crate::email::{self, EventEmail};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::participants::Participant;
-use crate::participants::places::free_place;
+use crate::participants::places::{free_place, free_places};
 use crate::participants::store::Group;
 use crate::reissues::store as reissues;
 use crate::users::store as users;
@@ -538,12 +538,14 @@ pub async fn decide(
         forget_first_approvals_of(conn, &to_decide).await?;
     }
     if next == AccreditationStatus::Rejected {
-        for id in &to_decide {
-            let (current, participant) = &locked[id];
-            if let Some(group) = Group::with_places(participant, current.category()) {
-                free_place(conn, group).await?;
-            }
-        }
+        let groups = to_decide
+            .iter()
+            .filter_map(|id| {
+                let (current, participant) = &locked[id];
+                Group::with_places(participant, current.category())
+            })
+            .collect();
+        free_places(conn, groups).await?;
     }
     let mut decided = set_status_of(conn, &to_decide, next, organizer, reason).await?;
     let mut badge_numbers: HashMap<Uuid, String> = HashMap::new();

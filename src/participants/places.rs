@@ -33,3 +33,18 @@ pub async fn free_place(conn: &mut AsyncPgConnection, group: Group) -> ApiResult
     }
     Ok(())
 }
+
+/// Gives back a place for each of `groups` (a batch of rejections), in the order of the rows
+/// they update: two batches freeing places of the same exhibitors and delegations then lock
+/// those rows in the same order and never wait for each other.
+pub async fn free_places(conn: &mut AsyncPgConnection, mut groups: Vec<Group>) -> ApiResult<()> {
+    groups.sort_by_key(|group| match *group {
+        Group::Exhibitor(id) | Group::Contractors(id) => (0, id),
+        Group::Delegation(id) => (1, id),
+        Group::Visitor(id) | Group::Office(id) => (2, id),
+    });
+    for group in groups {
+        free_place(conn, group).await?;
+    }
+    Ok(())
+}

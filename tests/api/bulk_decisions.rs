@@ -8,20 +8,8 @@ use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::fixtures::{EVENT, audit_actions, decide, event_from_today, visitor};
-use crate::helpers::{TestApp, TestUser};
-
-async fn bulk(app: &TestApp, organizer: &TestUser, ids: &[&str]) -> Value {
-    let response = app
-        .post_as(
-            &format!("{EVENT}/accreditations/decisions"),
-            &organizer.access_token,
-            &json!({"ids": ids, "decision": "approve"}),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
+use crate::fixtures::{approve_all, audit_actions, decide, event_from_today, visitor};
+use crate::helpers::TestApp;
 
 /// A trade visitor badge's number at an event of this year.
 fn trade_badge(n: u32) -> String {
@@ -96,7 +84,7 @@ async fn a_bulk_approval_decides_each_id_on_its_own_and_writes_nothing_for_the_r
         &last,
         &first,
     ];
-    let results = bulk(&app, &organizer, &sent).await;
+    let results = approve_all(&app, &organizer, &sent).await;
 
     let summary: Vec<(Value, Value, Value)> = results
         .as_array()
@@ -177,8 +165,8 @@ async fn concurrent_bulk_approvals_over_the_same_ids_decide_each_once() {
     let forwards: Vec<&str> = all[..16].to_vec();
     let backwards: Vec<&str> = all[8..].iter().rev().copied().collect();
     let (one, other) = tokio::join!(
-        bulk(&app, &organizer, &forwards),
-        bulk(&app, &organizer, &backwards)
+        approve_all(&app, &organizer, &forwards),
+        approve_all(&app, &organizer, &backwards)
     );
     let mut approvals: Vec<String> = Vec::new();
     for result in one

@@ -166,6 +166,19 @@ pub async fn approve(app: &TestApp, organizer: &TestUser, id: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// Approves `ids` in one bulk request; returns the per-id results.
+pub async fn approve_all(app: &TestApp, organizer: &TestUser, ids: &[&str]) -> Value {
+    let response = app
+        .post_as(
+            &format!("{EVENT}/accreditations/decisions"),
+            &organizer.access_token,
+            &json!({"ids": ids, "decision": "approve"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
 pub fn delegation(lead_email: &str, limit: i64) -> Value {
     json!({"country": "TR", "name": "Ministry of National Defence of Türkiye", "kind": "government",
            "protocol_level": "vip", "arrival_on": "2026-11-23", "departure_on": "2026-11-27",

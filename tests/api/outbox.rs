@@ -7,10 +7,9 @@ use bamex::users::{EmailAddress, Locale, Role};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Serialize;
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::fixtures::{EVENT, event_from_today, get, visitor};
+use crate::fixtures::{approve_all, event_from_today, get, visitor};
 use crate::helpers::{SmtpSink, TestApp, TestDb, spawn_app, spawn_app_on, spawn_app_with};
 
 /// The confirmation email of the accounts flow, used here for the outbox plumbing alone.
@@ -240,14 +239,7 @@ async fn each_email_of_a_bulk_approval_carries_its_own_badge() {
         );
     }
     let ids: Vec<&str> = people.iter().map(|(_, id)| id.as_str()).collect();
-    let response = app
-        .post_as(
-            &format!("{EVENT}/accreditations/decisions"),
-            &organizer.access_token,
-            &json!({"ids": ids, "decision": "approve"}),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
+    approve_all(&app, &organizer, &ids).await;
     for (user, id) in &people {
         let number = get(&app, &organizer, id).await["badge"]["number"]
             .as_str()
