@@ -75,17 +75,21 @@ fn page_of_cards(first: usize, badges: usize, photos: &[Vec<u8>]) -> Vec<BadgeCa
 fn batch(badges: usize, photos: &[Vec<u8>]) -> usize {
     let mut check = PhotoCheck::default();
     for first in (0..badges).step_by(PAGE) {
-        for card in page_of_cards(first, badges, photos) {
-            check.judge(&card.number, card.photo.as_deref());
-        }
+        let cards = page_of_cards(first, badges, photos);
+        let judged: Vec<(&str, Option<&[u8]>)> = cards
+            .iter()
+            .map(|card| (card.number.as_str(), card.photo.as_deref()))
+            .collect();
+        check.judge_all(&judged);
     }
     check.verdict().expect("every photo decodes");
     let mut sheets = BadgeSheets::new(Paper::A4).expect("fonts");
     let mut sent = 0;
     for first in (0..badges).step_by(PAGE) {
-        for card in page_of_cards(first, badges, photos) {
-            sheets.add(&card).expect("draws");
-        }
+        let cards = page_of_cards(first, badges, photos);
+        sheets
+            .add_all(&cards.iter().collect::<Vec<_>>())
+            .expect("draws");
         sent += sheets.take_output().len();
     }
     sent + sheets.finish().expect("finishes").len()

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use super::badge_photo::PhotoCheck;
 use super::badge_sheets::{BadgeSheets, Paper};
-use super::cards::{cards, no_card, render};
+use super::cards::{BadgeCard, cards, no_card, render};
 use super::store;
 use crate::db::DbPool;
 use crate::error::{ApiError, ApiResult};
@@ -47,9 +47,11 @@ pub async fn check(pool: &DbPool, ids: &[Uuid]) -> ApiResult<Vec<Uuid>> {
         let cards = cards(&mut *pool.get().await?, page).await?;
         printable.extend(cards.iter().map(|(id, _)| *id));
         photos = render(move || {
-            for (_, card) in &cards {
-                photos.judge(&card.number, card.photo.as_deref());
-            }
+            let judged: Vec<(&str, Option<&[u8]>)> = cards
+                .iter()
+                .map(|(_, card)| (card.number.as_str(), card.photo.as_deref()))
+                .collect();
+            photos.judge_all(&judged);
             Ok(photos)
         })
         .await?;
@@ -94,9 +96,8 @@ impl Batch {
         self.printed.extend(cards.iter().map(|(id, _)| *id));
         let mut sheets = self.sheets;
         let (sheets, written) = render(move || {
-            for (_, card) in &cards {
-                sheets.add(card)?;
-            }
+            let drawn: Vec<&BadgeCard> = cards.iter().map(|(_, card)| card).collect();
+            sheets.add_all(&drawn)?;
             let written = sheets.take_output();
             Ok((sheets, written))
         })

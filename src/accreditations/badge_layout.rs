@@ -11,8 +11,7 @@ use super::cards::BadgeCard;
 use super::embedded_fonts::FontInDocument;
 use super::paper::{A6, MM};
 use super::pdf::fit;
-use super::qr_modules::qr_squares;
-use crate::error::ApiResult;
+use super::qr_modules::QrModules;
 
 type Colour = (u8, u8, u8);
 
@@ -116,18 +115,17 @@ impl Canvas<'_> {
             .restore_state();
     }
 
-    /// The QR code of `token`, `size` millimetres wide, at (x, y).
-    fn qr(&mut self, token: &str, x: f32, y: f32, size: f32) -> ApiResult<()> {
-        let squares = qr_squares(token, x, y, size)?;
+    /// The QR code `code`, `size` millimetres wide, at (x, y).
+    fn qr(&mut self, code: &QrModules, x: f32, y: f32, size: f32) {
+        let squares = code.squares(x, y, size);
         self.rect(x, y, size, size, WHITE);
         self.fill(BLACK);
-        for (left, top) in squares.dark {
+        let side = squares.module * MM;
+        for (left, top, width) in squares.runs {
             let (px, py) = self.point(left, top + squares.module);
-            self.content
-                .rect(px, py, squares.module * MM, squares.module * MM);
+            self.content.rect(px, py, width * MM, side);
         }
         self.content.fill_nonzero();
-        Ok(())
     }
 }
 
@@ -147,10 +145,10 @@ impl Category {
     }
 }
 
-/// Draws `card`'s badge; `photo` names the image XObject of its photo (`None`: the person has
-/// none, and gets the grey placeholder; an unreadable one never gets here, see
-/// `badge_photo.rs`).
-pub fn draw_badge(canvas: &mut Canvas, card: &BadgeCard, photo: Option<Name>) -> ApiResult<()> {
+/// Draws `card`'s badge with its QR code `qr` (encoded from `card.qr`); `photo` names the image
+/// XObject of its photo (`None`: the person has none, and gets the grey placeholder; an
+/// unreadable one never gets here, see `badge_photo.rs`).
+pub fn draw_badge(canvas: &mut Canvas, card: &BadgeCard, qr: &QrModules, photo: Option<Name>) {
     let (width, height) = A6;
     canvas.rect(0.0, 0.0, width, height, WHITE);
     let (colour, label) = card.category.band();
@@ -177,8 +175,7 @@ pub fn draw_badge(canvas: &mut Canvas, card: &BadgeCard, photo: Option<Name>) ->
         canvas.text(true, 9.0, name_x, 58.0, &level, GREEN);
     }
 
-    canvas.qr(&card.qr, 27.5, 74.0, 50.0)?;
+    canvas.qr(qr, 27.5, 74.0, 50.0);
     canvas.text(true, 12.0, 6.0, height - 8.0, &card.number, BLACK);
     canvas.rect(0.0, height - 3.0, width, 3.0, colour);
-    Ok(())
 }

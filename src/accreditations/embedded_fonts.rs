@@ -36,8 +36,8 @@ const IDENTITY: SystemInfo = SystemInfo {
 };
 
 /// A stream's data Flate-compressed, as the fonts and the pages' contents are stored.
-pub fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut encoder = ZlibEncoder::new(Vec::with_capacity(data.len() / 2), Compression::new(6));
+pub fn deflate(data: &[u8], level: Compression) -> Vec<u8> {
+    let mut encoder = ZlibEncoder::new(Vec::with_capacity(data.len() / 2), level);
     // Writing into a `Vec` cannot fail.
     let _ = encoder.write_all(data);
     encoder.finish().unwrap_or_default()
@@ -237,12 +237,12 @@ impl FontInDocument {
                 cmap.pair_with_multiple(cid, text.chars());
             }
         }
-        let cmap = deflate(cmap.finish().as_slice());
+        let cmap = deflate(cmap.finish().as_slice(), Compression::default());
         let mut chunk = Chunk::new();
         chunk.cmap(cmap_ref, &cmap).filter(Filter::FlateDecode);
         objects.push((cmap_ref, chunk));
 
-        let data = deflate(&subset);
+        let data = deflate(&subset, Compression::default());
         let mut chunk = Chunk::new();
         chunk.stream(data_ref, &data).filter(Filter::FlateDecode);
         objects.push((data_ref, chunk));

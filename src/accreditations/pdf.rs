@@ -18,7 +18,7 @@ use krilla::text::{Font, TextDirection};
 
 use super::embedded_fonts::dejavu;
 use super::paper::{A4, MM};
-use super::qr_modules::qr_squares;
+use super::qr_modules::QrModules;
 use crate::error::{ApiError, ApiResult};
 use crate::letters::LetterLanguage;
 
@@ -92,12 +92,12 @@ pub fn fit(value: &str, max: usize) -> String {
 
 /// The QR code as one path of dark modules, `size` millimetres wide, at (x, y).
 fn qr(surface: &mut Surface, token: &str, x: f32, y: f32, size: f32) -> ApiResult<()> {
-    let squares = qr_squares(token, x, y, size)?;
+    let squares = QrModules::encode(token)?.squares(x, y, size);
     rect(surface, x, y, size, size, (255, 255, 255));
     let mut path = PathBuilder::new();
-    for (left, top) in squares.dark {
-        let side = squares.module * MM;
-        if let Some(r) = Rect::from_xywh(left * MM, top * MM, side, side) {
+    let side = squares.module * MM;
+    for (left, top, width) in squares.runs {
+        if let Some(r) = Rect::from_xywh(left * MM, top * MM, width * MM, side) {
             path.push_rect(r);
         }
     }
