@@ -12,6 +12,8 @@ export BAMEX_ENV=test BAMEX_CONFIG_DIR=$PWD/config
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
 export BAMEX__LOG__LEVEL=error BAMEX__APPLICATION__HOST=127.0.0.1 PORT
 export BAMEX__APPLICATION__WORKERS=2 BAMEX__DATABASE__MAX_CONNECTIONS=32
+# As the Dockerfile runs the service (README, Memory); MALLOC_ARENA_MAX= measures glibc's default.
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX-2}
 # The bench account is an admin and organizer without a second factor: require one of a role it
 # does not have only.
 export BAMEX__AUTH__MFA_REQUIRED_ROLES=vetting_officer

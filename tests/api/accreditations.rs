@@ -2,7 +2,8 @@ use bamex::users::Role;
 use serde_json::{Value, json};
 
 use crate::fixtures::{
-    EVENT, approve, audit_actions, decide, event_from_today, get, person, put_photo, visitor,
+    EVENT, approve, approve_all, audit_actions, decide, event_from_today, get, person, put_photo,
+    visitor,
 };
 use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
 
@@ -271,14 +272,8 @@ async fn bulk_decisions_answer_one_result_per_id() {
     approve(&app, &organizer, &ids[0]).await;
     let unknown = uuid::Uuid::new_v4().to_string();
     let all = [ids.clone(), vec![unknown.clone()]].concat();
-    let response = app
-        .post_as(
-            &format!("{EVENT}/accreditations/decisions"),
-            &organizer.access_token,
-            &json!({"ids": all, "decision": "approve"}),
-        )
-        .await;
-    let results: Value = response.json().await.unwrap();
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let results = approve_all(&app, &organizer, &all).await;
     assert_eq!(results.as_array().unwrap().len(), 4);
     assert_eq!(results[0]["error"]["code"], "invalid_transition");
     assert_eq!(
