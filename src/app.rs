@@ -177,6 +177,7 @@ impl Application {
         let told = state.clone();
         tokio::spawn(invalidation::run_listener(
             move |stale| told.forget_here(stale),
+            pool.clone(),
             state.settings.database.url.clone(),
             shutdown.clone(),
         ));

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
@@ -118,15 +118,21 @@ async fn notify(pool: &DbPool, cache: Cache) -> Result<(), ApiError> {
 
 /// Listens on a connection of its own (a pooled one would be handed to others) until
 /// `shutdown`, reconnecting after a loss; `forget_here` drops stale entries in this instance.
+///
+/// A lost listening connection is also the first sign that the database restarted or dropped
+/// its sessions: the idle connections of `pool` died with it, and are closed at once rather
+/// than each failing the next request it is handed to.
 pub async fn run_listener(
     forget_here: impl Fn(Stale),
+    pool: DbPool,
     url: SecretString,
     shutdown: CancellationToken,
 ) {
     let mut delay = Duration::from_millis(250);
+    let mut lost = None;
     loop {
         tokio::select! {
-            () = listen(&forget_here, &url, &mut delay) => {}
+            () = listen(&forget_here, &pool, &url, &mut delay, &mut lost) => {}
             () = shutdown.cancelled() => return,
         }
         tokio::select! {
@@ -137,7 +143,14 @@ pub async fn run_listener(
     }
 }
 
-async fn listen(forget_here: &impl Fn(Stale), url: &SecretString, delay: &mut Duration) {
+/// `lost`: when the previous listening connection was lost, if it was.
+async fn listen(
+    forget_here: &impl Fn(Stale),
+    pool: &DbPool,
+    url: &SecretString,
+    delay: &mut Duration,
+    lost: &mut Option<Instant>,
+) {
     let mut conn = match AsyncPgConnection::establish(url.expose_secret()).await {
         Ok(conn) => conn,
         Err(e) => {
@@ -145,6 +158,11 @@ async fn listen(forget_here: &impl Fn(Stale), url: &SecretString, delay: &mut Du
             return;
         }
     };
+    if let Some(at) = lost.take() {
+        // A connection in use when the listener was lost went back to the pool afterwards, and
+        // may be as dead; those opened since the loss are not.
+        pool.retain(|_, metrics| metrics.created > at);
+    }
     if let Err(e) = conn.batch_execute(&format!("LISTEN {CHANNEL}")).await {
         tracing::warn!(error = %e, "cannot listen for cache invalidations yet");
         return;
@@ -163,9 +181,15 @@ async fn listen(forget_here: &impl Fn(Stale), url: &SecretString, delay: &mut Du
             },
             Err(e) => {
                 tracing::warn!(error = %e, "lost the cache invalidation listener");
-                return;
+                break;
             }
         }
     }
     tracing::warn!("the cache invalidation listener's connection closed");
+    *lost = Some(Instant::now());
+    let closed = pool.retain(|_, _| false).removed.len();
+    tracing::info!(
+        closed,
+        "closed the idle database connections, as they may have died too"
+    );
 }

@@ -180,3 +180,63 @@ async fn queue_totals_of_people_filters_change_at_once_on_every_instance() {
         );
     }
 }
+
+#[tokio::test]
+async fn no_request_fails_on_a_connection_the_database_dropped_while_it_was_idle() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let app = spawn_app().await;
+    let events = async || {
+        let requests = (0..12).map(|_| app.client.get(app.url("/api/v1/events")).send());
+        futures_util::future::join_all(requests)
+            .await
+            .into_iter()
+            .map(|response| response.unwrap().status().as_u16())
+            .collect::<Vec<_>>()
+    };
+    // Several pooled connections, idle afterwards.
+    assert!(events().await.iter().all(|status| *status == 200));
+    // The test's own connection, outside the service's pool.
+    let observer = &mut AsyncPgConnection::establish(&app.db.url()).await.unwrap();
+    // The backend the instance listens on, by process id.
+    let listener = async |observer: &mut AsyncPgConnection| -> Vec<i32> {
+        #[derive(diesel::QueryableByName)]
+        struct Backend {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            pid: i32,
+        }
+        diesel::sql_query(
+            "SELECT pid FROM pg_stat_activity \
+             WHERE datname = current_database() AND query = 'LISTEN bamex_caches'",
+        )
+        .load::<Backend>(observer)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|backend| backend.pid)
+        .collect()
+    };
+    let before = listener(observer).await;
+    assert_eq!(before.len(), 1);
+    // PostgreSQL restarting ends every session, the service's idle ones and its listener.
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(observer)
+    .await
+    .unwrap();
+    // A terminated backend stays listed while it exits: wait for the new one.
+    assert!(
+        becomes_true(Duration::from_secs(10), async || {
+            let now = listener(observer).await;
+            now.len() == 1 && now != before
+        })
+        .await,
+        "the instance listens again"
+    );
+    assert_eq!(
+        events().await,
+        vec![200; 12],
+        "no request got a dead connection"
+    );
+}
