@@ -96,6 +96,15 @@ async fn counted(
     .await?)
 }
 
+/// Up to how many matches a search is answered from its matches, looked up in the trigram
+/// index and sorted, rather than by walking the queue's order and testing each row. PostgreSQL
+/// guesses the share of matches and walks whenever it guesses many: for a search matching 500
+/// of 130,000 people that read 107,545 rows for a page of 50 (65 ms), against 11 ms from the
+/// matches; for one matching most people, walking finds a page at once while sorting the
+/// matches would take the whole event (700 ms). Beyond this many, walking reads at most
+/// 50 × event / 1,000 rows a page.
+const FEW_MATCHES: i64 = 1_000;
+
 /// How [`find`] answers its total.
 pub enum Total<'a> {
     /// Not wanted (the CSV export).
@@ -107,7 +116,8 @@ pub enum Total<'a> {
 }
 
 /// The accreditations of an event matching `query`, as rows, with the total. The total's query,
-/// when one is needed, is sent along with the rows' (one round trip).
+/// when one is needed, is sent along with the rows' (one round trip), except for a queue page's
+/// search, whose kept total decides how the rows are read (see [`FEW_MATCHES`]).
 pub async fn find(
     conn: &AsyncPgConnection,
     event: &Event,
@@ -122,7 +132,8 @@ pub async fn find(
         .transpose()
         .map_err(|e| ApiError::validation("country", e.to_string()))?;
     let text = query.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let filtered = || {
+    // `from_matches`: the search's few matches are looked up first (see `FEW_MATCHES`).
+    let filtered = |from_matches: bool| {
         let mut q = accreditations::table
             .inner_join(participants::table)
             .left_join(badges::table.on(live_badge_on()))
@@ -151,8 +162,24 @@ pub async fn find(
         if let Some(id) = query.delegation_id {
             q = q.filter(participants::delegation_id.eq(id));
         }
-        if let Some(text) = text {
-            q = q.filter(participants::search_text.like(search_key(like_pattern(text))));
+        match text {
+            // An array, not `IN (SELECT …)`: PostgreSQL cannot plan its size from a guess.
+            Some(text) if from_matches => {
+                q = q.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "participants.id = ANY(ARRAY(SELECT id FROM participants \
+                         WHERE event_id = ",
+                    )
+                    .bind::<diesel::sql_types::Uuid, _>(event.id)
+                    .sql(" AND search_text LIKE search_key(")
+                    .bind::<diesel::sql_types::Text, _>(like_pattern(text))
+                    .sql(")))"),
+                );
+            }
+            Some(text) => {
+                q = q.filter(participants::search_text.like(search_key(like_pattern(text))));
+            }
+            None => {}
         }
         q
     };
@@ -163,12 +190,12 @@ pub async fn find(
         || query.exhibitor_id.is_some()
         || query.delegation_id.is_some()
         || text.is_some();
-    let total = async {
+    let total = || async {
         let mut conn = conn;
         Ok::<_, ApiError>(match wanted {
             Total::Skipped => 0,
             _ if !uncounted => counted(conn, event, query.status, query.category).await?,
-            Total::Exact => filtered().count().get_result(&mut conn).await?,
+            Total::Exact => filtered(false).count().get_result(&mut conn).await?,
             Total::Recent(recent) => {
                 let filters = format!(
                     "{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
@@ -182,22 +209,28 @@ pub async fn find(
                     text
                 );
                 recent
-                    .get(conn, event.id, filters, || filtered().count())
+                    .get(conn, event.id, filters, || filtered(false).count())
                     .await?
             }
         })
     };
+    // The kept total of a search says how many people it matches before the page is read.
+    let known = match wanted {
+        Total::Recent(_) if text.is_some() => Some(total().await?),
+        _ => None,
+    };
+    let from_matches = known.is_some_and(|total| total <= FEW_MATCHES);
     let sort = query.sort.unwrap_or_default();
     let mut rows = match sort {
         // No SQL literal in this one, so that diesel keeps it prepared (and PostgreSQL can
         // keep its plan): the cursor is the id alone.
-        Sort::Created => filtered().select((
+        Sort::Created => filtered(from_matches).select((
             Accreditation::as_select(),
             Participant::as_select(),
             Option::<Badge>::as_select(),
             String::new().into_sql::<diesel::sql_types::Text>(),
         )),
-        Sort::Name => filtered().select((
+        Sort::Name => filtered(from_matches).select((
             Accreditation::as_select(),
             Participant::as_select(),
             Option::<Badge>::as_select(),
@@ -235,7 +268,10 @@ pub async fn find(
         let mut conn = conn;
         Ok(KeptPrepared(rows).load(&mut conn).await?)
     };
-    let (total, rows) = futures_util::try_join!(total, rows)?;
+    let (total, rows) = match known {
+        Some(total) => (total, rows.await?),
+        None => futures_util::try_join!(total(), rows)?,
+    };
     Ok((rows, total))
 }
 
