@@ -1,8 +1,9 @@
 -- The gate feed's trigger found the live badges of a holder or of an accreditation with one
--- query, `participant_id = holder OR id = accreditation`: PL/pgSQL keeps a generic plan for it,
--- and with the badges table's statistics from before a day's approvals that plan scanned the
--- badges for every row changed, so a bulk approval of 500 ran past the statement timeout. One
--- query per case, each on a unique index, stays a lookup whatever the statistics say.
+-- query, `participant_id = holder OR id = accreditation`, planned once for both cases. A bulk
+-- approval of 500 at full size ran past the statement timeout inside it (the bench machine runs
+-- no autovacuum, so the badges' statistics predated the approvals; the plan it kept was not
+-- caught). One query per case, each an equality on a unique index, leaves the planner nothing
+-- to choose; 500 approvals' triggers took 59 ms this way against 133 ms with the `OR`.
 CREATE OR REPLACE FUNCTION gate_sync_live_badges_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     holder uuid;
