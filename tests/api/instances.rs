@@ -36,6 +36,26 @@ async fn becomes_true(within: Duration, mut probe: impl AsyncFnMut() -> bool) ->
     }
 }
 
+/// The process ids of the backends the instances listen on.
+async fn listening_backends(conn: &mut diesel_async::AsyncPgConnection) -> Vec<i32> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Backend {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    diesel::sql_query(
+        "SELECT pid FROM pg_stat_activity \
+         WHERE datname = current_database() AND query = 'LISTEN bamex_caches'",
+    )
+    .load::<Backend>(conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|backend| backend.pid)
+    .collect()
+}
+
 #[tokio::test]
 async fn a_disabled_account_is_refused_at_once_by_every_instance() {
     let app = spawn_app().await;
@@ -90,24 +110,13 @@ async fn an_exhibitor_approved_on_one_instance_is_listed_at_once_by_the_others()
     };
     // The listening connections drop (PostgreSQL restarting, say): each instance listens again
     // and, having maybe missed notifications, starts from empty caches.
-    let listeners = async || -> i64 {
-        use diesel::sql_types::BigInt;
-        use diesel_async::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = BigInt)]
-            count: i64,
-        }
-        diesel::sql_query(
-            "SELECT count(*) AS count FROM pg_stat_activity \
-             WHERE datname = current_database() AND query = 'LISTEN bamex_caches'",
-        )
-        .get_result::<Count>(&mut app.conn().await)
+    let listeners = async || listening_backends(&mut *app.conn().await).await;
+    assert!(
+        becomes_true(Duration::from_secs(5), async || listeners().await.len()
+            == 3)
         .await
-        .unwrap()
-        .count
-    };
-    assert!(becomes_true(Duration::from_secs(5), async || listeners().await == 3).await);
+    );
+    let before = listeners().await;
     {
         use diesel_async::RunQueryDsl;
         diesel::sql_query(
@@ -118,8 +127,13 @@ async fn an_exhibitor_approved_on_one_instance_is_listed_at_once_by_the_others()
         .await
         .unwrap();
     }
+    // A terminated backend stays listed while it exits: wait for three new ones.
     assert!(
-        becomes_true(Duration::from_secs(10), async || listeners().await == 3).await,
+        becomes_true(Duration::from_secs(10), async || {
+            let now = listeners().await;
+            now.len() == 3 && now.iter().all(|pid| !before.contains(pid))
+        })
+        .await,
         "every instance listens again"
     );
     // Each instance caches the empty directory.
@@ -197,25 +211,7 @@ async fn no_request_fails_on_a_connection_the_database_dropped_while_it_was_idle
     assert!(events().await.iter().all(|status| *status == 200));
     // The test's own connection, outside the service's pool.
     let observer = &mut AsyncPgConnection::establish(&app.db.url()).await.unwrap();
-    // The backend the instance listens on, by process id.
-    let listener = async |observer: &mut AsyncPgConnection| -> Vec<i32> {
-        #[derive(diesel::QueryableByName)]
-        struct Backend {
-            #[diesel(sql_type = diesel::sql_types::Integer)]
-            pid: i32,
-        }
-        diesel::sql_query(
-            "SELECT pid FROM pg_stat_activity \
-             WHERE datname = current_database() AND query = 'LISTEN bamex_caches'",
-        )
-        .load::<Backend>(observer)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|backend| backend.pid)
-        .collect()
-    };
-    let before = listener(observer).await;
+    let before = listening_backends(observer).await;
     assert_eq!(before.len(), 1);
     // PostgreSQL restarting ends every session, the service's idle ones and its listener.
     diesel::sql_query(
@@ -228,7 +224,7 @@ async fn no_request_fails_on_a_connection_the_database_dropped_while_it_was_idle
     // A terminated backend stays listed while it exits: wait for the new one.
     assert!(
         becomes_true(Duration::from_secs(10), async || {
-            let now = listener(observer).await;
+            let now = listening_backends(observer).await;
             now.len() == 1 && now != before
         })
         .await,
